@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backends/mmap/backend.c - segments from anonymous mmap(2), kept in a small
+ * pool so that steady-state allocation makes no system call.
+ *
+ *     mmap(batch * 4 MiB + 4 MiB - page)        one system call
+ *     |--head--|=seg=|=seg=|=seg=| ... |=seg=|--tail--|
+ *      munmap                                 munmap    trims: at most two
+ *                 ^ 4 MiB aligned
+ *
+ * A request for one segment is served from the pool; an empty pool is
+ * refilled with a batch of fresh segments from one mapping (4, then 8, 16
+ * and at most 32 segments: the more a program has needed, the more it is
+ * likely to need).  Pooled segments were never touched, so they hold no
+ * physical memory, only address space.  A request for several contiguous
+ * segments (a run larger than a segment) is mapped on its own, and freeing
+ * any segment unmaps it: the core keeps its free segments itself and only
+ * gives one back when it means it (reclaim, or the end of a huge run).
+ *
+ * Failure: if the kernel refuses a mapping the call returns ENOMEM and
+ * nothing is left mapped.  The over-map-and-trim scheme never loops.
+ *
+ * Locking: one mutex protects the pool and the counters.  It is taken only
+ * on the slow path of the core (a new segment), never per allocation.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "backend.h"
+
+#define MMAP_POOL_CAPACITY 32 /* the largest batch: 128 MiB of address space */
+#define MMAP_BATCH_FIRST 4
+
+static struct {
+    mp_lock_t lock;
+    void *pool[MMAP_POOL_CAPACITY]; /* ready segments, lowest address last */
+    size_t pooled;
+    size_t next_batch;
+    mp_backend_counters_t counters;
+} mmap_state = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .next_batch = MMAP_BATCH_FIRST,
+};
+
+int
+mp_backend_init(mp_backend_config_t *cfg)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+
+    if (page <= 0 || MP_PAGE_SIZE % (size_t)page != 0)
+        return EINVAL; /* built for a smaller page than this machine's */
+    cfg->os_page_size = (size_t)page;
+    cfg->ncpu = ncpu > 0 ? (unsigned)ncpu : 1u;
+    cfg->can_purge = true;
+    cfg->purge_zeroes = true; /* MADV_DONTNEED on private anonymous memory */
+    return 0;
+}
+
+/* Map `size` bytes aligned to a segment.  Caller holds the lock. */
+static void *
+mmap_aligned_locked(size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t over = size + MP_SEGMENT_SIZE - page;
+    char *raw, *aligned, *end;
+
+    if (over < size)
+        return NULL;
+    mmap_state.counters.os_map_calls++;
+    raw = mmap(NULL, over, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    aligned = (char *)(((uintptr_t)raw + MP_SEGMENT_MASK) & ~MP_SEGMENT_MASK);
+    end = raw + over;
+    if (aligned > raw) {
+        mmap_state.counters.os_unmap_calls++;
+        munmap(raw, (size_t)(aligned - raw));
+    }
+    if (end > aligned + size) {
+        mmap_state.counters.os_unmap_calls++;
+        munmap(aligned + size, (size_t)(end - (aligned + size)));
+    }
+    return aligned;
+}
+
+/* Refill the empty pool with one batch; returns one segment of it. */
+static void *
+mmap_refill_locked(void)
+{
+    size_t batch = mmap_state.next_batch;
+    char *base;
+
+    base = mmap_aligned_locked(batch * MP_SEGMENT_SIZE);
+    if (base == NULL && batch > 1) {
+        batch = 1; /* address space is tight: ask for just what is needed */
+        base = mmap_aligned_locked(MP_SEGMENT_SIZE);
+    }
+    if (base == NULL)
+        return NULL;
+    for (size_t i = batch; i > 1; i--)
+        mmap_state.pool[mmap_state.pooled++] =
+            base + (i - 1) * MP_SEGMENT_SIZE;
+    if (mmap_state.next_batch < MMAP_POOL_CAPACITY)
+        mmap_state.next_batch *= 2;
+    return base;
+}
+
+int
+mp_backend_segments_alloc(size_t nsegments, void **addr, bool *is_zero)
+{
+    int saved_errno = errno;
+    void *p;
+
+    if (nsegments == 0 || nsegments > (SIZE_MAX >> MP_SEGMENT_SHIFT))
+        return ENOMEM;
+    mp_lock_acquire(&mmap_state.lock);
+    if (nsegments == 1 && mmap_state.pooled > 0)
+        p = mmap_state.pool[--mmap_state.pooled];
+    else if (nsegments == 1)
+        p = mmap_refill_locked();
+    else
+        p = mmap_aligned_locked(nsegments << MP_SEGMENT_SHIFT);
+    if (p != NULL)
+        mmap_state.counters.segments_out += nsegments;
+    mp_lock_release(&mmap_state.lock);
+    errno = saved_errno;
+    if (p == NULL)
+        return ENOMEM;
+    *addr = p;
+    *is_zero = true; /* fresh anonymous memory, never touched */
+    return 0;
+}
+
+int
+mp_backend_segments_free(void *addr, size_t nsegments)
+{
+    int saved_errno = errno;
+    int rc;
+
+    mp_lock_acquire(&mmap_state.lock);
+    mmap_state.counters.os_unmap_calls++;
+    rc = munmap(addr, nsegments << MP_SEGMENT_SHIFT) == 0 ? 0 : errno;
+    if (rc == 0)
+        mmap_state.counters.segments_out -= nsegments;
+    mp_lock_release(&mmap_state.lock);
+    errno = saved_errno;
+    return rc;
+}
+
+int
+mp_backend_purge(void *addr, size_t len)
+{
+    int saved_errno = errno;
+    int rc = madvise(addr, len, MADV_DONTNEED) == 0 ? 0 : errno;
+
+    mp_lock_acquire(&mmap_state.lock);
+    mmap_state.counters.os_purge_calls++;
+    mp_lock_release(&mmap_state.lock);
+    errno = saved_errno;
+    return rc;
+}
+
+size_t
+mp_backend_release_cached(void)
+{
+    int saved_errno = errno;
+    size_t released = 0;
+
+    mp_lock_acquire(&mmap_state.lock);
+    while (mmap_state.pooled > 0) {
+        void *seg = mmap_state.pool[--mmap_state.pooled];
+        mmap_state.counters.os_unmap_calls++;
+        if (munmap(seg, MP_SEGMENT_SIZE) == 0)
+            released++;
+    }
+    mmap_state.next_batch = MMAP_BATCH_FIRST;
+    mp_lock_release(&mmap_state.lock);
+    errno = saved_errno;
+    return released;
+}
+
+void
+mp_backend_counters(mp_backend_counters_t *out)
+{
+    mp_lock_acquire(&mmap_state.lock);
+    *out = mmap_state.counters;
+    out->segments_cached = mmap_state.pooled;
+    mp_lock_release(&mmap_state.lock);
+}
+
+void
+mp_backend_write_error(const char *msg, size_t len)
+{
+    int saved_errno = errno;
+
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, msg, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        msg += n;
+        len -= (size_t)n;
+    }
+    errno = saved_errno;
+}
+
+void
+mp_backend_abort(void)
+{
+    abort();
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * demo/mpool-demo.c - a short tour of libmpool: runs of pages from the page
+ * level, given back, and the memory handed back to the system by
+ * mpool_reclaim(), with the process's resident memory before and after.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mpool.h"
+
+static size_t
+resident_kib(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+
+    if (f != NULL) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) / 1024;
+}
+
+int
+main(void)
+{
+    enum { RUNS = 2000 };
+    static void *runs[RUNS];
+    size_t page = mpool_page_size();
+    size_t pages = 0, reclaimed;
+
+    printf("libmpool %d.%d.%d demonstration\n", MPOOL_VERSION_MAJOR,
+           MPOOL_VERSION_MINOR, MPOOL_VERSION_PATCH);
+    printf("page size: %zu bytes\n\n", page);
+    printf("resident at start:                  %8zu KiB\n", resident_kib());
+
+    /* Runs of 1 to 16 pages, and a few large ones, all written to. */
+    for (int i = 0; i < RUNS; i++) {
+        size_t n = i % 250 == 0 ? 1500 : 1 + (size_t)i % 16;
+        runs[i] = mpool_pages_alloc(n);
+        if (runs[i] == NULL) {
+            perror("mpool_pages_alloc");
+            return 1;
+        }
+        memset(runs[i], i & 0xff, n * page);
+        pages += n;
+    }
+    printf("after allocating %d runs (%zu pages): %8zu KiB\n", RUNS, pages,
+           resident_kib());
+
+    for (int i = 0; i < RUNS; i++) {
+        size_t n = i % 250 == 0 ? 1500 : 1 + (size_t)i % 16;
+        if (mpool_pages_free(runs[i], n) != 0) {
+            perror("mpool_pages_free");
+            return 1;
+        }
+    }
+    printf("after freeing them all:             %8zu KiB"
+           "  (free pages are kept for reuse)\n",
+           resident_kib());
+
+    reclaimed = mpool_reclaim(NULL);
+    printf("mpool_reclaim(NULL) gave back %zu pages (%zu KiB)\n", reclaimed,
+           reclaimed * page / 1024);
+    printf("after reclaim:                      %8zu KiB\n\n", resident_kib());
+
+    /* Bad input is an error, not damage. */
+    int on_stack;
+    if (mpool_pages_free(&on_stack, 1) == -1)
+        perror("mpool_pages_free(a stack address, 1)");
+    if (mpool_pages_alloc(0) == NULL)
+        perror("mpool_pages_alloc(0)");
+    return 0;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backend.h - the contract between the core (lib/) and the page provider
+ * compiled in with it (backends/<name>/).
+ *
+ * The core reaches the operating system, or the bare machine, only through
+ * the functions declared here.  Exactly one backend is compiled in, chosen by
+ * `./configure --with-backend=NAME`, and the calls are direct.  Its fastest
+ * primitives (the lock, the CPU id, the geometry constants) are static inline
+ * in backends/<name>/backend-inline.h, found through the include path.
+ *
+ * backend-inline.h must define:
+ *   MP_PAGE_SHIFT       log2 of the page size the core works in
+ *   MP_SEGMENT_SHIFT    log2 of the segment size; segments are aligned to it
+ *   MP_ADDRESS_BITS     bits of address space that segments can live in
+ *   MP_ARENAS_MAX       the most arenas (independently locked page heaps)
+ *   mp_lock_t           a mutual-exclusion lock, with
+ *     void mp_lock_init(mp_lock_t *), mp_lock_acquire(), mp_lock_release()
+ *   unsigned mp_backend_cpu_id(void)   the current CPU (a hint: it may be
+ *                                       stale the moment it is returned)
+ *   void mp_set_errno(int)             set the caller-visible error number
+ * and provide the error numbers ENOMEM and EINVAL.
+ *
+ * The rules for the functions below:
+ *   - Addresses and lengths are multiples of the segment size (segments_*)
+ *     or of the page size (purge).  Out-parameters are never NULL.
+ *   - They return 0 on success or an error number (ENOMEM, ...); they never
+ *     set errno, and leave the caller's errno as it was.
+ *   - segments_alloc() returns segment-aligned memory, readable and
+ *     writable; *is_zero says whether it is known to be all zero bytes.
+ *   - purge() drops the physical memory behind a range but keeps the range
+ *     usable; reading it afterwards gives zeros when the config says
+ *     purge_zeroes.  A backend that cannot purge returns ENOTSUP and the core
+ *     counts nothing.
+ *   - All functions may be called from any thread at any time after
+ *     mp_backend_init(); the backend serialises its own state.
+ */
+#ifndef MP_BACKEND_H
+#define MP_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend-inline.h"
+
+#define MP_PAGE_SIZE ((size_t)1 << MP_PAGE_SHIFT)
+#define MP_SEGMENT_SIZE ((size_t)1 << MP_SEGMENT_SHIFT)
+#define MP_SEGMENT_MASK (MP_SEGMENT_SIZE - 1)
+
+/* What the backend can do, filled in once by mp_backend_init(). */
+typedef struct mp_backend_config {
+    size_t os_page_size; /* the machine's page size; divides MP_PAGE_SIZE */
+    unsigned ncpu;       /* CPUs that mp_backend_cpu_id() may name */
+    bool can_purge;      /* purge() gives physical memory back */
+    bool purge_zeroes;   /* a purged range reads back as zeros */
+} mp_backend_config_t;
+
+/* Counters kept by the backend, for tests and statistics. */
+typedef struct mp_backend_counters {
+    size_t os_map_calls;     /* calls that obtained memory from the OS */
+    size_t os_unmap_calls;   /* calls that gave address space back */
+    size_t os_purge_calls;   /* calls that dropped physical memory */
+    size_t segments_cached;  /* segments held ready, not handed out */
+    size_t segments_out;     /* segments handed to the core */
+} mp_backend_counters_t;
+
+/* Called once, before anything else, by the core's initialisation. */
+int mp_backend_init(mp_backend_config_t *cfg);
+
+/* nsegments contiguous, aligned segments. */
+int mp_backend_segments_alloc(size_t nsegments, void **addr, bool *is_zero);
+
+/* Give back what one segments_alloc() call returned. */
+int mp_backend_segments_free(void *addr, size_t nsegments);
+
+/* Drop the physical memory behind [addr, addr + len). */
+int mp_backend_purge(void *addr, size_t len);
+
+/* Give back the segments held ready in the backend's own cache; returns how
+ * many were released.  They hold no physical memory, so reclaim counts no
+ * pages for them. */
+size_t mp_backend_release_cached(void);
+
+/* A snapshot of the counters. */
+void mp_backend_counters(mp_backend_counters_t *out);
+
+/* Write a diagnostic where a person will see it (stderr, a UART). */
+void mp_backend_write_error(const char *msg, size_t len);
+
+/* Stop the program after a fatal error. */
+void mp_backend_abort(void) __attribute__((noreturn));
+
+#endif /* MP_BACKEND_H */

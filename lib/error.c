@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * error.c - the one way the library reports heap corruption: a single line
+ *
+ *     libmpool: <function>: <what happened> 0x<address>
+ *
+ * written through the backend (stderr, or a UART on bare metal), then the
+ * program is stopped.  It formats by hand, with no stdio and no allocation,
+ * because the heap it would allocate from is the thing that is broken.
+ */
+#include "internal.h"
+
+static size_t
+append(char *buf, size_t at, size_t cap, const char *s)
+{
+    while (*s != '\0' && at < cap)
+        buf[at++] = *s++;
+    return at;
+}
+
+static size_t
+append_hex(char *buf, size_t at, size_t cap, uintptr_t v)
+{
+    char digits[2 * sizeof(uintptr_t)];
+    size_t n = 0;
+
+    do {
+        digits[n++] = "0123456789abcdef"[v & 0xf];
+        v >>= 4;
+    } while (v != 0);
+    at = append(buf, at, cap, "0x");
+    while (n > 0 && at < cap)
+        buf[at++] = digits[--n];
+    return at;
+}
+
+void
+mp_panic(const char *function, const char *what, const void *addr)
+{
+    char line[256];
+    size_t cap = sizeof(line) - 1;
+    size_t n = 0;
+
+    n = append(line, n, cap, "libmpool: ");
+    n = append(line, n, cap, function);
+    n = append(line, n, cap, ": ");
+    n = append(line, n, cap, what);
+    n = append(line, n, cap, " ");
+    n = append_hex(line, n, cap, (uintptr_t)addr);
+    line[n++] = '\n';
+    mp_backend_write_error(line, n);
+    mp_backend_abort();
+}

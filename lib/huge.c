@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * huge.c - runs too large for a segment's buddy system, each in a span of
+ * whole segments of its own.
+ *
+ *   | header (1 page) | the run ............................ | unused |
+ *   ^ segment-aligned                       span of n segments ^
+ *
+ * The span is obtained from the backend when the run is allocated and given
+ * back when it is freed: a run this large is rare, and keeping one would
+ * hold megabytes for a program that may never ask again.  The unused tail
+ * of the last segment is never touched, so it costs address space only.
+ * Spans are listed in their arena so that statistics and the checker can
+ * see them.
+ */
+#include "internal.h"
+
+void *
+mp_huge_alloc(mp_arena_t *arena, size_t npages, bool *is_zero)
+{
+    size_t total = npages + MP_HUGE_FIRST_PAGE;
+    size_t nsegments;
+    mp_segment_t *seg;
+    int rc;
+
+    if (total < npages || total > (SIZE_MAX >> MP_PAGE_SHIFT)) {
+        mp_set_errno(ENOMEM);
+        return NULL;
+    }
+    nsegments = (total + MP_SEGMENT_PAGES - 1) >> MP_SEGMENT_ORDER;
+    rc = mp_segment_acquire(nsegments, &seg, is_zero);
+    if (rc != 0) {
+        mp_set_errno(rc);
+        return NULL;
+    }
+    seg->kind = MP_SEGMENT_HUGE;
+    seg->first_page = MP_HUGE_FIRST_PAGE;
+    seg->run_pages = npages;
+    seg->arena = arena;
+    mp_lock_acquire(&arena->lock);
+    seg->prev = NULL;
+    seg->next = arena->huge;
+    if (seg->next != NULL)
+        seg->next->prev = seg;
+    arena->huge = seg;
+    arena->run_pages += npages;
+    mp_lock_release(&arena->lock);
+    return mp_page_address(seg, seg->first_page);
+}
+
+int
+mp_huge_free(mp_segment_t *seg, void *addr, size_t npages)
+{
+    mp_arena_t *arena = seg->arena;
+
+    mp_lock_acquire(&arena->lock);
+    if (seg->kind != MP_SEGMENT_HUGE ||
+        addr != mp_page_address(seg, seg->first_page) ||
+        npages != seg->run_pages) {
+        mp_lock_release(&arena->lock);
+        return EINVAL;
+    }
+    seg->kind = 0; /* a racing second free now fails the test above */
+    if (seg->prev != NULL)
+        seg->prev->next = seg->next;
+    else
+        arena->huge = seg->next;
+    if (seg->next != NULL)
+        seg->next->prev = seg->prev;
+    arena->run_pages -= npages;
+    mp_lock_release(&arena->lock);
+    mp_segment_release(seg);
+    return 0;
+}

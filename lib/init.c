@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * init.c - the library's global state and its one-time initialisation.
+ *
+ * Initialisation is lazy: the first call that needs the library sets it up,
+ * so there is no constructor to order against a program's own, and the
+ * same code runs on bare metal, where there are no constructors at all.
+ * One thread wins a compare-and-swap and does the work; any other thread
+ * arriving meanwhile waits for it.  After that, mp_init() is one load.
+ */
+#include "internal.h"
+
+MP_HIDDEN mp_backend_config_t mp_config;
+MP_HIDDEN mp_arena_t mp_arenas[MP_ARENAS_MAX];
+MP_HIDDEN unsigned mp_narenas = 1;
+MP_HIDDEN _Atomic int mp_init_state;
+
+static int init_error; /* why initialisation failed, once it has */
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+int
+mp_init_slow(void)
+{
+    int expected = 0;
+    int state;
+
+    if (atomic_compare_exchange_strong_explicit(&mp_init_state, &expected, 1,
+                                                memory_order_acquire,
+                                                memory_order_acquire)) {
+        int rc = mp_backend_init(&mp_config);
+
+        if (rc != 0) {
+            init_error = rc;
+            atomic_store_explicit(&mp_init_state, 3, memory_order_release);
+            return rc;
+        }
+        mp_narenas = mp_config.ncpu < MP_ARENAS_MAX ? mp_config.ncpu
+                                                    : MP_ARENAS_MAX;
+        if (mp_narenas == 0)
+            mp_narenas = 1;
+        for (unsigned i = 0; i < MP_ARENAS_MAX; i++) {
+            mp_lock_init(&mp_arenas[i].lock);
+            mp_arenas[i].index = i;
+        }
+        atomic_store_explicit(&mp_init_state, 2, memory_order_release);
+        return 0;
+    }
+    while ((state = atomic_load_explicit(&mp_init_state,
+                                         memory_order_acquire)) == 1)
+        cpu_relax();
+    return state == 2 ? 0 : init_error;
+}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - the core's types and its cross-file declarations.  Never
+ * installed; nothing here is exported from the shared library.
+ *
+ * Glossary
+ *   page     MP_PAGE_SIZE bytes (4 KiB with the mmap backend).  The unit of
+ *            the page level.  Not necessarily the machine's page.
+ *   segment  MP_SEGMENT_SIZE bytes (4 MiB with mmap), aligned to its size,
+ *            obtained from the backend.  Its first pages hold its header,
+ *            so the header of any address inside is `addr & ~SEGMENT_MASK`.
+ *   block    a power-of-two number of pages, aligned to its size within
+ *            the segment: the unit the buddy system splits and joins.  Only
+ *            free blocks exist as such; a block's order is log2(pages).
+ *   run      what a caller gets: any number of contiguous pages.  A run
+ *            inside a segment is carved from one block, and the tail of the
+ *            block it does not need goes straight back to the free lists.
+ *   span     a run too large for a segment's buddy system: one or more
+ *            whole segments obtained for it alone ("huge"), given back to
+ *            the backend when the run is freed.
+ *   arena    an independently locked page heap: free lists per order over
+ *            the segments it owns.  Threads use the arena of the CPU they
+ *            run on, so they do not serialise on one lock.
+ *
+ * Segment layout (mmap backend):
+ *
+ *   | header: fields + one mp_page_t per page | blocks ...              |
+ *   0        (first_page pages, 9 with mmap)  first_page          1024 pages
+ *
+ * Invariants (checked by mp_arena_check() in tests)
+ *   - Every page of a buddy segment at or after first_page lies in exactly
+ *     one free block or one run.
+ *   - pages[i].state is FREE exactly when page i heads a free block (then
+ *     .count is its order and it is on arena->free[order]); RUN exactly when
+ *     it heads a run (then .count is the run's length); NONE otherwise.
+ *   - No two free buddies of the same order are both free: they are joined.
+ *   - arena->free_pages == sum over free blocks of 1 << order.
+ *   - pages[i].committed is 1 when page i may hold physical memory; it is
+ *     set when the page is handed out and cleared when it is purged.
+ */
+#ifndef MP_INTERNAL_H
+#define MP_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+#define MP_HIDDEN __attribute__((visibility("hidden")))
+#define MP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define MP_NOINLINE __attribute__((noinline))
+#define MP_NORETURN __attribute__((noreturn))
+
+/* Geometry derived from the backend's constants. */
+#define MP_SEGMENT_ORDER (MP_SEGMENT_SHIFT - MP_PAGE_SHIFT)
+#define MP_SEGMENT_PAGES ((size_t)1 << MP_SEGMENT_ORDER) /* 1024 with mmap */
+#define MP_ORDERS (MP_SEGMENT_ORDER + 1)
+#define MP_SEGMENT_MAGIC ((uintptr_t)0x6d706f6f6c736567ull) /* "mpoolseg" */
+
+#if MP_SEGMENT_SHIFT <= MP_PAGE_SHIFT
+#error "a segment must hold more than one page"
+#endif
+
+/* ------------------------------------------------------------------------
+ * Page entries, segments, arenas
+ * ------------------------------------------------------------------------ */
+
+enum mp_page_state {
+    MP_PAGE_NONE = 0, /* inside a block or run, or part of the header */
+    MP_PAGE_FREE,     /* heads a free block */
+    MP_PAGE_RUN,      /* heads a run handed out */
+};
+
+typedef struct mp_page {
+    struct mp_page *next; /* FREE: the arena's list for this order */
+    struct mp_page *prev;
+    uint32_t count;    /* FREE: the block's order; RUN: the run's length */
+    uint8_t state;     /* enum mp_page_state */
+    uint8_t committed; /* may hold physical memory */
+    uint16_t reserved;
+} mp_page_t;
+
+enum mp_segment_kind {
+    MP_SEGMENT_BUDDY = 1, /* pages managed by the arena's buddy system */
+    MP_SEGMENT_HUGE,      /* one run of whole segments */
+};
+
+struct mp_arena;
+
+typedef struct mp_segment {
+    uintptr_t magic;           /* MP_SEGMENT_MAGIC ^ (uintptr_t)this */
+    struct mp_arena *arena;    /* owner; never changes */
+    struct mp_segment *next;   /* the arena's list of segments of this kind */
+    struct mp_segment *prev;
+    size_t nsegments;          /* 1 for BUDDY; the span's length for HUGE */
+    uint32_t kind;             /* enum mp_segment_kind */
+    uint32_t first_page;       /* first page after the header */
+    size_t free_pages;         /* BUDDY: pages in free blocks */
+    size_t run_pages;          /* HUGE: the run's length in pages */
+    mp_page_t pages[];         /* BUDDY: MP_SEGMENT_PAGES entries */
+} mp_segment_t;
+
+/* Pages taken by a buddy segment's header, and by a huge span's. */
+#define MP_SEGMENT_HEADER_BYTES \
+    (sizeof(mp_segment_t) + MP_SEGMENT_PAGES * sizeof(mp_page_t))
+#define MP_SEGMENT_FIRST_PAGE \
+    ((MP_SEGMENT_HEADER_BYTES + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT)
+#define MP_HUGE_FIRST_PAGE \
+    ((sizeof(mp_segment_t) + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT)
+#define MP_SEGMENT_USABLE_PAGES (MP_SEGMENT_PAGES - MP_SEGMENT_FIRST_PAGE)
+
+_Static_assert(MP_SEGMENT_FIRST_PAGE * 2 <= MP_SEGMENT_PAGES,
+               "the segment header would take half the segment");
+
+typedef struct mp_arena {
+    mp_lock_t lock;                /* protects everything below, and the
+                                      page entries of its segments */
+    mp_page_t *free[MP_ORDERS];    /* free blocks by order, doubly linked */
+    mp_segment_t *segments;        /* BUDDY segments */
+    mp_segment_t *huge;            /* HUGE spans */
+    size_t nsegments;              /* BUDDY segments held */
+    size_t empty_segments;         /* of those, with no page in a run */
+    size_t free_pages;             /* pages in free blocks */
+    size_t free_committed;         /* of those, pages that may hold memory */
+    size_t run_pages;              /* pages in runs, huge runs included */
+    unsigned index;                /* position in mp_arenas[] */
+} mp_arena_t;
+
+/* ------------------------------------------------------------------------
+ * init.c
+ * ------------------------------------------------------------------------ */
+
+extern MP_HIDDEN mp_backend_config_t mp_config;
+extern MP_HIDDEN mp_arena_t mp_arenas[MP_ARENAS_MAX];
+extern MP_HIDDEN unsigned mp_narenas;
+extern MP_HIDDEN _Atomic int mp_init_state; /* 0 none, 1 busy, 2 done, 3 failed */
+
+MP_HIDDEN int mp_init_slow(void);
+
+/* 0 when the library is ready; an error number otherwise. */
+static inline int
+mp_init(void)
+{
+    if (MP_LIKELY(atomic_load_explicit(&mp_init_state, memory_order_acquire)
+                  == 2))
+        return 0;
+    return mp_init_slow();
+}
+
+/* The arena for the calling thread: the one of the CPU it runs on. */
+static inline mp_arena_t *
+mp_arena_current(void)
+{
+    return &mp_arenas[mp_backend_cpu_id() % mp_narenas];
+}
+
+/* ------------------------------------------------------------------------
+ * segment.c
+ * ------------------------------------------------------------------------ */
+
+MP_HIDDEN mp_segment_t *mp_segment_lookup(const void *addr);
+MP_HIDDEN int mp_segment_acquire(size_t nsegments, mp_segment_t **out,
+                                 bool *is_zero);
+MP_HIDDEN int mp_segment_release(mp_segment_t *seg);
+
+static inline uintptr_t
+mp_segment_magic(const mp_segment_t *seg)
+{
+    return MP_SEGMENT_MAGIC ^ (uintptr_t)seg;
+}
+
+static inline mp_segment_t *
+mp_segment_of(const void *addr)
+{
+    return (mp_segment_t *)((uintptr_t)addr & ~(uintptr_t)MP_SEGMENT_MASK);
+}
+
+static inline void *
+mp_page_address(mp_segment_t *seg, size_t index)
+{
+    return (char *)seg + (index << MP_PAGE_SHIFT);
+}
+
+static inline size_t
+mp_page_index(const mp_segment_t *seg, const void *addr)
+{
+    return ((uintptr_t)addr - (uintptr_t)seg) >> MP_PAGE_SHIFT;
+}
+
+/* ------------------------------------------------------------------------
+ * page.c: the buddy system of an arena.  Callers hold arena->lock.
+ * ------------------------------------------------------------------------ */
+
+/* The largest run an arena's buddy segments can hold, in pages. */
+#define MP_BUDDY_MAX_ORDER (MP_SEGMENT_ORDER - 1)
+#define MP_BUDDY_MAX_PAGES ((size_t)1 << MP_BUDDY_MAX_ORDER)
+
+/* grow: may take a new segment from the backend when no block is free.
+ * NULL with errno ENOMEM when there is none. */
+MP_HIDDEN void *mp_arena_alloc_locked(mp_arena_t *arena, size_t npages,
+                                      bool grow, bool *is_zero);
+MP_HIDDEN void mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg,
+                                    size_t index, size_t npages);
+MP_HIDDEN void mp_arena_add_segment_locked(mp_arena_t *arena,
+                                           mp_segment_t *seg, bool is_zero);
+MP_HIDDEN void mp_arena_remove_segment_locked(mp_arena_t *arena,
+                                              mp_segment_t *seg);
+
+/* ------------------------------------------------------------------------
+ * huge.c: runs larger than a buddy block.
+ * ------------------------------------------------------------------------ */
+
+MP_HIDDEN void *mp_huge_alloc(mp_arena_t *arena, size_t npages,
+                              bool *is_zero);
+MP_HIDDEN int mp_huge_free(mp_segment_t *seg, void *addr, size_t npages);
+
+/* ------------------------------------------------------------------------
+ * pages.c: runs of any size; the layer every other one allocates from.
+ * ------------------------------------------------------------------------ */
+
+MP_HIDDEN void *mp_pages_alloc(size_t npages, bool *is_zero);
+MP_HIDDEN int mp_pages_free(void *addr, size_t npages);
+
+/* ------------------------------------------------------------------------
+ * reclaim.c
+ * ------------------------------------------------------------------------ */
+
+MP_HIDDEN size_t mp_arena_reclaim(mp_arena_t *arena);
+
+/* ------------------------------------------------------------------------
+ * error.c
+ * ------------------------------------------------------------------------ */
+
+/* Report heap corruption, naming what and where, and stop the program. */
+MP_HIDDEN MP_NORETURN void mp_panic(const char *function, const char *what,
+                                    const void *addr);
+
+/* ------------------------------------------------------------------------
+ * check.c: invariants, for tests and debugging builds.
+ * ------------------------------------------------------------------------ */
+
+typedef struct mp_arena_census {
+    size_t segments;        /* BUDDY segments */
+    size_t huge_spans;
+    size_t free_blocks[MP_ORDERS];
+    size_t free_pages;
+    size_t free_committed;
+    size_t run_pages;
+} mp_arena_census_t;
+
+/* Walk every arena, check the invariants above (panicking on a breach) and
+ * add up what is there. */
+MP_HIDDEN void mp_census(mp_arena_census_t *out);
+
+#endif /* MP_INTERNAL_H */

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * page.c - the buddy system of an arena: runs of pages carved from the free
+ * blocks of the arena's segments, and joined back on free.
+ *
+ * A free block of order k is 2^k pages aligned to 2^k within its segment,
+ * and its buddy is the block at index ^ 2^k.  Allocating n pages takes the
+ * smallest free block of order >= ceil(log2 n), splits it down to that
+ * order, and gives the unused tail (2^order - n pages) straight back as
+ * smaller blocks, so a run wastes no page.  Freeing a run cuts it into
+ * maximal aligned blocks and frees each, joining it with its buddy for as
+ * long as the buddy is free and whole.  All of it is O(log segment pages),
+ * plus one pass over the run's pages to keep their committed bits.
+ *
+ * The bookkeeping lives out of the pages themselves, in the segment
+ * header's page entries: free memory is never written, so a purged page
+ * stays purged and a free page is never paged in just to be listed.
+ *
+ * Callers hold arena->lock.  Lock order: arena lock, then the backend's.
+ */
+#include "internal.h"
+
+/* How many fully free segments an arena keeps before it gives them back
+ * without waiting for mpool_reclaim(): enough that a program allocating and
+ * freeing around a segment boundary does not map and unmap in a loop. */
+#define ARENA_EMPTY_SEGMENTS_KEPT 2
+
+static unsigned
+order_for_pages(size_t npages)
+{
+    return npages <= 1 ? 0u
+                       : (unsigned)(sizeof(long long) * 8) -
+                             (unsigned)__builtin_clzll(
+                                 (unsigned long long)(npages - 1));
+}
+
+static void
+freelist_push(mp_arena_t *arena, mp_page_t *p, unsigned order)
+{
+    p->state = MP_PAGE_FREE;
+    p->count = order;
+    p->prev = NULL;
+    p->next = arena->free[order];
+    if (p->next != NULL)
+        p->next->prev = p;
+    arena->free[order] = p;
+}
+
+static void
+freelist_remove(mp_arena_t *arena, mp_page_t *p)
+{
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        arena->free[p->count] = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    p->next = p->prev = NULL;
+    p->state = MP_PAGE_NONE;
+    p->count = 0;
+}
+
+/* Free the block [index, index + 2^order), joining it with its buddies. */
+static void
+block_free(mp_arena_t *arena, mp_segment_t *seg, size_t index,
+           unsigned order)
+{
+    while (order < MP_BUDDY_MAX_ORDER) {
+        size_t buddy = index ^ ((size_t)1 << order);
+        mp_page_t *b = &seg->pages[buddy];
+
+        if (buddy < seg->first_page || b->state != MP_PAGE_FREE ||
+            b->count != order)
+            break;
+        freelist_remove(arena, b);
+        index &= ~((size_t)1 << order);
+        order++;
+    }
+    freelist_push(arena, &seg->pages[index], order);
+}
+
+/* Free the pages [start, end) of a segment as maximal aligned blocks. */
+static void
+range_free(mp_arena_t *arena, mp_segment_t *seg, size_t start, size_t end)
+{
+    while (start < end) {
+        unsigned order = (unsigned)__builtin_ctzll(start);
+
+        if (order > MP_BUDDY_MAX_ORDER)
+            order = MP_BUDDY_MAX_ORDER;
+        while (start + ((size_t)1 << order) > end)
+            order--;
+        block_free(arena, seg, start, order);
+        start += (size_t)1 << order;
+    }
+}
+
+static bool
+segment_is_empty(const mp_segment_t *seg)
+{
+    return seg->free_pages == MP_SEGMENT_USABLE_PAGES;
+}
+
+void
+mp_arena_add_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
+                            bool is_zero)
+{
+    seg->arena = arena;
+    seg->kind = MP_SEGMENT_BUDDY;
+    seg->first_page = MP_SEGMENT_FIRST_PAGE;
+    /* Write every entry, so the header pages are committed now and the
+     * count reclaim gives for a released segment is exact. */
+    __builtin_memset(seg->pages, 0, MP_SEGMENT_PAGES * sizeof(mp_page_t));
+    for (size_t i = 0; i < MP_SEGMENT_FIRST_PAGE; i++)
+        seg->pages[i].committed = 1;
+    if (!is_zero) {
+        for (size_t i = MP_SEGMENT_FIRST_PAGE; i < MP_SEGMENT_PAGES; i++)
+            seg->pages[i].committed = 1;
+        arena->free_committed += MP_SEGMENT_USABLE_PAGES;
+    }
+    seg->prev = NULL;
+    seg->next = arena->segments;
+    if (seg->next != NULL)
+        seg->next->prev = seg;
+    arena->segments = seg;
+    arena->nsegments++;
+    arena->empty_segments++;
+    range_free(arena, seg, MP_SEGMENT_FIRST_PAGE, MP_SEGMENT_PAGES);
+    seg->free_pages = MP_SEGMENT_USABLE_PAGES;
+    arena->free_pages += MP_SEGMENT_USABLE_PAGES;
+}
+
+void
+mp_arena_remove_segment_locked(mp_arena_t *arena, mp_segment_t *seg)
+{
+    size_t i = seg->first_page;
+
+    while (i < MP_SEGMENT_PAGES) {
+        mp_page_t *p = &seg->pages[i];
+        size_t order = p->count;
+
+        if (p->state != MP_PAGE_FREE)
+            mp_panic("mp_arena_remove_segment", "segment not empty", seg);
+        freelist_remove(arena, p);
+        i += (size_t)1 << order;
+    }
+    for (i = seg->first_page; i < MP_SEGMENT_PAGES; i++)
+        if (seg->pages[i].committed)
+            arena->free_committed--;
+    arena->free_pages -= MP_SEGMENT_USABLE_PAGES;
+    if (seg->prev != NULL)
+        seg->prev->next = seg->next;
+    else
+        arena->segments = seg->next;
+    if (seg->next != NULL)
+        seg->next->prev = seg->prev;
+    arena->nsegments--;
+    arena->empty_segments--;
+}
+
+/* Take a run from the free blocks the arena has; NULL if none is large
+ * enough. */
+static void *
+arena_take_locked(mp_arena_t *arena, size_t npages, bool *is_zero)
+{
+    unsigned order = order_for_pages(npages);
+    unsigned k = order;
+    mp_page_t *p;
+    mp_segment_t *seg;
+    size_t index;
+    bool zero = true;
+
+    while (k <= MP_BUDDY_MAX_ORDER && arena->free[k] == NULL)
+        k++;
+    if (k > MP_BUDDY_MAX_ORDER)
+        return NULL;
+    p = arena->free[k];
+    seg = mp_segment_of(p);
+    index = (size_t)(p - seg->pages);
+    if (segment_is_empty(seg))
+        arena->empty_segments--;
+    freelist_remove(arena, p);
+    while (k > order) {
+        k--;
+        freelist_push(arena, &seg->pages[index + ((size_t)1 << k)], k);
+    }
+    if (npages < ((size_t)1 << order))
+        range_free(arena, seg, index + npages, index + ((size_t)1 << order));
+    for (size_t i = index; i < index + npages; i++) {
+        if (seg->pages[i].committed) {
+            zero = false;
+            arena->free_committed--;
+        } else {
+            seg->pages[i].committed = 1;
+        }
+    }
+    p->state = MP_PAGE_RUN;
+    p->count = (uint32_t)npages;
+    seg->free_pages -= npages;
+    arena->free_pages -= npages;
+    arena->run_pages += npages;
+    *is_zero = zero;
+    return mp_page_address(seg, index);
+}
+
+void *
+mp_arena_alloc_locked(mp_arena_t *arena, size_t npages, bool grow,
+                      bool *is_zero)
+{
+    void *run = arena_take_locked(arena, npages, is_zero);
+    mp_segment_t *seg;
+    bool seg_zero;
+    int rc;
+
+    if (run != NULL || !grow)
+        return run;
+    rc = mp_segment_acquire(1, &seg, &seg_zero);
+    if (rc != 0) {
+        mp_set_errno(rc);
+        return NULL;
+    }
+    mp_arena_add_segment_locked(arena, seg, seg_zero);
+    return arena_take_locked(arena, npages, is_zero);
+}
+
+void
+mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
+                     size_t npages)
+{
+    seg->pages[index].state = MP_PAGE_NONE;
+    seg->pages[index].count = 0;
+    range_free(arena, seg, index, index + npages);
+    seg->free_pages += npages;
+    arena->free_pages += npages;
+    arena->free_committed += npages;
+    arena->run_pages -= npages;
+    if (segment_is_empty(seg)) {
+        arena->empty_segments++;
+        if (arena->empty_segments > ARENA_EMPTY_SEGMENTS_KEPT) {
+            mp_arena_remove_segment_locked(arena, seg);
+            mp_segment_release(seg);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pages.c - runs of pages of any length: the entry to the page level for
+ * the library's other layers (mp_pages_*) and for programs (mpool_pages_*).
+ *
+ * A run of up to MP_BUDDY_MAX_PAGES comes from the buddy system of the
+ * calling thread's arena; when that arena has no block and the backend has
+ * no segment, the other arenas are searched before giving up, so memory
+ * held by one CPU's arena is not lost to the others.  Larger runs get a
+ * span of their own (huge.c).
+ *
+ * Freeing checks, before changing anything, that the address is the start
+ * of a live run and that the length matches: a wrong call is an EINVAL,
+ * never damage.  The segment map (segment.c) makes this safe for any
+ * address at all.
+ */
+#include "internal.h"
+
+#include "mpool.h"
+
+void *
+mp_pages_alloc(size_t npages, bool *is_zero)
+{
+    mp_arena_t *arena;
+    void *run;
+    int rc;
+
+    if (MP_UNLIKELY(npages == 0)) {
+        mp_set_errno(EINVAL);
+        return NULL;
+    }
+    rc = mp_init();
+    if (MP_UNLIKELY(rc != 0)) {
+        mp_set_errno(rc);
+        return NULL;
+    }
+    arena = mp_arena_current();
+    if (npages > MP_BUDDY_MAX_PAGES)
+        return mp_huge_alloc(arena, npages, is_zero);
+
+    mp_lock_acquire(&arena->lock);
+    run = mp_arena_alloc_locked(arena, npages, true, is_zero);
+    mp_lock_release(&arena->lock);
+    if (MP_LIKELY(run != NULL))
+        return run;
+
+    /* The backend is out of memory: look in the other arenas. */
+    for (unsigned i = 1; i < mp_narenas && run == NULL; i++) {
+        mp_arena_t *other = &mp_arenas[(arena->index + i) % mp_narenas];
+
+        mp_lock_acquire(&other->lock);
+        run = mp_arena_alloc_locked(other, npages, false, is_zero);
+        mp_lock_release(&other->lock);
+    }
+    if (run == NULL)
+        mp_set_errno(ENOMEM);
+    return run;
+}
+
+int
+mp_pages_free(void *addr, size_t npages)
+{
+    mp_segment_t *seg;
+    mp_arena_t *arena;
+    size_t index;
+
+    if (((uintptr_t)addr & (MP_PAGE_SIZE - 1)) != 0)
+        return EINVAL;
+    seg = mp_segment_lookup(addr);
+    if (seg == NULL)
+        return EINVAL;
+    if (seg->kind == MP_SEGMENT_HUGE)
+        return mp_huge_free(seg, addr, npages);
+    index = mp_page_index(seg, addr);
+    arena = seg->arena;
+    mp_lock_acquire(&arena->lock);
+    if (seg->kind != MP_SEGMENT_BUDDY || index < seg->first_page ||
+        seg->pages[index].state != MP_PAGE_RUN ||
+        seg->pages[index].count != npages) {
+        mp_lock_release(&arena->lock);
+        return EINVAL;
+    }
+    mp_arena_free_locked(arena, seg, index, npages);
+    mp_lock_release(&arena->lock);
+    return 0;
+}
+
+size_t
+mpool_page_size(void)
+{
+    return MP_PAGE_SIZE;
+}
+
+void *
+mpool_pages_alloc(size_t npages)
+{
+    bool is_zero;
+
+    return mp_pages_alloc(npages, &is_zero);
+}
+
+int
+mpool_pages_free(void *addr, size_t npages)
+{
+    int rc;
+
+    if (addr == NULL)
+        return 0;
+    rc = mp_pages_free(addr, npages);
+    if (rc != 0) {
+        mp_set_errno(rc);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reclaim.c - giving free memory back to the backend, and saying how much.
+ *
+ * mpool_reclaim() visits every arena.  A segment with no page in a run is
+ * released whole; in the others, each free block's committed pages are
+ * purged, in maximal contiguous stretches, one backend call a stretch.  The
+ * count returned is exact: pages whose memory the backend got back,
+ * including the header pages of released segments, and excluding anything
+ * already purged or never touched.  When the backend cannot purge (bare
+ * metal), only whole segments count.
+ */
+#include "internal.h"
+
+#include "mpool.h"
+
+/* Purge the committed pages of the free block [index, index + 2^order). */
+static size_t
+block_purge_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
+                   unsigned order)
+{
+    size_t end = index + ((size_t)1 << order);
+    size_t purged = 0;
+    size_t i = index;
+
+    while (i < end) {
+        size_t start;
+
+        while (i < end && !seg->pages[i].committed)
+            i++;
+        start = i;
+        while (i < end && seg->pages[i].committed)
+            i++;
+        if (i > start &&
+            mp_backend_purge(mp_page_address(seg, start),
+                             (i - start) << MP_PAGE_SHIFT) == 0) {
+            for (size_t j = start; j < i; j++)
+                seg->pages[j].committed = 0;
+            purged += i - start;
+        }
+    }
+    arena->free_committed -= purged;
+    return purged;
+}
+
+static size_t
+segment_committed_pages(const mp_segment_t *seg)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < MP_SEGMENT_PAGES; i++)
+        n += seg->pages[i].committed;
+    return n;
+}
+
+size_t
+mp_arena_reclaim(mp_arena_t *arena)
+{
+    size_t pages = 0;
+    mp_segment_t *seg, *next;
+
+    mp_lock_acquire(&arena->lock);
+    for (seg = arena->segments; seg != NULL; seg = next) {
+        next = seg->next;
+        if (seg->free_pages == MP_SEGMENT_USABLE_PAGES) {
+            size_t committed = segment_committed_pages(seg);
+
+            mp_arena_remove_segment_locked(arena, seg);
+            if (mp_segment_release(seg) == 0)
+                pages += committed;
+            continue;
+        }
+        if (!mp_config.can_purge)
+            continue;
+        for (size_t i = seg->first_page; i < MP_SEGMENT_PAGES;) {
+            mp_page_t *p = &seg->pages[i];
+
+            if (p->state == MP_PAGE_FREE) {
+                pages += block_purge_locked(arena, seg, i, p->count);
+                i += (size_t)1 << p->count;
+            } else if (p->state == MP_PAGE_RUN) {
+                i += p->count;
+            } else {
+                mp_panic("mpool_reclaim", "page entry corrupted",
+                         mp_page_address(seg, i));
+            }
+        }
+    }
+    mp_lock_release(&arena->lock);
+    return pages;
+}
+
+size_t
+mpool_reclaim(mpool_t *pool)
+{
+    size_t pages = 0;
+
+    if (pool != NULL) {
+        mp_set_errno(EINVAL);
+        return 0;
+    }
+    if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2)
+        return 0; /* nothing was ever allocated */
+    for (unsigned i = 0; i < mp_narenas; i++)
+        pages += mp_arena_reclaim(&mp_arenas[i]);
+    mp_backend_release_cached();
+    return pages;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * segment.c - segments in and out of the backend, and the segment map that
+ * tells the library's own addresses from everyone else's.
+ *
+ * The header of a segment sits at its aligned start, so finding it from an
+ * address is a mask.  Before trusting that header for an address that came
+ * from a caller, mp_segment_lookup() asks the segment map: one bit per
+ * segment-sized slot of the address space, set while the library holds a
+ * segment with a header there.  A foreign pointer (a stack address, a
+ * malloc() block) therefore never makes the library read memory it does not
+ * own.  The map is 2^(MP_ADDRESS_BITS - MP_SEGMENT_SHIFT) bits, 8 MiB of
+ * zero-filled address space with mmap's 48 bits and 4 MiB segments; only
+ * the words for slots in use are ever touched.
+ */
+#include "internal.h"
+
+#define MAP_SLOTS ((size_t)1 << (MP_ADDRESS_BITS - MP_SEGMENT_SHIFT))
+#define MAP_WORD_BITS (sizeof(uintptr_t) * 8)
+
+static _Atomic uintptr_t segment_map[MAP_SLOTS / MAP_WORD_BITS];
+
+static void
+segment_map_set(const mp_segment_t *seg, bool present)
+{
+    size_t slot = (uintptr_t)seg >> MP_SEGMENT_SHIFT;
+    uintptr_t bit = (uintptr_t)1 << (slot % MAP_WORD_BITS);
+
+    if (present)
+        atomic_fetch_or_explicit(&segment_map[slot / MAP_WORD_BITS], bit,
+                                 memory_order_release);
+    else
+        atomic_fetch_and_explicit(&segment_map[slot / MAP_WORD_BITS], ~bit,
+                                  memory_order_release);
+}
+
+mp_segment_t *
+mp_segment_lookup(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    size_t slot = a >> MP_SEGMENT_SHIFT;
+    mp_segment_t *seg;
+
+    if ((a >> MP_ADDRESS_BITS) != 0)
+        return NULL;
+    if ((atomic_load_explicit(&segment_map[slot / MAP_WORD_BITS],
+                              memory_order_acquire) &
+         ((uintptr_t)1 << (slot % MAP_WORD_BITS))) == 0)
+        return NULL;
+    seg = mp_segment_of(addr);
+    if (seg->magic != mp_segment_magic(seg))
+        mp_panic("mp_segment_lookup", "segment header overwritten", seg);
+    return seg;
+}
+
+int
+mp_segment_acquire(size_t nsegments, mp_segment_t **out, bool *is_zero)
+{
+    void *addr;
+    int rc = mp_backend_segments_alloc(nsegments, &addr, is_zero);
+
+    if (rc != 0)
+        return rc;
+    if (((uintptr_t)addr >> MP_ADDRESS_BITS) != 0) {
+        /* outside the map: unusable, and a backend bug */
+        mp_backend_segments_free(addr, nsegments);
+        return ENOMEM;
+    }
+    mp_segment_t *seg = addr;
+    seg->magic = mp_segment_magic(seg);
+    seg->arena = NULL;
+    seg->next = seg->prev = NULL;
+    seg->nsegments = nsegments;
+    seg->kind = 0;
+    seg->first_page = 0;
+    seg->free_pages = 0;
+    seg->run_pages = 0;
+    segment_map_set(seg, true);
+    *out = seg;
+    return 0;
+}
+
+int
+mp_segment_release(mp_segment_t *seg)
+{
+    size_t n = seg->nsegments;
+
+    segment_map_set(seg, false);
+    seg->magic = 0;
+    return mp_backend_segments_free(seg, n);
+}

@@ -1,0 +1,41 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# t/exports-t.sh - the shared library exports the mpool_* interface and
+# nothing else, every export carries the symbol version MPOOL_1.0, and
+# every function declared in mpool.h is exported.
+: "${top_builddir:=.}" "${top_srcdir:=.}" "${NM:=nm}"
+lib="$top_builddir/lib/.libs/libmpool.so"
+if [ ! -f "$lib" ]; then
+    echo "1..0 # SKIP no shared library was built"
+    exit 0
+fi
+echo "1..3"
+exports=$($NM -D --defined-only "$lib" |
+    awk '$2 ~ /^[TDBRVW]$/ { sub(/@.*/, "", $3); print $3 }')
+strangers=$(printf '%s\n' "$exports" | grep -v '^mpool_' | grep -v '^MPOOL_')
+if [ -z "$strangers" ]; then
+    echo "ok 1 - only mpool_* symbols are exported"
+else
+    echo "not ok 1 - only mpool_* symbols are exported"
+    printf '# exported by mistake: %s\n' $strangers
+fi
+unversioned=$($NM -D --defined-only --with-symbol-versions "$lib" 2>/dev/null |
+    awk '$3 ~ /^mpool_/ && $3 !~ /@@?MPOOL_1\.0$/ { print $3 }')
+if [ -z "$unversioned" ]; then
+    echo "ok 2 - every export carries the version MPOOL_1.0"
+else
+    echo "not ok 2 - every export carries the version MPOOL_1.0"
+    printf '# unversioned: %s\n' $unversioned
+fi
+declared=$(sed -n 's/^MPOOL_API[^(]*[ *]\(mpool_[a-z0-9_]*\)(.*/\1/p' \
+    "$top_srcdir/lib/mpool.h" | sort -u)
+missing=
+for f in $declared; do
+    printf '%s\n' "$exports" | grep -qx "$f" || missing="$missing $f"
+done
+if [ -n "$declared" ] && [ -z "$missing" ]; then
+    echo "ok 3 - all $(printf '%s\n' "$declared" | wc -l) functions declared in mpool.h are exported"
+else
+    echo "not ok 3 - all functions declared in mpool.h are exported"
+    echo "# missing:$missing"
+fi

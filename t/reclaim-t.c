@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t/reclaim-t.c - mpool_reclaim(): the count it returns is exact (checked
+ * against the page level's own census), resident memory drops by that
+ * much, a second call finds nothing, live runs are untouched, and pages
+ * handed out after a purge read as zero.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+#include "mpool.h"
+#include "tap/tap.h"
+
+#define RUNS 1024
+#define RUN_PAGES 8
+
+static void *runs[RUNS];
+
+static void
+alloc_all(void)
+{
+    for (int i = 0; i < RUNS; i++) {
+        runs[i] = mpool_pages_alloc(RUN_PAGES);
+        if (runs[i] == NULL)
+            bail("mpool_pages_alloc failed");
+        memset(runs[i], (i & 0x7f) + 1, RUN_PAGES * MP_PAGE_SIZE);
+    }
+}
+
+/* Reclaim, and check the count against the census taken before and after:
+ * the committed free pages, plus the header pages of released segments. */
+static size_t
+reclaim_checked(const char *what)
+{
+    mp_arena_census_t before, after;
+    size_t got, want;
+
+    mp_census(&before);
+    got = mpool_reclaim(NULL);
+    mp_census(&after);
+    want = before.free_committed +
+           (before.segments - after.segments) * MP_SEGMENT_FIRST_PAGE;
+    is_size(got, want, "%s: the count is exact", what);
+    is_size(after.free_committed, 0, "%s: no free page still committed",
+            what);
+    return got;
+}
+
+int
+main(void)
+{
+    size_t rss_start, rss_full, rss_after, got;
+    bool intact = true, zero = true;
+
+    plan_lazy();
+    is_size(mpool_reclaim(NULL), 0,
+            "reclaim before anything was allocated gives 0");
+
+    /* Everything freed: whole segments go back, most of them as they
+     * empty (an arena keeps two), the rest at reclaim. */
+    rss_start = tap_resident_bytes();
+    alloc_all();
+    rss_full = tap_resident_bytes();
+    for (int i = 0; i < RUNS; i++)
+        mpool_pages_free(runs[i], RUN_PAGES);
+    got = reclaim_checked("all freed");
+    rss_after = tap_resident_bytes();
+    diag("resident %zu KiB at start, %zu KiB in use, %zu KiB after "
+         "reclaiming %zu pages",
+         rss_start / 1024, rss_full / 1024, rss_after / 1024, got);
+    ok(got > 0, "reclaim gives back the segments kept empty (%zu pages)",
+       got);
+    ok(rss_after <= rss_start + (1u << 20),
+       "resident memory is back within 1 MiB of where it started");
+    {
+        mp_arena_census_t c;
+        mp_census(&c);
+        is_size(c.segments, 0, "no segment is left");
+    }
+    is_size(mpool_reclaim(NULL), 0, "a second reclaim finds nothing");
+
+    /* Half freed: the free runs are purged inside segments that stay. */
+    alloc_all();
+    for (int i = 1; i < RUNS; i += 2)
+        mpool_pages_free(runs[i], RUN_PAGES);
+    rss_full = tap_resident_bytes();
+    got = reclaim_checked("every other run freed");
+    rss_after = tap_resident_bytes();
+    ok(got >= RUNS / 2 * RUN_PAGES,
+       "at least the %d freed pages are purged (%zu)", RUNS / 2 * RUN_PAGES,
+       got);
+    ok(rss_full > rss_after &&
+           rss_full - rss_after >= got * MP_PAGE_SIZE / 10 * 9,
+       "resident memory drops by at least 90%% of the count");
+    for (int i = 0; i < RUNS; i += 2)
+        for (size_t b = 0; b < RUN_PAGES * MP_PAGE_SIZE; b += 997)
+            intact &= ((unsigned char *)runs[i])[b] == (i & 0x7f) + 1;
+    ok(intact, "the live runs kept their contents");
+    is_size(mpool_reclaim(NULL), 0, "a second reclaim finds nothing");
+
+    /* Purged pages come back zero. */
+    for (int i = 1; i < RUNS; i += 2) {
+        bool is_zero;
+        runs[i] = mp_pages_alloc(RUN_PAGES, &is_zero);
+        if (runs[i] == NULL)
+            bail("mp_pages_alloc failed");
+        for (size_t b = 0; b < RUN_PAGES * MP_PAGE_SIZE; b += 64)
+            zero &= ((unsigned char *)runs[i])[b] == 0;
+        zero &= is_zero;
+    }
+    ok(zero, "pages handed out after a purge are zero and known to be");
+    for (int i = 0; i < RUNS; i++)
+        mpool_pages_free(runs[i], RUN_PAGES);
+    reclaim_checked("everything freed again");
+    return tap_done();
+}

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t/tap/tap.c - the TAP producer declared in tap.h.
+ */
+#include "tap.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int tap_planned = -1; /* -1: none yet; 0: lazy */
+static int tap_run;
+static int tap_failed;
+
+static void
+tap_vline(bool pass, const char *fmt, va_list ap)
+{
+    tap_run++;
+    if (!pass)
+        tap_failed++;
+    printf("%sok %d - ", pass ? "" : "not ", tap_run);
+    vprintf(fmt, ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+void
+plan(int count)
+{
+    tap_planned = count;
+    printf("1..%d\n", count);
+    fflush(stdout);
+}
+
+void
+plan_lazy(void)
+{
+    tap_planned = 0;
+}
+
+void
+skip_all(const char *fmt, ...)
+{
+    va_list ap;
+
+    printf("1..0 # SKIP ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+    exit(0);
+}
+
+bool
+ok(bool pass, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    tap_vline(pass, fmt, ap);
+    va_end(ap);
+    return pass;
+}
+
+bool
+is_int(long long got, long long want, const char *fmt, ...)
+{
+    va_list ap;
+    bool pass = got == want;
+
+    va_start(ap, fmt);
+    tap_vline(pass, fmt, ap);
+    va_end(ap);
+    if (!pass)
+        diag("     got: %lld\n#   expected: %lld", got, want);
+    return pass;
+}
+
+bool
+is_size(size_t got, size_t want, const char *fmt, ...)
+{
+    va_list ap;
+    bool pass = got == want;
+
+    va_start(ap, fmt);
+    tap_vline(pass, fmt, ap);
+    va_end(ap);
+    if (!pass)
+        diag("     got: %zu\n#   expected: %zu", got, want);
+    return pass;
+}
+
+bool
+is_ptr(const void *got, const void *want, const char *fmt, ...)
+{
+    va_list ap;
+    bool pass = got == want;
+
+    va_start(ap, fmt);
+    tap_vline(pass, fmt, ap);
+    va_end(ap);
+    if (!pass)
+        diag("     got: %p\n#   expected: %p", got, want);
+    return pass;
+}
+
+bool
+is_string(const char *got, const char *want, const char *fmt, ...)
+{
+    va_list ap;
+    bool pass = got != NULL && want != NULL ? strcmp(got, want) == 0
+                                            : got == want;
+
+    va_start(ap, fmt);
+    tap_vline(pass, fmt, ap);
+    va_end(ap);
+    if (!pass)
+        diag("     got: \"%s\"\n#   expected: \"%s\"",
+             got ? got : "(null)", want ? want : "(null)");
+    return pass;
+}
+
+void
+skip(int count, const char *fmt, ...)
+{
+    va_list ap;
+
+    for (int i = 0; i < count; i++) {
+        tap_run++;
+        printf("ok %d # SKIP ", tap_run);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+    }
+    fflush(stdout);
+}
+
+void
+diag(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    printf("# ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+void
+bail(const char *fmt, ...)
+{
+    va_list ap;
+
+    printf("Bail out! ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+    exit(255);
+}
+
+void
+sysbail(const char *fmt, ...)
+{
+    va_list ap;
+    int e = errno;
+
+    printf("Bail out! ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf(": %s\n", strerror(e));
+    fflush(stdout);
+    exit(255);
+}
+
+bool
+tap_under_valgrind(void)
+{
+    const char *preload = getenv("LD_PRELOAD");
+
+    return preload != NULL && strstr(preload, "vgpreload") != NULL;
+}
+
+bool
+tap_under_asan(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return true;
+#else
+    return false;
+#endif
+#else
+    return false;
+#endif
+}
+
+size_t
+tap_resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size, resident;
+
+    if (f == NULL)
+        sysbail("open /proc/self/statm");
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+        bail("cannot parse /proc/self/statm");
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+int
+tap_done(void)
+{
+    if (tap_planned == 0) {
+        printf("1..%d\n", tap_run);
+        tap_planned = tap_run;
+    } else if (tap_planned != tap_run) {
+        printf("# planned %d tests but ran %d\n", tap_planned, tap_run);
+        return 1;
+    }
+    fflush(stdout);
+    return tap_failed == 0 ? 0 : 1;
+}

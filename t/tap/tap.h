@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t/tap/tap.h - a small TAP producer for libmpool's C tests, read by
+ * automake's tap-driver.sh.  Each check prints one "ok N - ..." or
+ * "not ok N - ..." line and returns whether it passed, so a test can stop
+ * early when a failure would make the rest meaningless.
+ */
+#ifndef MPOOL_TAP_H
+#define MPOOL_TAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TAP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define TAP_NORETURN __attribute__((noreturn))
+
+/* Announce the number of tests, or that the count comes at the end. */
+void plan(int count);
+void plan_lazy(void);
+/* Skip the whole program (prints "1..0 # SKIP why") and exit 0. */
+void skip_all(const char *fmt, ...) TAP_PRINTF(1, 2) TAP_NORETURN;
+
+bool ok(bool pass, const char *fmt, ...) TAP_PRINTF(2, 3);
+bool is_int(long long got, long long want, const char *fmt, ...)
+    TAP_PRINTF(3, 4);
+bool is_size(size_t got, size_t want, const char *fmt, ...) TAP_PRINTF(3, 4);
+bool is_ptr(const void *got, const void *want, const char *fmt, ...)
+    TAP_PRINTF(3, 4);
+bool is_string(const char *got, const char *want, const char *fmt, ...)
+    TAP_PRINTF(3, 4);
+/* Record `count` tests as skipped, with a reason. */
+void skip(int count, const char *fmt, ...) TAP_PRINTF(2, 3);
+
+/* A comment line ("# ..."), shown by the driver. */
+void diag(const char *fmt, ...) TAP_PRINTF(1, 2);
+/* Abort the whole test ("Bail out!"); sysbail appends strerror(errno). */
+void bail(const char *fmt, ...) TAP_PRINTF(1, 2) TAP_NORETURN;
+void sysbail(const char *fmt, ...) TAP_PRINTF(1, 2) TAP_NORETURN;
+
+/* Whether this process runs under valgrind or a sanitizer; tests that
+ * change resource limits cannot run there. */
+bool tap_under_valgrind(void);
+bool tap_under_asan(void);
+
+/* Resident memory of this process, in bytes, from /proc/self/statm. */
+size_t tap_resident_bytes(void);
+
+/* Exit with the status the plan and the results call for. */
+int tap_done(void);
+
+#endif /* MPOOL_TAP_H */
