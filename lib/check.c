@@ -87,12 +87,15 @@ mp_census(mp_arena_census_t *out)
 
         __builtin_memset(&mine, 0, sizeof(mine));
         mp_lock_acquire(&arena->lock);
-        for (unsigned k = 0; k < MP_ORDERS; k++)
+        for (unsigned k = 0; k < MP_ORDERS; k++) {
+            if (((arena->free_mask >> k) & 1) != (arena->free[k] != NULL))
+                check_failed("free-order mask wrong", arena);
             for (mp_page_t *p = arena->free[k]; p != NULL; p = p->next) {
                 if (p->state != MP_PAGE_FREE || p->count != k)
                     check_failed("free list holds a stranger", p);
                 list_blocks[k]++;
             }
+        }
         for (mp_segment_t *seg = arena->segments; seg; seg = seg->next) {
             census_segment_locked(arena, seg, &mine, list_blocks);
             mine.segments++;

@@ -119,6 +119,7 @@ typedef struct mp_arena {
     mp_lock_t lock;                /* protects everything below, and the
                                       page entries of its segments */
     mp_page_t *free[MP_ORDERS];    /* free blocks by order, doubly linked */
+    unsigned free_mask;            /* bit k set: free[k] is not empty */
     mp_segment_t *segments;        /* BUDDY segments */
     mp_segment_t *huge;            /* HUGE spans */
     size_t nsegments;              /* BUDDY segments held */

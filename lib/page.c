@@ -44,6 +44,7 @@ freelist_push(mp_arena_t *arena, mp_page_t *p, unsigned order)
     if (p->next != NULL)
         p->next->prev = p;
     arena->free[order] = p;
+    arena->free_mask |= 1u << order;
 }
 
 static void
@@ -51,8 +52,8 @@ freelist_remove(mp_arena_t *arena, mp_page_t *p)
 {
     if (p->prev != NULL)
         p->prev->next = p->next;
-    else
-        arena->free[p->count] = p->next;
+    else if ((arena->free[p->count] = p->next) == NULL)
+        arena->free_mask &= ~(1u << p->count);
     if (p->next != NULL)
         p->next->prev = p->prev;
     p->next = p->prev = NULL;
@@ -164,16 +165,16 @@ static void *
 arena_take_locked(mp_arena_t *arena, size_t npages, bool *is_zero)
 {
     unsigned order = order_for_pages(npages);
-    unsigned k = order;
+    unsigned candidates = arena->free_mask >> order << order;
+    unsigned k;
     mp_page_t *p;
     mp_segment_t *seg;
     size_t index;
     bool zero = true;
 
-    while (k <= MP_BUDDY_MAX_ORDER && arena->free[k] == NULL)
-        k++;
-    if (k > MP_BUDDY_MAX_ORDER)
+    if (candidates == 0)
         return NULL;
+    k = (unsigned)__builtin_ctz(candidates);
     p = arena->free[k];
     seg = mp_segment_of(p);
     index = (size_t)(p - seg->pages);

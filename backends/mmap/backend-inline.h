@@ -11,8 +11,8 @@
 #define MP_BACKEND_INLINE_H
 
 #include <errno.h>
-#include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 
 #ifndef MP_PAGE_SHIFT
 #define MP_PAGE_SHIFT 12 /* 4 KiB */
@@ -21,32 +21,45 @@
 #define MP_ADDRESS_BITS 48  /* user space on x86-64, AArch64, RV64 Sv48 */
 #define MP_ARENAS_MAX 64
 
-/* A pthread mutex: threads that find it taken sleep instead of spinning,
- * which matters when a lock holder is descheduled on a busy machine. */
-typedef pthread_mutex_t mp_lock_t;
+/* A futex lock (Drepper, "Futexes Are Tricky", mutex 2): taking and
+ * releasing it uncontended is one atomic instruction each, and a thread
+ * that finds it taken spins briefly, then sleeps in the kernel instead of
+ * burning the CPU its holder may need.  state: 0 free, 1 taken, 2 taken
+ * with sleepers.  Slow paths live in backend.c. */
+typedef struct mp_lock {
+    _Atomic unsigned state;
+} mp_lock_t;
+#define MP_LOCK_INITIALIZER {0}
+
+void mp_lock_acquire_slow(mp_lock_t *lock);
+void mp_lock_wake(mp_lock_t *lock);
 
 static inline void
 mp_lock_init(mp_lock_t *lock)
 {
-    pthread_mutex_init(lock, NULL);
+    atomic_init(&lock->state, 0);
 }
 
 static inline void
 mp_lock_acquire(mp_lock_t *lock)
 {
-    pthread_mutex_lock(lock);
-}
+    unsigned free_state = 0;
 
-static inline int
-mp_lock_try_acquire(mp_lock_t *lock)
-{
-    return pthread_mutex_trylock(lock) == 0;
+    if (__builtin_expect(atomic_compare_exchange_strong_explicit(
+                             &lock->state, &free_state, 1,
+                             memory_order_acquire, memory_order_relaxed),
+                         1))
+        return;
+    mp_lock_acquire_slow(lock);
 }
 
 static inline void
 mp_lock_release(mp_lock_t *lock)
 {
-    pthread_mutex_unlock(lock);
+    if (__builtin_expect(atomic_exchange_explicit(&lock->state, 0,
+                                                  memory_order_release) == 2,
+                         0))
+        mp_lock_wake(lock);
 }
 
 /* glibc answers sched_getcpu() from the rseq area or the vDSO: no system

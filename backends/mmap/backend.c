@@ -25,7 +25,9 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -40,9 +42,64 @@ static struct {
     size_t next_batch;
     mp_backend_counters_t counters;
 } mmap_state = {
-    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .lock = MP_LOCK_INITIALIZER,
     .next_batch = MMAP_BATCH_FIRST,
 };
+
+/* ------------------------------------------------------------------------
+ * The lock's slow paths (the fast paths are in backend-inline.h).
+ * ------------------------------------------------------------------------ */
+
+#define LOCK_SPINS 100
+
+static inline void
+lock_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+void
+mp_lock_acquire_slow(mp_lock_t *lock)
+{
+    int saved_errno = errno;
+    unsigned c;
+
+    /* A short spin: most holders are about to release. */
+    for (int i = 0; i < LOCK_SPINS; i++) {
+        lock_cpu_relax();
+        c = 0;
+        if (atomic_load_explicit(&lock->state, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_weak_explicit(&lock->state, &c, 1,
+                                                  memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+    }
+    /* Then sleep, marking the lock as having sleepers (2). */
+    c = atomic_exchange_explicit(&lock->state, 2, memory_order_acquire);
+    while (c != 0) {
+        syscall(SYS_futex, &lock->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL,
+                0);
+        c = atomic_exchange_explicit(&lock->state, 2, memory_order_acquire);
+    }
+    errno = saved_errno;
+}
+
+void
+mp_lock_wake(mp_lock_t *lock)
+{
+    int saved_errno = errno;
+
+    syscall(SYS_futex, &lock->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    errno = saved_errno;
+}
+
+/* ------------------------------------------------------------------------
+ * Segments
+ * ------------------------------------------------------------------------ */
 
 int
 mp_backend_init(mp_backend_config_t *cfg)
