@@ -77,6 +77,8 @@ enum mp_page_state {
 typedef struct mp_page {
     struct mp_page *next; /* FREE: the arena's list for this order */
     struct mp_page *prev;
+    void *owner;       /* in a run: what the layer above keeps there (a
+                          slab), set on every page of the run */
     uint32_t count;    /* FREE: the block's order; RUN: the run's length */
     uint8_t state;     /* enum mp_page_state */
     uint8_t committed; /* may hold physical memory */
@@ -100,6 +102,7 @@ typedef struct mp_segment {
     uint32_t first_page;       /* first page after the header */
     size_t free_pages;         /* BUDDY: pages in free blocks */
     size_t run_pages;          /* HUGE: the run's length in pages */
+    void *owner;               /* HUGE: as mp_page_t.owner */
     mp_page_t pages[];         /* BUDDY: MP_SEGMENT_PAGES entries */
 } mp_segment_t;
 
@@ -224,6 +227,11 @@ MP_HIDDEN int mp_huge_free(mp_segment_t *seg, void *addr, size_t npages);
 
 MP_HIDDEN void *mp_pages_alloc(size_t npages, bool *is_zero);
 MP_HIDDEN int mp_pages_free(void *addr, size_t npages);
+/* Record `owner` on every page of a live run (the run's caller only). */
+MP_HIDDEN void mp_pages_set_owner(void *run, size_t npages, void *owner);
+/* The owner recorded for the run holding addr; NULL for an address the
+ * library does not hold or a page in no run. */
+MP_HIDDEN void *mp_pages_owner(const void *addr);
 
 /* ------------------------------------------------------------------------
  * reclaim.c

@@ -230,6 +230,8 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
 {
     seg->pages[index].state = MP_PAGE_NONE;
     seg->pages[index].count = 0;
+    for (size_t i = index; i < index + npages; i++)
+        seg->pages[i].owner = NULL;
     range_free(arena, seg, index, index + npages);
     seg->free_pages += npages;
     arena->free_pages += npages;

@@ -85,6 +85,35 @@ mp_pages_free(void *addr, size_t npages)
     return 0;
 }
 
+void
+mp_pages_set_owner(void *run, size_t npages, void *owner)
+{
+    mp_segment_t *seg = mp_segment_of(run);
+
+    if (seg->kind == MP_SEGMENT_HUGE) {
+        seg->owner = owner;
+        return;
+    }
+    /* The run is the caller's: no other thread touches these entries. */
+    for (size_t i = mp_page_index(seg, run), n = 0; n < npages; i++, n++)
+        seg->pages[i].owner = owner;
+}
+
+void *
+mp_pages_owner(const void *addr)
+{
+    mp_segment_t *seg = mp_segment_lookup(addr);
+    size_t index;
+
+    if (seg == NULL)
+        return NULL;
+    if (seg->kind == MP_SEGMENT_HUGE)
+        return addr >= mp_page_address(seg, seg->first_page) ? seg->owner
+                                                            : NULL;
+    index = mp_page_index(seg, addr);
+    return index >= seg->first_page ? seg->pages[index].owner : NULL;
+}
+
 size_t
 mpool_page_size(void)
 {

@@ -75,6 +75,7 @@ mp_segment_acquire(size_t nsegments, mp_segment_t **out, bool *is_zero)
     seg->first_page = 0;
     seg->free_pages = 0;
     seg->run_pages = 0;
+    seg->owner = NULL;
     segment_map_set(seg, true);
     *out = seg;
     return 0;

@@ -115,8 +115,8 @@ main(void)
     is_size(c.run_pages, 3, "3 pages in runs");
     is_size(c.free_pages, MP_SEGMENT_USABLE_PAGES - 3,
             "all other pages free: the run's tail page was given back");
-    is_size(c.free_blocks[2], 1 + (((MP_SEGMENT_USABLE_PAGES) >> 2) & 1),
-            "the split left an order-2 buddy free");
+    is_size(c.free_blocks[0], 1 + (MP_SEGMENT_USABLE_PAGES & 1),
+            "the run's unused fourth page is a free order-0 block");
     memset(p, 0xee, 3 * MP_PAGE_SIZE);
     mp_pages_free(p, 3);
     mp_census(&c);
