@@ -15,6 +15,9 @@ static int tap_planned = -1; /* -1: none yet; 0: lazy */
 static int tap_run;
 static int tap_failed;
 
+static void tap_vline(bool pass, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 tap_vline(bool pass, const char *fmt, va_list ap)
 {
