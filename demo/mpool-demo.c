@@ -70,6 +70,7 @@ main(void)
 
     /* Bad input is an error, not damage. */
     int on_stack;
+    fflush(stdout);
     if (mpool_pages_free(&on_stack, 1) == -1)
         perror("mpool_pages_free(a stack address, 1)");
     if (mpool_pages_alloc(0) == NULL)
