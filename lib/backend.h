@@ -19,6 +19,9 @@
  *   unsigned mp_backend_cpu_id(void)   the current CPU (a hint: it may be
  *                                       stale the moment it is returned)
  *   void mp_set_errno(int)             set the caller-visible error number
+ *   void *mp_backend_tcache_get(void)  the calling thread's (or hart's)
+ *   void mp_backend_tcache_set(void *)   cache table; initially
+ *                                        &mp_tcache_empty
  * and provide the error numbers ENOMEM and EINVAL.
  *
  * The rules for the functions below:
@@ -84,6 +87,16 @@ size_t mp_backend_release_cached(void);
 
 /* A snapshot of the counters. */
 void mp_backend_counters(mp_backend_counters_t *out);
+
+/* The core's empty thread table, which every thread starts with. */
+struct mp_tcache;
+extern struct mp_tcache mp_tcache_empty __attribute__((visibility("hidden")));
+
+/* Arrange for mp_tcache_thread_exit(tcache) to run when the calling thread
+ * exits.  0, or an error number (then the core caches nothing for it). */
+int mp_backend_thread_attach(void *tcache);
+/* The core's thread-exit handler (magazine.c). */
+void mp_tcache_thread_exit(void *tcache);
 
 /* Write a diagnostic where a person will see it (stderr, a UART). */
 void mp_backend_write_error(const char *msg, size_t len);

@@ -2,7 +2,7 @@
 /*
  * error.c - the one way the library reports heap corruption: a single line
  *
- *     libmpool: <function>: <what happened> 0x<address>
+ *     libmpool: <function>: <what happened> 0x<address> [cache "<name>"]
  *
  * written through the backend (stderr, or a UART on bare metal), then the
  * program is stopped.  It formats by hand, with no stdio and no allocation,
@@ -35,9 +35,10 @@ append_hex(char *buf, size_t at, size_t cap, uintptr_t v)
 }
 
 void
-mp_panic(const char *function, const char *what, const void *addr)
+mp_cache_panic(const char *function, const char *what, const void *addr,
+               const char *cache, const char *other)
 {
-    char line[256];
+    char line[320];
     size_t cap = sizeof(line) - 1;
     size_t n = 0;
 
@@ -47,7 +48,23 @@ mp_panic(const char *function, const char *what, const void *addr)
     n = append(line, n, cap, what);
     n = append(line, n, cap, " ");
     n = append_hex(line, n, cap, (uintptr_t)addr);
+    if (cache != NULL) {
+        n = append(line, n, cap, " cache \"");
+        n = append(line, n, cap, cache);
+        n = append(line, n, cap, "\"");
+    }
+    if (other != NULL) {
+        n = append(line, n, cap, " (it belongs to cache \"");
+        n = append(line, n, cap, other);
+        n = append(line, n, cap, "\")");
+    }
     line[n++] = '\n';
     mp_backend_write_error(line, n);
     mp_backend_abort();
+}
+
+void
+mp_panic(const char *function, const char *what, const void *addr)
+{
+    mp_cache_panic(function, what, addr, NULL, NULL);
 }

@@ -8,12 +8,13 @@
  * One thread wins a compare-and-swap and does the work; any other thread
  * arriving meanwhile waits for it.  After that, mp_init() is one load.
  */
-#include "internal.h"
+#include "cache.h"
 
 MP_HIDDEN mp_backend_config_t mp_config;
 MP_HIDDEN mp_arena_t mp_arenas[MP_ARENAS_MAX];
 MP_HIDDEN unsigned mp_narenas = 1;
 MP_HIDDEN _Atomic int mp_init_state;
+MP_HIDDEN _Atomic int mp_reclaim_active;
 
 static int init_error; /* why initialisation failed, once it has */
 
@@ -51,6 +52,7 @@ mp_init_slow(void)
             mp_lock_init(&mp_arenas[i].lock);
             mp_arenas[i].index = i;
         }
+        mp_cache_bootstrap();
         atomic_store_explicit(&mp_init_state, 2, memory_order_release);
         return 0;
     }

@@ -141,6 +141,9 @@ extern MP_HIDDEN mp_backend_config_t mp_config;
 extern MP_HIDDEN mp_arena_t mp_arenas[MP_ARENAS_MAX];
 extern MP_HIDDEN unsigned mp_narenas;
 extern MP_HIDDEN _Atomic int mp_init_state; /* 0 none, 1 busy, 2 done, 3 failed */
+/* Non-zero while mpool_reclaim() runs: arenas then keep their empty
+ * segments for the reclaim pass, which gives them back and counts them. */
+extern MP_HIDDEN _Atomic int mp_reclaim_active;
 
 MP_HIDDEN int mp_init_slow(void);
 
@@ -246,6 +249,12 @@ MP_HIDDEN size_t mp_arena_reclaim(mp_arena_t *arena);
 /* Report heap corruption, naming what and where, and stop the program. */
 MP_HIDDEN MP_NORETURN void mp_panic(const char *function, const char *what,
                                     const void *addr);
+/* The same, naming the cache (and the cache the object belongs to, for a
+ * free into the wrong one); either name may be NULL. */
+MP_HIDDEN MP_NORETURN void mp_cache_panic(const char *function,
+                                          const char *what, const void *addr,
+                                          const char *cache,
+                                          const char *other);
 
 /* ------------------------------------------------------------------------
  * check.c: invariants, for tests and debugging builds.

@@ -19,6 +19,10 @@
 #define MPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#if !defined(MPOOL_FREESTANDING)
+#include <stdio.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +49,9 @@ extern "C" {
 /* A pool: an independent heap.  Opaque. */
 typedef struct mpool mpool_t;
 
+/* An object cache: objects of one size, kept constructed.  Opaque. */
+typedef struct mpool_cache mpool_cache_t;
+
 /* ------------------------------------------------------------------------
  * Pages
  *
@@ -70,11 +77,117 @@ MPOOL_API void *mpool_pages_alloc(size_t npages)
 MPOOL_API int mpool_pages_free(void *addr, size_t npages);
 
 /* ------------------------------------------------------------------------
+ * Object caches
+ *
+ * A cache hands out objects of one size and alignment from slabs of pages.
+ * An object keeps its constructed state while it is free: the constructor
+ * runs once when the object is first carved out of a slab, the destructor
+ * once when its slab is given back (Bonwick's object caching).  Per-thread
+ * magazines in front of the slabs make allocation and free take no lock.
+ * ------------------------------------------------------------------------ */
+
+/* Build an object in place; return 0, or non-zero to fail the allocation
+ * (with errno ENOMEM).  Runs with the cache's lock held: it must not call
+ * into the same cache. */
+typedef int mpool_ctor_fn(void *obj, void *arg);
+/* Undo the constructor, just before the object's memory is given back. */
+typedef void mpool_dtor_fn(void *obj, void *arg);
+/* Called by mpool_reclaim() and when memory runs out: free objects the
+ * program holds only as a cache of its own, and return how many. */
+typedef size_t mpool_reclaim_fn(void *arg);
+
+#define MPOOL_CACHE_NAME_MAX 31 /* bytes in a cache name, without the NUL */
+
+/* Flags for mpool_cache_create(). */
+#define MPOOL_CACHE_ZERO 0x1u       /* objects are zero-filled when handed
+                                       out (no constructor allowed) */
+#define MPOOL_CACHE_NOMAGAZINE 0x2u /* no per-thread caching: every call
+                                       takes the cache's lock */
+
+/* A cache named `name` (unique among live caches) of objects of `size`
+ * bytes aligned to `align` (0: the default, 8 or 16).  NULL with errno
+ * EINVAL (bad size, alignment, name or flags), EEXIST (name in use) or
+ * ENOMEM. */
+MPOOL_API mpool_cache_t *mpool_cache_create(const char *name, size_t size,
+                                            size_t align, mpool_ctor_fn *ctor,
+                                            mpool_dtor_fn *dtor, void *arg,
+                                            unsigned flags)
+    MPOOL_ATTR_WARN_UNUSED;
+
+/* An object from the cache, constructed; NULL with errno ENOMEM. */
+MPOOL_API void *mpool_cache_alloc(mpool_cache_t *cache) MPOOL_ATTR_MALLOC;
+
+/* Give an object back to the cache it came from.  obj == NULL does
+ * nothing. */
+MPOOL_API void mpool_cache_free(mpool_cache_t *cache, void *obj);
+
+/* Destroy a cache with no object allocated: run the destructors, give back
+ * every page, and free the name.  0; or -1 with errno EBUSY (objects still
+ * allocated: the cache is left intact) or EINVAL (cache is NULL). */
+MPOOL_API int mpool_cache_destroy(mpool_cache_t *cache);
+
+/* The live cache called `name`; NULL with errno ENOENT (none) or EINVAL. */
+MPOOL_API mpool_cache_t *mpool_cache_find(const char *name);
+
+/* Install a reclaim callback (called with the cache's arg), or remove it
+ * with NULL.  0, or -1 with errno EINVAL. */
+MPOOL_API int mpool_cache_set_reclaim(mpool_cache_t *cache,
+                                      mpool_reclaim_fn *fn);
+
+/* How a cache caches objects per thread, as mpool_cache_stats_t.mode. */
+#define MPOOL_MAGAZINE_NONE 0       /* no magazines (flag or checking mode) */
+#define MPOOL_MAGAZINE_PER_THREAD 1 /* one magazine stack per thread */
+
+/* Statistics for one cache.  Set .size to sizeof(mpool_cache_stats_t)
+ * before the call: a later version may add fields at the end, and fills in
+ * only those that the caller's size covers. */
+typedef struct mpool_cache_stats {
+    size_t size;                         /* in: sizeof this struct */
+    char name[MPOOL_CACHE_NAME_MAX + 1]; /* the cache's name */
+    size_t object_size;                  /* size as requested */
+    size_t align;                        /* alignment of every object */
+    size_t stride;                       /* bytes from one object to the next */
+    size_t slab_size;                    /* bytes in one slab */
+    size_t objects_per_slab;
+    size_t objects_in_use;               /* allocated by the program */
+    size_t objects_cached;               /* free, held in magazines */
+    size_t objects_total;                /* carved out of slabs so far and
+                                            not given back */
+    size_t slabs_full;                   /* no free object */
+    size_t slabs_partial;
+    size_t slabs_empty;                  /* no object out */
+    size_t pages;                        /* pages held by the slabs */
+    size_t waste;                        /* bytes of those pages that hold no
+                                            object (tails, descriptors) */
+    uint64_t allocs;                     /* mpool_cache_alloc() successes */
+    uint64_t frees;                      /* mpool_cache_free() calls */
+    uint64_t magazine_hits;              /* calls served by a magazine */
+    uint64_t magazine_misses;            /* calls that went to the depot or
+                                            the slabs */
+    unsigned mode;                       /* MPOOL_MAGAZINE_* */
+    unsigned flags;                      /* as given to mpool_cache_create */
+} mpool_cache_stats_t;
+
+/* Fill *stats.  0, or -1 with errno EINVAL (NULL argument, or a .size
+ * smaller than the fields of version 0.1). */
+MPOOL_API int mpool_cache_stats(const mpool_cache_t *cache,
+                                mpool_cache_stats_t *stats);
+
+/* A table of every live cache, one line each, like /proc/slabinfo.  0, or
+ * -1 with errno from the failed write (EBADF, EIO, ...). */
+MPOOL_API int mpool_report_fd(int fd);
+#if !defined(MPOOL_FREESTANDING)
+MPOOL_API int mpool_report(FILE *stream);
+#endif
+
+/* ------------------------------------------------------------------------
  * Reclaim
  * ------------------------------------------------------------------------ */
 
-/* Give free memory back to the backend: free pages that still hold physical
- * memory are purged, and segments with no page in use are released.  Returns
+/* Give free memory back to the backend: the caches' reclaim callbacks run,
+ * objects cached in magazines go back to their slabs, empty slabs go back
+ * to the page level, free pages that still hold physical memory are purged,
+ * and segments with no page in use are released.  Returns
  * the number of pages (of mpool_page_size() bytes) that held memory before
  * the call and no longer do.  pool == NULL reclaims everything the library
  * holds; any other value gives 0 with errno EINVAL in this version, which has

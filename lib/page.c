@@ -239,7 +239,9 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
     arena->run_pages -= npages;
     if (segment_is_empty(seg)) {
         arena->empty_segments++;
-        if (arena->empty_segments > ARENA_EMPTY_SEGMENTS_KEPT) {
+        if (arena->empty_segments > ARENA_EMPTY_SEGMENTS_KEPT &&
+            atomic_load_explicit(&mp_reclaim_active,
+                                 memory_order_relaxed) == 0) {
             mp_arena_remove_segment_locked(arena, seg);
             mp_segment_release(seg);
         }

@@ -2,7 +2,10 @@
 /*
  * reclaim.c - giving free memory back to the backend, and saying how much.
  *
- * mpool_reclaim() visits every arena.  A segment with no page in a run is
+ * mpool_reclaim() first has the caches give back what they can (cache.c:
+ * reclaim callbacks, the calling thread's magazines, every depot, every
+ * empty slab; other threads flush theirs at their next slow path), then
+ * visits every arena.  A segment with no page in a run is
  * released whole; in the others, each free block's committed pages are
  * purged, in maximal contiguous stretches, one backend call a stretch.  The
  * count returned is exact: pages whose memory the backend got back,
@@ -10,7 +13,7 @@
  * already purged or never touched.  When the backend cannot purge (bare
  * metal), only whole segments count.
  */
-#include "internal.h"
+#include "cache.h"
 
 #include "mpool.h"
 
@@ -101,8 +104,11 @@ mpool_reclaim(mpool_t *pool)
     }
     if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2)
         return 0; /* nothing was ever allocated */
+    atomic_fetch_add(&mp_reclaim_active, 1);
+    mp_caches_reclaim(); /* callbacks, magazines, empty slabs: to pages */
     for (unsigned i = 0; i < mp_narenas; i++)
         pages += mp_arena_reclaim(&mp_arenas[i]);
+    atomic_fetch_sub(&mp_reclaim_active, 1);
     mp_backend_release_cached();
     return pages;
 }

@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache.c - object caches: mpool_cache_create, _alloc, _free, _destroy,
+ * _find and _set_reclaim.
+ *
+ * 1. Overview
+ *
+ *   An object cache hands out objects of one size and keeps them
+ *   constructed while they are free (Bonwick, "The Slab Allocator", 1994).
+ *   It has three layers, each in its own file:
+ *
+ *     thread slots   magazine.c   per thread, no lock: the fast path
+ *     depot          magazine.c   full magazines, per cache, one lock
+ *     slabs          slab.c       page runs cut into objects, per cache,
+ *                                 one lock; pages from pages.c
+ *
+ *   mpool_cache_alloc() pops from the calling thread's slot for the cache
+ *   and mpool_cache_free() pushes onto it; only an empty or full slot goes
+ *   further down (Bonwick & Adams, "Magazines and Vmem", 2001).
+ *
+ * 2. The fast path
+ *
+ *   The byte offset of a cache's slot in a thread table is
+ *   cache->fast_offset; the thread's table is one initial-exec TLS load.
+ *   Allocation is: load the table, compare the offset with the table's
+ *   end, load the slot's top and base, compare, store top - 1, load the
+ *   object, count: 14 instructions with the return.  Free is the same with the limit.  A
+ *   table starts as the shared empty table (capacity 0), so a thread's
+ *   first call takes the slow path, which builds its table.  A cache that
+ *   must not use the fast path (zero-filling, no magazines, too many
+ *   caches) has fast_offset MP_TSLOT_NONE, which no table reaches.
+ *
+ * 3. Object state
+ *
+ *   The constructor runs when an object is first carved out of a slab, the
+ *   destructor when its slab goes back to the page level (reclaim or
+ *   destroy).  In between, alloc and free run neither.  Both run under the
+ *   cache's lock.
+ *
+ * 4. Names
+ *
+ *   Names are unique among live caches, kept in a registry (a list under
+ *   registry_lock, which also serialises create and destroy).  Destroy
+ *   frees the name.  The library's own caches (slab descriptors, magazines,
+ *   thread stacks, cache structures) are not in the registry: their names
+ *   start with "mpool_" and only reports show them.
+ *
+ * 5. Destroy
+ *
+ *   The calling thread's slot is flushed and the depot drained, then, under
+ *   the thread-table lock so that no other thread's flush can slip in,
+ *   the objects out of the slabs are compared with those in magazines: any
+ *   left over are the program's, and destroy fails with EBUSY, the cache
+ *   intact.  Otherwise the slot index is retired (other threads drop their
+ *   slots for it at their next slow path) and every slab is given back,
+ *   destructors first, including the objects still sitting in other
+ *   threads' slots.
+ *
+ * 6. Lock order
+ *
+ *   1. registry_lock          the registry; create and destroy
+ *   2. cache->lock            a cache's slabs (constructors run under it)
+ *   3. mp_tcache_lock         thread tables, slot indices (magazine.c)
+ *   4. cache->depot_lock      a cache's depot
+ *   5. internal caches' locks (slab descriptors, magazines, stacks)
+ *   6. arena locks, then the backend's (pages.c)
+ *   A reclaim callback runs with registry_lock held and no other.
+ */
+#include "cache.h"
+
+MP_HIDDEN struct mpool_cache mp_slab_cache;
+MP_HIDDEN struct mpool_cache mp_magazine_cache;
+MP_HIDDEN struct mpool_cache *mp_registry;
+static struct mpool_cache mp_cache_cache;   /* struct mpool_cache itself */
+extern MP_HIDDEN struct mpool_cache mp_stack_cache; /* magazine.c */
+
+static mp_lock_t registry_lock = MP_LOCK_INITIALIZER;
+
+void
+mp_registry_lock(void)
+{
+    mp_lock_acquire(&registry_lock);
+}
+
+void
+mp_registry_unlock(void)
+{
+    mp_lock_release(&registry_lock);
+}
+
+static size_t
+name_length(const char *name)
+{
+    size_t n = 0;
+
+    while (n <= MPOOL_CACHE_NAME_MAX && name[n] != '\0')
+        n++;
+    return n;
+}
+
+static bool
+name_equal(const char *a, const char *b)
+{
+    while (*a != '\0' && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+static struct mpool_cache *
+registry_find_locked(const char *name)
+{
+    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
+        if (name_equal(c->name, name))
+            return c;
+    return NULL;
+}
+
+/* Fill in a cache's fields.  0, or an error number. */
+static int
+cache_init(struct mpool_cache *c, const char *name, size_t size,
+           size_t align, mpool_ctor_fn *ctor, mpool_dtor_fn *dtor, void *arg,
+           unsigned flags)
+{
+    size_t len = name_length(name);
+    int rc;
+
+    __builtin_memset(c, 0, sizeof(*c));
+    __builtin_memcpy(c->name, name, len);
+    c->size = size;
+    c->align = align;
+    c->ctor = ctor;
+    c->dtor = dtor;
+    c->arg = arg;
+    c->flags = flags;
+    c->tslot = MP_TSLOT_NONE;
+    c->fast_offset = MP_TSLOT_NONE;
+    mp_lock_init(&c->lock);
+    mp_lock_init(&c->depot_lock);
+    rc = mp_slab_layout(c);
+    if (rc != 0)
+        return rc;
+    c->mag_rounds = (uint32_t)(MP_MAGAZINE_BYTES / c->stride);
+    if (c->mag_rounds > MP_MAGAZINE_ROUNDS_MAX)
+        c->mag_rounds = MP_MAGAZINE_ROUNDS_MAX;
+    c->magic = MP_CACHE_MAGIC;
+    return 0;
+}
+
+static void
+internal_cache_init(struct mpool_cache *c, const char *name, size_t size)
+{
+    if (cache_init(c, name, size, sizeof(void *), NULL, NULL, NULL,
+                   MPOOL_CACHE_NOMAGAZINE) != 0)
+        mp_panic("mp_cache_bootstrap", "cannot lay out an internal cache",
+                 c);
+}
+
+void
+mp_cache_bootstrap(void)
+{
+    internal_cache_init(&mp_slab_cache, "mpool_slab", sizeof(mp_slab_t));
+    internal_cache_init(&mp_magazine_cache, "mpool_magazine",
+                        sizeof(mp_magazine_t));
+    internal_cache_init(&mp_stack_cache, "mpool_stack",
+                        2 * MP_MAGAZINE_ROUNDS_MAX * sizeof(void *));
+    internal_cache_init(&mp_cache_cache, "mpool_cache",
+                        sizeof(struct mpool_cache));
+    /* A destroyed cache's structure keeps its fields while it is free, so
+     * that a call on it finds the dead mark instead of a list link. */
+    mp_cache_cache.flags |= MP_CACHE_KEEP_STATE;
+    mp_slab_layout(&mp_cache_cache);
+}
+
+MP_HIDDEN struct mpool_cache *const mp_internal_caches[] = {
+    &mp_cache_cache, &mp_slab_cache, &mp_magazine_cache, &mp_stack_cache,
+    NULL,
+};
+
+/* ------------------------------------------------------------------------
+ * Create, find, destroy
+ * ------------------------------------------------------------------------ */
+
+#define KNOWN_FLAGS (MPOOL_CACHE_ZERO | MPOOL_CACHE_NOMAGAZINE)
+
+mpool_cache_t *
+mpool_cache_create(const char *name, size_t size, size_t align,
+                   mpool_ctor_fn *ctor, mpool_dtor_fn *dtor, void *arg,
+                   unsigned flags)
+{
+    struct mpool_cache *c;
+    size_t len;
+    void *mem;
+    int rc;
+
+    if (name == NULL || (len = name_length(name)) == 0 ||
+        len > MPOOL_CACHE_NAME_MAX || size == 0 ||
+        (align & (align - 1)) != 0 || align > MP_PAGE_SIZE ||
+        (flags & ~KNOWN_FLAGS) != 0 ||
+        ((flags & MPOOL_CACHE_ZERO) && ctor != NULL)) {
+        mp_set_errno(EINVAL);
+        return NULL;
+    }
+    if (size > ((size_t)1 << 40)) {
+        mp_set_errno(ENOMEM);
+        return NULL;
+    }
+    if (align == 0)
+        align = size >= 16 ? 16 : 8;
+    if (align < sizeof(void *))
+        align = sizeof(void *);
+    if ((rc = mp_init()) != 0) {
+        mp_set_errno(rc);
+        return NULL;
+    }
+
+    mp_lock_acquire(&registry_lock);
+    if (registry_find_locked(name) != NULL) {
+        mp_lock_release(&registry_lock);
+        mp_set_errno(EEXIST);
+        return NULL;
+    }
+    mp_lock_acquire(&mp_cache_cache.lock);
+    if (mp_slab_alloc_locked(&mp_cache_cache, &mem, 1) != 1)
+        mem = NULL;
+    mp_lock_release(&mp_cache_cache.lock);
+    if (mem == NULL) {
+        mp_lock_release(&registry_lock);
+        mp_set_errno(ENOMEM);
+        return NULL;
+    }
+    c = mem;
+    rc = cache_init(c, name, size, align, ctor, dtor, arg, flags);
+    if (rc == 0 && !(flags & MPOOL_CACHE_NOMAGAZINE) &&
+        c->stride <= MP_MAGAZINE_BYTES && mp_tslot_claim(c) == 0 &&
+        !(flags & MPOOL_CACHE_ZERO))
+        c->fast_offset = mp_tslot_offset(c->tslot);
+    if (rc != 0) {
+        mp_lock_acquire(&mp_cache_cache.lock);
+        mp_slab_free_locked(&mp_cache_cache, &mem, 1, "mpool_cache_create");
+        mp_lock_release(&mp_cache_cache.lock);
+        mp_lock_release(&registry_lock);
+        mp_set_errno(rc);
+        return NULL;
+    }
+    c->prev = NULL;
+    c->next = mp_registry;
+    if (c->next != NULL)
+        c->next->prev = c;
+    mp_registry = c;
+    mp_lock_release(&registry_lock);
+    return c;
+}
+
+mpool_cache_t *
+mpool_cache_find(const char *name)
+{
+    struct mpool_cache *c;
+
+    if (name == NULL) {
+        mp_set_errno(EINVAL);
+        return NULL;
+    }
+    mp_lock_acquire(&registry_lock);
+    c = registry_find_locked(name);
+    mp_lock_release(&registry_lock);
+    if (c == NULL)
+        mp_set_errno(ENOENT);
+    return c;
+}
+
+int
+mpool_cache_set_reclaim(mpool_cache_t *c, mpool_reclaim_fn *fn)
+{
+    if (c == NULL || c->magic != MP_CACHE_MAGIC) {
+        mp_set_errno(EINVAL);
+        return -1;
+    }
+    mp_lock_acquire(&registry_lock);
+    c->reclaim = fn;
+    mp_lock_release(&registry_lock);
+    return 0;
+}
+
+int
+mpool_cache_destroy(mpool_cache_t *c)
+{
+    void *mem = c;
+
+    if (c == NULL || c->magic != MP_CACHE_MAGIC) {
+        mp_set_errno(EINVAL);
+        return -1;
+    }
+    mp_lock_acquire(&registry_lock);
+    mp_tcache_flush_current(c);
+    mp_depot_drain(c);
+    if (mp_tslot_retire_if_idle(c) != 0) {
+        mp_lock_release(&registry_lock);
+        mp_set_errno(EBUSY);
+        return -1;
+    }
+    mp_depot_drain(c); /* what other threads flushed before retirement */
+    mp_lock_acquire(&c->lock);
+    mp_slab_release_all_locked(c);
+    mp_lock_release(&c->lock);
+
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        mp_registry = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->magic = MP_CACHE_DEAD;
+    mp_lock_release(&registry_lock);
+
+    mp_lock_acquire(&mp_cache_cache.lock);
+    mp_slab_free_locked(&mp_cache_cache, &mem, 1, "mpool_cache_destroy");
+    mp_lock_release(&mp_cache_cache.lock);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Reclaim
+ * ------------------------------------------------------------------------ */
+
+size_t
+mp_caches_reclaim(void)
+{
+    size_t pages = 0;
+
+    if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2)
+        return 0;
+    mp_tcache_flush_current(NULL);
+    mp_tcache_request_drain();
+    mp_lock_acquire(&registry_lock);
+    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
+        if (c->reclaim != NULL)
+            c->reclaim(c->arg);
+    mp_tcache_flush_current(NULL); /* what the callbacks freed */
+    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next) {
+        mp_depot_drain(c);
+        mp_lock_acquire(&c->lock);
+        pages += mp_slab_release_empty_locked(c, 0);
+        mp_lock_release(&c->lock);
+    }
+    for (unsigned i = 0; mp_internal_caches[i] != NULL; i++) {
+        struct mpool_cache *c = mp_internal_caches[i];
+        mp_lock_acquire(&c->lock);
+        pages += mp_slab_release_empty_locked(c, 0);
+        mp_lock_release(&c->lock);
+    }
+    mp_lock_release(&registry_lock);
+    return pages;
+}
+
+/* ------------------------------------------------------------------------
+ * The fast paths
+ * ------------------------------------------------------------------------ */
+
+void *
+mpool_cache_alloc(mpool_cache_t *c)
+{
+    mp_tcache_t *tc = mp_backend_tcache_get();
+    uint32_t off = c->fast_offset;
+
+    if (MP_LIKELY(off < tc->slots_end)) {
+        mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
+        void **top = s->top;
+        if (MP_LIKELY(top != s->base)) {
+            s->top = --top;
+            s->allocs++;
+            return *top;
+        }
+    }
+    return mp_cache_alloc_slow(c);
+}
+
+void
+mpool_cache_free(mpool_cache_t *c, void *obj)
+{
+    mp_tcache_t *tc = mp_backend_tcache_get();
+    uint32_t off = c->fast_offset;
+
+    if (MP_LIKELY(off < tc->slots_end && obj != NULL)) {
+        mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
+        void **top = s->top;
+        if (MP_LIKELY(top != s->limit)) {
+            *top = obj;
+            s->top = top + 1;
+            s->frees++;
+            return;
+        }
+    }
+    mp_cache_free_slow(c, obj);
+}
+
+/* Everything the fast path does not do: first calls on a thread, empty
+ * and full slots, caches without magazines, running out of memory. */
+MP_NOINLINE void *
+mp_cache_alloc_slow(struct mpool_cache *c)
+{
+    void *obj;
+
+    if (MP_UNLIKELY(c == NULL || c->magic != MP_CACHE_MAGIC)) {
+        if (c != NULL && c->magic == MP_CACHE_DEAD)
+            mp_cache_panic("mpool_cache_alloc", "use of a destroyed cache",
+                           c, c->name, NULL);
+        mp_set_errno(EINVAL);
+        return NULL;
+    }
+    obj = mp_magazine_alloc_slow(c);
+    if (MP_UNLIKELY(obj == NULL)) {
+        /* Out of memory: let every cache give back what it can, and
+         * try once more before reporting it. */
+        mp_caches_reclaim();
+        obj = mp_magazine_alloc_slow(c);
+        if (obj == NULL)
+            mp_set_errno(ENOMEM);
+    }
+    return obj;
+}
+
+MP_NOINLINE void
+mp_cache_free_slow(struct mpool_cache *c, void *obj)
+{
+    if (obj == NULL)
+        return;
+    if (MP_UNLIKELY(c == NULL || c->magic != MP_CACHE_MAGIC))
+        mp_cache_panic("mpool_cache_free",
+                       c != NULL && c->magic == MP_CACHE_DEAD
+                           ? "free into a destroyed cache"
+                           : "free into something that is not a cache",
+                       obj, NULL, NULL);
+    mp_magazine_free_slow(c, obj);
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache.h - the types of the object-cache layer (caches, slabs, magazines,
+ * thread caches) and the declarations shared by its files.  The theory is
+ * the comment at the top of cache.c.
+ */
+#ifndef MP_CACHE_H
+#define MP_CACHE_H
+
+#include "internal.h"
+#include "mpool.h"
+
+/* Internal flag: keep the free-list link out of the object, as for a cache
+ * with a constructor. */
+#define MP_CACHE_KEEP_STATE 0x80000000u
+
+#define MP_CACHE_MAGIC ((uintptr_t)0x6d706361636865aaull)
+#define MP_CACHE_DEAD ((uintptr_t)0x6d70646561646361ull)
+
+/* Partial slabs are kept in buckets by how full they are (inuse * BUCKETS /
+ * objects), and allocation takes from the fullest bucket, so that the
+ * emptiest slabs drain and can be given back. */
+#define MP_PARTIAL_BUCKETS 8
+/* Rounds in a magazine: at most 32, fewer for large objects so that a
+ * magazine never holds more than MP_MAGAZINE_BYTES of objects. */
+#define MP_MAGAZINE_ROUNDS_MAX 32
+#define MP_MAGAZINE_BYTES (64 * 1024)
+/* Full magazines the depot keeps; beyond that they go back to the slabs. */
+#define MP_DEPOT_FULL_MAX 16
+/* Thread-slot indices: a cache past this many live ones has no magazines. */
+#define MP_TSLOT_MAX 16384
+#define MP_TSLOT_NONE UINT32_MAX
+
+/* ------------------------------------------------------------------------
+ * Slabs
+ * ------------------------------------------------------------------------ */
+
+enum {
+    MP_SLAB_ON_FULL = MP_PARTIAL_BUCKETS, /* list: full */
+    MP_SLAB_ON_EMPTY,                     /* list: empty */
+};
+
+typedef struct mp_slab {
+    struct mpool_cache *cache; /* owner */
+    struct mp_slab *next;      /* on the cache's list for .list */
+    struct mp_slab *prev;
+    char *run;                 /* the slab's first page */
+    char *objs;                /* its first object: run + colour */
+    void *free;                /* free constructed objects, linked through
+                                  the word at cache->link_offset */
+    uint32_t carved;           /* objects constructed: objs[0 .. carved) */
+    uint32_t inuse;            /* of those, out of the slab (with the
+                                  program or in a magazine) */
+    uint32_t list;             /* bucket 0..7, MP_SLAB_ON_FULL or _EMPTY */
+    uint32_t colour;           /* objs - run */
+} mp_slab_t;
+
+/* ------------------------------------------------------------------------
+ * Magazines and thread caches
+ * ------------------------------------------------------------------------ */
+
+typedef struct mp_magazine {
+    struct mp_magazine *next;
+    size_t rounds;                       /* objects held */
+    void *round[MP_MAGAZINE_ROUNDS_MAX]; /* the cache uses mag_rounds */
+} mp_magazine_t;
+
+/* One thread's stack of free objects for one cache: [base, top) hold
+ * objects, at most 2 * rounds of them (a loaded and a previous magazine,
+ * in Bonwick's terms, as one array).  64 bytes, so a slot is one shift
+ * from the table. */
+typedef struct mp_tslot {
+    void **top;
+    void **base;
+    void **limit;     /* base + 2 * mag_rounds; base == limit: no stack */
+    uint64_t allocs;  /* served here, not yet added to the cache's count */
+    uint64_t frees;
+    uint32_t gen;     /* the index's generation when the slot was set up */
+    uint32_t spare;
+    uint64_t pad[2];
+} mp_tslot_t;
+
+typedef struct mp_tcache {
+    uint32_t slots_end;         /* byte offset past the last slot: a slot at
+                                   offset o exists when o < slots_end */
+    uint32_t capacity;          /* slots[] entries; 0 in the empty table */
+    uint32_t seen_epoch;        /* tslot_epoch when last tidied */
+    uint32_t drain_seen;        /* drain_epoch when last flushed */
+    struct mp_tcache *next;     /* every thread's table, for reclaim */
+    struct mp_tcache *prev;
+    uint64_t pad[4];
+    mp_tslot_t slots[];
+} mp_tcache_t;
+
+_Static_assert(sizeof(mp_tslot_t) == 64, "a thread slot is 64 bytes");
+_Static_assert(sizeof(mp_tcache_t) == 64, "a thread table's header is 64");
+
+/* ------------------------------------------------------------------------
+ * Caches
+ * ------------------------------------------------------------------------ */
+
+struct mpool_cache {
+    /* Read by the fast paths. */
+    uint32_t fast_offset;     /* byte offset of the cache's slot in a thread
+                                 table, or MP_TSLOT_NONE when every call
+                                 must take the slow path */
+    uint32_t flags;           /* MPOOL_CACHE_* */
+    uintptr_t magic;          /* MP_CACHE_MAGIC; MP_CACHE_DEAD after destroy */
+
+    /* Fixed at creation. */
+    size_t size;              /* as requested */
+    size_t align;             /* of every object */
+    size_t stride;            /* object + link word (ctor caches) + red zone */
+    size_t link_offset;       /* where a free object holds its list link */
+    size_t slab_pages;
+    size_t objs_per_slab;
+    size_t colour_step;       /* a cache line, or the alignment if larger */
+    size_t colour_max;        /* the largest colour that fits the spare tail */
+    bool desc_on_slab;        /* descriptor at the end of the slab */
+    uint32_t tslot;           /* thread-slot index, or MP_TSLOT_NONE */
+    uint32_t tslot_gen;       /* its generation */
+    uint32_t mag_rounds;      /* rounds per magazine */
+    mpool_ctor_fn *ctor;
+    mpool_dtor_fn *dtor;
+    void *arg;
+    mpool_reclaim_fn *reclaim; /* under lock */
+
+    mp_lock_t lock;           /* the slabs: everything down to depot_lock */
+    mp_slab_t *partial[MP_PARTIAL_BUCKETS];
+    unsigned partial_mask;    /* bit b: partial[b] is not empty */
+    mp_slab_t *full;
+    mp_slab_t *empty;
+    size_t nslabs[MP_SLAB_ON_EMPTY + 1]; /* by list */
+    size_t colour_next;
+    size_t objs_out;          /* out of slabs: in use or in magazines */
+    size_t objs_carved;       /* constructed, in all slabs */
+
+    mp_lock_t depot_lock;     /* the depot */
+    mp_magazine_t *depot_full;
+    size_t depot_nfull;
+    mp_magazine_t *depot_empty;
+    size_t depot_nempty;
+
+    _Atomic uint64_t allocs_hit;  /* served by a slot, published by its
+                                     thread at its next slow path */
+    _Atomic uint64_t frees_hit;
+    _Atomic uint64_t allocs_miss; /* that went to the depot or the slabs */
+    _Atomic uint64_t frees_miss;
+
+    struct mpool_cache *next; /* the registry of live caches */
+    struct mpool_cache *prev;
+    char name[MPOOL_CACHE_NAME_MAX + 1];
+};
+
+/* ------------------------------------------------------------------------
+ * slab.c: the slab layer.  Callers hold cache->lock.
+ * ------------------------------------------------------------------------ */
+
+/* Work out stride, slab size, descriptor placement and colours. */
+MP_HIDDEN int mp_slab_layout(struct mpool_cache *cache);
+/* Up to n objects out of the slabs into out[]; returns how many (0 with
+ * errno ENOMEM when there is no memory, or the constructor failed). */
+MP_HIDDEN size_t mp_slab_alloc_locked(struct mpool_cache *cache, void **out,
+                                      size_t n);
+/* Objects back into their slabs.  Each is checked to belong to a slab of
+ * this cache; a stranger is reported and the program stopped. */
+MP_HIDDEN void mp_slab_free_locked(struct mpool_cache *cache, void **objs,
+                                   size_t n, const char *caller);
+/* Give back empty slabs beyond `keep`; returns pages given back. */
+MP_HIDDEN size_t mp_slab_release_empty_locked(struct mpool_cache *cache,
+                                              size_t keep);
+/* Give back every slab, whatever is in it (destroy). */
+MP_HIDDEN void mp_slab_release_all_locked(struct mpool_cache *cache);
+/* The byte offset of slot `index` in a thread table. */
+static inline uint32_t
+mp_tslot_offset(uint32_t index)
+{
+    return (uint32_t)(sizeof(mp_tcache_t) + (size_t)index * sizeof(mp_tslot_t));
+}
+
+/* The slab holding obj, if it is a slab of any cache; NULL otherwise. */
+MP_HIDDEN mp_slab_t *mp_slab_of(const void *obj);
+
+/* ------------------------------------------------------------------------
+ * magazine.c: thread caches and the depot.
+ * ------------------------------------------------------------------------ */
+
+MP_HIDDEN int mp_tslot_claim(struct mpool_cache *cache);
+/* Retire the cache's slot index if no object is out (EBUSY otherwise),
+ * atomically with respect to other threads' flushes. */
+MP_HIDDEN int mp_tslot_retire_if_idle(struct mpool_cache *cache);
+MP_HIDDEN void *mp_magazine_alloc_slow(struct mpool_cache *cache);
+MP_HIDDEN void mp_magazine_free_slow(struct mpool_cache *cache, void *obj);
+/* Move the calling thread's objects of `cache` (or of every cache, with
+ * NULL) to the depot, and publish its counts. */
+MP_HIDDEN void mp_tcache_flush_current(struct mpool_cache *cache);
+/* Ask every other thread to flush its magazines at its next slow path. */
+MP_HIDDEN void mp_tcache_request_drain(void);
+/* Empty the depot of `cache` into its slabs. */
+MP_HIDDEN void mp_depot_drain(struct mpool_cache *cache);
+/* Objects held in the depot and, as far as can be seen, thread caches. */
+MP_HIDDEN size_t mp_magazine_cached(struct mpool_cache *cache);
+MP_HIDDEN void mp_tcache_thread_exit(void *tcache);
+
+/* ------------------------------------------------------------------------
+ * cache.c
+ * ------------------------------------------------------------------------ */
+
+/* Internal caches: slab descriptors, magazines, thread tables' stacks. */
+extern MP_HIDDEN struct mpool_cache mp_slab_cache;
+extern MP_HIDDEN struct mpool_cache mp_magazine_cache;
+
+MP_HIDDEN void mp_cache_bootstrap(void);
+MP_HIDDEN void *mp_cache_alloc_slow(struct mpool_cache *cache);
+MP_HIDDEN void mp_cache_free_slow(struct mpool_cache *cache, void *obj);
+/* The library's own caches, NULL-terminated. */
+extern MP_HIDDEN struct mpool_cache *const mp_internal_caches[];
+/* The registry of live caches, for reclaim and reports. */
+MP_HIDDEN void mp_registry_lock(void);
+MP_HIDDEN void mp_registry_unlock(void);
+extern MP_HIDDEN struct mpool_cache *mp_registry;
+
+/* stats.c: the statistics of one cache. */
+MP_HIDDEN void mp_cache_stats_fill(struct mpool_cache *cache,
+                                   mpool_cache_stats_t *stats);
+
+/* Give back what every cache can: callbacks, magazines, empty slabs. */
+MP_HIDDEN size_t mp_caches_reclaim(void);
+
+#endif /* MP_CACHE_H */

@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * magazine.c - per-thread caches of free objects in front of the slabs,
+ * and the depot of full magazines behind them (Bonwick & Adams 2001).
+ *
+ * Each thread has a table of slots, one per cache that has a slot index
+ * (cache->tslot).  A slot is a stack of up to 2 * R free objects, R being
+ * the cache's magazine size: Bonwick's "loaded" and "previous" magazines
+ * as one array, so that alternating alloc/free at a boundary does not
+ * thrash.  The fast paths (cache.c) push and pop on it with plain loads and
+ * stores: no lock, no atomic read-modify-write.  The slow paths here:
+ *
+ *   alloc, stack empty:  take a full magazine from the depot, else R
+ *                        objects straight from the slabs;
+ *   free, stack full:    move the bottom R objects (the coldest) into a
+ *                        magazine for the depot; past MP_DEPOT_FULL_MAX
+ *                        full magazines, back into the slabs.
+ *
+ * The depot is what makes producer/consumer work: a thread that only frees
+ * fills magazines, a thread that only allocates empties them.
+ *
+ * Other threads' slots.  No thread touches another's slots, because their
+ * owner does so without synchronisation.  Two consequences are handled
+ * with epochs, checked by each thread in its slow path ("tidying"):
+ *   - A destroyed cache's index is retired: its generation changes, and
+ *     each thread drops its slot for it when it next tidies.  The index is
+ *     reused only when every live thread has tidied since the retirement,
+ *     so no slot can ever hand out another cache's object.
+ *   - mpool_reclaim() asks every thread to flush all of its slots to the
+ *     depot (mp_drain_epoch); each does so at its next slow path, and at
+ *     exit.  The calling thread flushes at once.
+ * A thread's slots are flushed when it exits (the backend's thread-exit
+ * hook) and its table is freed.
+ *
+ * Locks, in order: a cache's lock (held while constructors run, which may
+ * allocate from other caches), mp_tcache_lock (the table registry and the
+ * slot indices), a cache's depot_lock, the internal caches' locks.  So with
+ * mp_tcache_lock held, objects go to a depot, never to a cache's slabs.
+ */
+#include "cache.h"
+
+MP_HIDDEN mp_tcache_t mp_tcache_empty; /* capacity 0: every call is slow */
+
+static mp_lock_t mp_tcache_lock = MP_LOCK_INITIALIZER;
+static mp_tcache_t *tcache_list;    /* every thread's table */
+static struct mpool_cache *tslot_owner[MP_TSLOT_MAX];
+static _Atomic uint32_t tslot_gen[MP_TSLOT_MAX];
+static uint32_t tslot_retired_at[MP_TSLOT_MAX]; /* epoch; 0: not retired */
+static uint32_t tslot_high;                      /* indices used so far */
+static _Atomic uint32_t tslot_epoch = 1;         /* bumped by retirements */
+static _Atomic uint32_t drain_epoch = 1;         /* bumped by reclaim */
+
+/* A thread's stack lives in an object of this internal cache. */
+MP_HIDDEN struct mpool_cache mp_stack_cache;
+
+/* ------------------------------------------------------------------------
+ * Slot indices
+ * ------------------------------------------------------------------------ */
+
+static uint32_t
+oldest_seen_epoch_locked(void)
+{
+    uint32_t oldest = atomic_load(&tslot_epoch);
+
+    for (mp_tcache_t *tc = tcache_list; tc != NULL; tc = tc->next) {
+        uint32_t seen = __atomic_load_n(&tc->seen_epoch, __ATOMIC_ACQUIRE);
+        if ((int32_t)(seen - oldest) < 0)
+            oldest = seen;
+    }
+    return oldest;
+}
+
+int
+mp_tslot_claim(struct mpool_cache *c)
+{
+    uint32_t index = MP_TSLOT_NONE;
+
+    mp_lock_acquire(&mp_tcache_lock);
+    if (tslot_high > 0) {
+        uint32_t oldest = oldest_seen_epoch_locked();
+        for (uint32_t i = 0; i < tslot_high; i++)
+            if (tslot_owner[i] == NULL && tslot_retired_at[i] != 0 &&
+                (int32_t)(oldest - tslot_retired_at[i]) >= 0) {
+                index = i;
+                break;
+            }
+    }
+    if (index == MP_TSLOT_NONE && tslot_high < MP_TSLOT_MAX)
+        index = tslot_high++;
+    if (index != MP_TSLOT_NONE) {
+        tslot_owner[index] = c;
+        tslot_retired_at[index] = 0;
+        c->tslot_gen = atomic_fetch_add(&tslot_gen[index], 1) + 1;
+    }
+    c->tslot = index;
+    mp_lock_release(&mp_tcache_lock);
+    return index == MP_TSLOT_NONE ? -1 : 0;
+}
+
+static size_t
+remote_cached_locked(struct mpool_cache *c)
+{
+    size_t n = 0;
+
+    for (mp_tcache_t *tc = tcache_list; tc != NULL; tc = tc->next) {
+        mp_tslot_t *s;
+        if (c->tslot >= tc->capacity)
+            continue;
+        s = &tc->slots[c->tslot];
+        /* Another thread's slot, read without its owner's help: a
+         * snapshot, exact when that thread is not using the cache. */
+        if (__atomic_load_n(&s->gen, __ATOMIC_RELAXED) == c->tslot_gen)
+            n += (size_t)(__atomic_load_n(&s->top, __ATOMIC_RELAXED) -
+                          __atomic_load_n(&s->base, __ATOMIC_RELAXED));
+    }
+    return n;
+}
+
+static size_t
+depot_count(struct mpool_cache *c)
+{
+    size_t n = 0;
+
+    mp_lock_acquire(&c->depot_lock);
+    for (mp_magazine_t *m = c->depot_full; m != NULL; m = m->next)
+        n += m->rounds;
+    mp_lock_release(&c->depot_lock);
+    return n;
+}
+
+int
+mp_tslot_retire_if_idle(struct mpool_cache *c)
+{
+    uint32_t i = c->tslot;
+    size_t out, cached;
+
+    mp_lock_acquire(&mp_tcache_lock);
+    out = __atomic_load_n(&c->objs_out, __ATOMIC_RELAXED);
+    cached = depot_count(c);
+    if (i != MP_TSLOT_NONE)
+        cached += remote_cached_locked(c);
+    if (out > cached) {
+        mp_lock_release(&mp_tcache_lock);
+        return EBUSY;
+    }
+    if (i != MP_TSLOT_NONE) {
+        /* From here no thread can flush into this cache: a slot whose
+         * generation is stale is dropped, never flushed. */
+        tslot_owner[i] = NULL;
+        atomic_fetch_add(&tslot_gen[i], 1);
+        tslot_retired_at[i] = atomic_fetch_add(&tslot_epoch, 1) + 1;
+    }
+    c->tslot = MP_TSLOT_NONE;
+    c->fast_offset = MP_TSLOT_NONE;
+    mp_lock_release(&mp_tcache_lock);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Thread tables
+ * ------------------------------------------------------------------------ */
+
+static size_t
+table_pages(uint32_t capacity)
+{
+    size_t bytes = sizeof(mp_tcache_t) + (size_t)capacity * sizeof(mp_tslot_t);
+    return (bytes + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT;
+}
+
+static void
+slot_publish(struct mpool_cache *c, mp_tslot_t *s)
+{
+    if (s->allocs != 0) {
+        atomic_fetch_add_explicit(&c->allocs_hit, s->allocs,
+                                  memory_order_relaxed);
+        s->allocs = 0;
+    }
+    if (s->frees != 0) {
+        atomic_fetch_add_explicit(&c->frees_hit, s->frees,
+                                  memory_order_relaxed);
+        s->frees = 0;
+    }
+}
+
+/* Drop a slot whose cache is gone: its objects went with the slabs. */
+static void
+slot_drop(mp_tslot_t *s)
+{
+    if (s->base != NULL) {
+        void *stack = s->base;
+        mp_lock_acquire(&mp_stack_cache.lock);
+        mp_slab_free_locked(&mp_stack_cache, &stack, 1, "mp_tcache");
+        mp_lock_release(&mp_stack_cache.lock);
+    }
+    __builtin_memset(s, 0, sizeof(*s));
+}
+
+/* Move every object of the slot into the depot (or the slabs). */
+static void slot_flush(struct mpool_cache *c, mp_tslot_t *s);
+
+/* Bring the calling thread's table up to date with retirements and drain
+ * requests. */
+static void
+tcache_tidy(mp_tcache_t *tc)
+{
+    uint32_t epoch = atomic_load_explicit(&tslot_epoch, memory_order_acquire);
+    uint32_t drain = atomic_load_explicit(&drain_epoch, memory_order_acquire);
+    bool flush = tc->drain_seen != drain;
+
+    if (tc->seen_epoch == epoch && !flush)
+        return;
+    mp_lock_acquire(&mp_tcache_lock);
+    for (uint32_t i = 0; i < tc->capacity; i++) {
+        mp_tslot_t *s = &tc->slots[i];
+        if (s->limit == NULL)
+            continue;
+        if (s->gen != atomic_load_explicit(&tslot_gen[i],
+                                           memory_order_relaxed))
+            slot_drop(s);
+        else if (flush)
+            slot_flush(tslot_owner[i], s);
+    }
+    __atomic_store_n(&tc->seen_epoch, epoch, __ATOMIC_RELEASE);
+    tc->drain_seen = drain;
+    mp_lock_release(&mp_tcache_lock);
+}
+
+/* The calling thread's table, with room for slot `index`; NULL if it
+ * cannot be had (no memory), and then the caller goes to the slabs. */
+static mp_tcache_t *
+tcache_get(uint32_t index)
+{
+    mp_tcache_t *tc = mp_backend_tcache_get();
+    mp_tcache_t *grown;
+    uint32_t capacity;
+    bool is_zero;
+
+    if (tc != &mp_tcache_empty) {
+        tcache_tidy(tc);
+        if (index < tc->capacity)
+            return tc;
+    }
+    capacity = tc->capacity < 16 ? 16 : tc->capacity;
+    while (capacity <= index)
+        capacity *= 2;
+    /* Use the pages the table will take anyway. */
+    capacity = (uint32_t)((table_pages(capacity) * MP_PAGE_SIZE -
+                           sizeof(mp_tcache_t)) / sizeof(mp_tslot_t));
+    grown = mp_pages_alloc(table_pages(capacity), &is_zero);
+    if (grown == NULL)
+        return NULL;
+    __builtin_memset(grown, 0, table_pages(capacity) * MP_PAGE_SIZE);
+    mp_lock_acquire(&mp_tcache_lock);
+    if (tc != &mp_tcache_empty) {
+        __builtin_memcpy(grown->slots, tc->slots,
+                         tc->capacity * sizeof(mp_tslot_t));
+        grown->seen_epoch = tc->seen_epoch;
+        grown->drain_seen = tc->drain_seen;
+        grown->next = tc->next;
+        grown->prev = tc->prev;
+        if (grown->next != NULL)
+            grown->next->prev = grown;
+        if (grown->prev != NULL)
+            grown->prev->next = grown;
+        else
+            tcache_list = grown;
+    } else {
+        grown->seen_epoch = atomic_load(&tslot_epoch);
+        grown->drain_seen = atomic_load(&drain_epoch);
+        grown->next = tcache_list;
+        if (grown->next != NULL)
+            grown->next->prev = grown;
+        tcache_list = grown;
+    }
+    grown->capacity = capacity;
+    grown->slots_end = mp_tslot_offset(capacity);
+    mp_lock_release(&mp_tcache_lock);
+    if (tc != &mp_tcache_empty)
+        mp_pages_free(tc, table_pages(tc->capacity));
+    mp_backend_tcache_set(grown);
+    if (mp_backend_thread_attach(grown) != 0) {
+        /* No exit hook: do not cache for this thread at all. */
+        mp_tcache_thread_exit(grown);
+        return NULL;
+    }
+    return grown;
+}
+
+/* The slot of `c` in the calling thread's table, with its stack; NULL
+ * when there is none to be had. */
+static mp_tslot_t *
+slot_get(struct mpool_cache *c)
+{
+    mp_tcache_t *tc = tcache_get(c->tslot);
+    mp_tslot_t *s;
+
+    if (tc == NULL)
+        return NULL;
+    s = &tc->slots[c->tslot];
+    if (s->limit != NULL && s->gen == c->tslot_gen)
+        return s;
+    if (s->limit != NULL)
+        slot_drop(s);
+    {
+        void *stack;
+        mp_lock_acquire(&mp_stack_cache.lock);
+        if (mp_slab_alloc_locked(&mp_stack_cache, &stack, 1) != 1)
+            stack = NULL;
+        mp_lock_release(&mp_stack_cache.lock);
+        if (stack == NULL)
+            return NULL;
+        s->base = s->top = stack;
+        s->limit = s->base + 2 * c->mag_rounds;
+        s->gen = c->tslot_gen;
+    }
+    return s;
+}
+
+void
+mp_tcache_thread_exit(void *arg)
+{
+    mp_tcache_t *tc = arg;
+
+    if (tc == NULL || tc == &mp_tcache_empty)
+        return;
+    mp_backend_tcache_set(&mp_tcache_empty);
+    mp_lock_acquire(&mp_tcache_lock);
+    for (uint32_t i = 0; i < tc->capacity; i++) {
+        mp_tslot_t *s = &tc->slots[i];
+        if (s->limit == NULL)
+            continue;
+        if (s->gen == atomic_load_explicit(&tslot_gen[i],
+                                           memory_order_relaxed))
+            slot_flush(tslot_owner[i], s);
+        slot_drop(s);
+    }
+    if (tc->prev != NULL)
+        tc->prev->next = tc->next;
+    else
+        tcache_list = tc->next;
+    if (tc->next != NULL)
+        tc->next->prev = tc->prev;
+    mp_lock_release(&mp_tcache_lock);
+    mp_pages_free(tc, table_pages(tc->capacity));
+}
+
+/* ------------------------------------------------------------------------
+ * The depot
+ * ------------------------------------------------------------------------ */
+
+static mp_magazine_t *
+magazine_new(void)
+{
+    void *m;
+
+    mp_lock_acquire(&mp_magazine_cache.lock);
+    if (mp_slab_alloc_locked(&mp_magazine_cache, &m, 1) != 1)
+        m = NULL;
+    mp_lock_release(&mp_magazine_cache.lock);
+    return m;
+}
+
+static void
+magazine_delete(mp_magazine_t *m)
+{
+    void *p = m;
+
+    mp_lock_acquire(&mp_magazine_cache.lock);
+    mp_slab_free_locked(&mp_magazine_cache, &p, 1, "mp_magazine");
+    mp_lock_release(&mp_magazine_cache.lock);
+}
+
+static void
+objects_to_slabs(struct mpool_cache *c, void **objs, size_t n)
+{
+    if (n == 0)
+        return;
+    mp_lock_acquire(&c->lock);
+    mp_slab_free_locked(c, objs, n, "mpool_cache_free");
+    mp_lock_release(&c->lock);
+}
+
+/* Put n objects into the depot as one full magazine.  With to_slabs, a
+ * full depot (or no memory for a magazine) sends them to the slabs; without
+ * it (the caller holds mp_tcache_lock, which must not be held while taking
+ * a cache's lock) the depot takes them regardless, and false means there
+ * was no magazine: the objects stay with the caller. */
+static bool
+depot_put(struct mpool_cache *c, void **objs, size_t n, bool to_slabs)
+{
+    mp_magazine_t *m = NULL;
+    bool want;
+
+    mp_lock_acquire(&c->depot_lock);
+    want = !to_slabs || c->depot_nfull < MP_DEPOT_FULL_MAX;
+    if (want && (m = c->depot_empty) != NULL) {
+        c->depot_empty = m->next;
+        c->depot_nempty--;
+    }
+    mp_lock_release(&c->depot_lock);
+    if (m == NULL && want)
+        m = magazine_new();
+    if (m == NULL) {
+        if (!to_slabs)
+            return false;
+        objects_to_slabs(c, objs, n);
+        return true;
+    }
+    __builtin_memcpy(m->round, objs, n * sizeof(void *));
+    m->rounds = n;
+    mp_lock_acquire(&c->depot_lock);
+    m->next = c->depot_full;
+    c->depot_full = m;
+    c->depot_nfull++;
+    mp_lock_release(&c->depot_lock);
+    return true;
+}
+
+/* Take a full magazine's objects into `out`; how many (0: depot empty). */
+static size_t
+depot_take(struct mpool_cache *c, void **out)
+{
+    mp_magazine_t *m;
+    size_t n;
+
+    mp_lock_acquire(&c->depot_lock);
+    if ((m = c->depot_full) == NULL) {
+        mp_lock_release(&c->depot_lock);
+        return 0;
+    }
+    c->depot_full = m->next;
+    c->depot_nfull--;
+    n = m->rounds;
+    __builtin_memcpy(out, m->round, n * sizeof(void *));
+    m->rounds = 0;
+    m->next = c->depot_empty;
+    c->depot_empty = m;
+    c->depot_nempty++;
+    mp_lock_release(&c->depot_lock);
+    return n;
+}
+
+void
+mp_depot_drain(struct mpool_cache *c)
+{
+    mp_magazine_t *full, *empty;
+
+    mp_lock_acquire(&c->depot_lock);
+    full = c->depot_full;
+    empty = c->depot_empty;
+    c->depot_full = c->depot_empty = NULL;
+    c->depot_nfull = c->depot_nempty = 0;
+    mp_lock_release(&c->depot_lock);
+    while (full != NULL) {
+        mp_magazine_t *next = full->next;
+        objects_to_slabs(c, full->round, full->rounds);
+        magazine_delete(full);
+        full = next;
+    }
+    while (empty != NULL) {
+        mp_magazine_t *next = empty->next;
+        magazine_delete(empty);
+        empty = next;
+    }
+}
+
+/* Called with mp_tcache_lock held: to the depot only. */
+static void
+slot_flush(struct mpool_cache *c, mp_tslot_t *s)
+{
+    slot_publish(c, s);
+    while (s->top > s->base) {
+        size_t n = (size_t)(s->top - s->base);
+        if (n > c->mag_rounds)
+            n = c->mag_rounds;
+        if (!depot_put(c, s->top - n, n, false))
+            break; /* no memory for a magazine: they stay here */
+        s->top -= n;
+    }
+}
+
+void
+mp_tcache_flush_current(struct mpool_cache *c)
+{
+    mp_tcache_t *tc = mp_backend_tcache_get();
+
+    if (tc == &mp_tcache_empty)
+        return;
+    mp_lock_acquire(&mp_tcache_lock);
+    for (uint32_t i = 0; i < tc->capacity; i++) {
+        mp_tslot_t *s = &tc->slots[i];
+        if (s->limit == NULL ||
+            s->gen != atomic_load_explicit(&tslot_gen[i],
+                                           memory_order_relaxed))
+            continue;
+        if (c == NULL || tslot_owner[i] == c)
+            slot_flush(tslot_owner[i], s);
+    }
+    mp_lock_release(&mp_tcache_lock);
+}
+
+void
+mp_tcache_request_drain(void)
+{
+    atomic_fetch_add_explicit(&drain_epoch, 1, memory_order_release);
+}
+
+size_t
+mp_magazine_cached(struct mpool_cache *c)
+{
+    size_t n = depot_count(c);
+
+    if (c->tslot == MP_TSLOT_NONE)
+        return n;
+    mp_lock_acquire(&mp_tcache_lock);
+    n += remote_cached_locked(c);
+    mp_lock_release(&mp_tcache_lock);
+    return n;
+}
+
+/* ------------------------------------------------------------------------
+ * Slow paths
+ * ------------------------------------------------------------------------ */
+
+static void *
+direct_alloc(struct mpool_cache *c)
+{
+    void *obj;
+
+    mp_lock_acquire(&c->lock);
+    if (mp_slab_alloc_locked(c, &obj, 1) != 1)
+        obj = NULL;
+    mp_lock_release(&c->lock);
+    if (obj != NULL) {
+        atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
+        if (c->flags & MPOOL_CACHE_ZERO)
+            __builtin_memset(obj, 0, c->size);
+    }
+    return obj;
+}
+
+void *
+mp_magazine_alloc_slow(struct mpool_cache *c)
+{
+    mp_tslot_t *s;
+    void *obj;
+
+    if (c->tslot == MP_TSLOT_NONE || (s = slot_get(c)) == NULL)
+        return direct_alloc(c);
+    if (s->top == s->base) {
+        size_t n;
+
+        slot_publish(c, s);
+        atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
+        n = depot_take(c, s->base);
+        if (n == 0) {
+            mp_lock_acquire(&c->lock);
+            n = mp_slab_alloc_locked(c, s->base, c->mag_rounds);
+            mp_lock_release(&c->lock);
+            if (n == 0) {
+                atomic_fetch_sub_explicit(&c->allocs_miss, 1,
+                                          memory_order_relaxed);
+                return NULL;
+            }
+        }
+        s->top = s->base + n;
+    } else {
+        s->allocs++; /* a hit that had to come here (zero-filling cache) */
+    }
+    obj = *--s->top;
+    if (c->flags & MPOOL_CACHE_ZERO)
+        __builtin_memset(obj, 0, c->size);
+    return obj;
+}
+
+void
+mp_magazine_free_slow(struct mpool_cache *c, void *obj)
+{
+    mp_tslot_t *s;
+
+    if (c->tslot == MP_TSLOT_NONE || (s = slot_get(c)) == NULL) {
+        objects_to_slabs(c, &obj, 1);
+        atomic_fetch_add_explicit(&c->frees_miss, 1, memory_order_relaxed);
+        return;
+    }
+    if (s->top == s->limit) {
+        size_t keep = (size_t)(s->top - s->base) - c->mag_rounds;
+
+        slot_publish(c, s);
+        atomic_fetch_add_explicit(&c->frees_miss, 1, memory_order_relaxed);
+        /* the bottom half is the coldest: it goes; the top half stays */
+        depot_put(c, s->base, c->mag_rounds, true);
+        __builtin_memmove(s->base, s->base + c->mag_rounds,
+                          keep * sizeof(void *));
+        s->top = s->base + keep;
+    } else {
+        s->frees++;
+    }
+    *s->top++ = obj;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.c - the table of caches for people: mpool_report(),
+ * mpool_report_fd(), and the report at exit when MPOOL_STATS=1.
+ * Hosted builds only (it uses stdio and write(2)).
+ *
+ *   cache              objsize  stride  in-use   total  slabs f/p/e  pages ...
+ *
+ * One line per live cache, then the library's own caches.  Columns follow
+ * /proc/slabinfo's spirit: sizes, objects, slabs, pages, then the calls and
+ * how many of them a thread's magazine served.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cache.h"
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int
+format_line(char *buf, size_t cap, const mpool_cache_stats_t *st)
+{
+    unsigned long long calls = st->magazine_hits + st->magazine_misses;
+
+    return snprintf(buf, cap,
+                    "%-24s %8zu %7zu %9zu %9zu %6zu/%zu/%zu %8zu %12llu "
+                    "%12llu %5.1f%% %s\n",
+                    st->name, st->object_size, st->stride,
+                    st->objects_in_use, st->objects_total, st->slabs_full,
+                    st->slabs_partial, st->slabs_empty, st->pages,
+                    (unsigned long long)st->allocs,
+                    (unsigned long long)st->frees,
+                    calls ? 100.0 * (double)st->magazine_hits / (double)calls
+                          : 0.0,
+                    st->mode == MPOOL_MAGAZINE_PER_THREAD ? "per-thread"
+                                                          : "none");
+}
+
+static const char report_header[] =
+    "# libmpool caches\n"
+    "# name                   objsize  stride    in-use     total  "
+    "slabs f/p/e    pages       allocs        frees  hits  magazines\n";
+
+int
+mpool_report_fd(int fd)
+{
+    char line[256];
+    mpool_cache_stats_t st;
+    int rc = 0;
+
+    if (write_all(fd, report_header, sizeof(report_header) - 1) != 0)
+        return -1;
+    if (mp_init() != 0)
+        return 0;
+    mp_registry_lock();
+    for (struct mpool_cache *c = mp_registry; c != NULL && rc == 0;
+         c = c->next) {
+        int n;
+        mp_cache_stats_fill(c, &st);
+        n = format_line(line, sizeof(line), &st);
+        rc = write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n
+                                                           : sizeof(line) - 1);
+    }
+    for (unsigned i = 0; mp_internal_caches[i] != NULL && rc == 0; i++) {
+        int n;
+        mp_cache_stats_fill(mp_internal_caches[i], &st);
+        n = format_line(line, sizeof(line), &st);
+        rc = write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n
+                                                           : sizeof(line) - 1);
+    }
+    mp_registry_unlock();
+    return rc;
+}
+
+int
+mpool_report(FILE *stream)
+{
+    if (stream == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (fflush(stream) != 0)
+        return -1;
+    return mpool_report_fd(fileno(stream));
+}
+
+/* MPOOL_STATS=1: a report on standard error when the program exits.  The
+ * variable is read with secure_getenv, so it is ignored in set-user-ID
+ * programs. */
+static void
+report_at_exit(void)
+{
+    mpool_report_fd(STDERR_FILENO);
+}
+
+__attribute__((constructor)) static void
+report_setup(void)
+{
+    const char *v = secure_getenv("MPOOL_STATS");
+
+    if (v != NULL && v[0] == '1')
+        atexit(report_at_exit);
+}

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * slab.c - the slab layer of an object cache: page runs cut into objects,
+ * constructed lazily, listed by how full they are.
+ *
+ * Layout of a slab (seeds/003, Bonwick 1994):
+ *
+ *   run                                                   run + slab bytes
+ *   | colour | obj 0 | obj 1 | ... | obj n-1 | spare tail | [descriptor] |
+ *
+ * - Size: the smallest number of pages whose unusable tail (what is left
+ *   after the objects and an on-slab descriptor) is at most 1/8 of the slab.
+ * - Descriptor: at the end of the slab for objects under 1/8 page, where
+ *   it costs less than one object; from the internal descriptor cache for
+ *   larger objects, where it would cost a large part of one.
+ * - Colour: successive slabs start their objects one cache line further
+ *   in, wrapping within the spare tail, so that the same object index in
+ *   different slabs does not always fall on the same cache lines.
+ * - Construction is lazy: objects are carved in order, and the constructor
+ *   runs when an object is carved.  A slab's free list holds constructed
+ *   objects only; objs[carved ..] have never been touched.
+ * - The free-list link is the object's first word, unless the cache has a
+ *   constructor or destructor: then it is a word after the object, so the
+ *   constructed state survives while the object is free.
+ * - Lists: full, empty, and partial slabs in eight buckets by occupancy.
+ *   Allocation takes from the fullest bucket, so the emptiest slabs drain
+ *   and can be given back.  Empty slabs stay, constructed, until
+ *   mpool_reclaim() or destroy gives them back, destructors first: a
+ *   program cycling through objects never re-runs its constructors.
+ *
+ * Every page of a slab's run records the slab as its owner (page.c), so
+ * the slab of any object is found through the segment header, and an
+ * address that is not in a slab is recognised as such.
+ *
+ * Callers hold cache->lock.  Constructors and destructors run under it.
+ */
+#include "cache.h"
+
+static size_t
+round_up(size_t n, size_t to)
+{
+    return (n + to - 1) & ~(to - 1);
+}
+
+int
+mp_slab_layout(struct mpool_cache *c)
+{
+    size_t word = sizeof(void *);
+    size_t desc, n;
+
+    if (c->ctor != NULL || c->dtor != NULL ||
+        (c->flags & MP_CACHE_KEEP_STATE)) {
+        c->link_offset = round_up(c->size, word);
+        c->stride = round_up(c->link_offset + word, c->align);
+    } else {
+        c->link_offset = 0;
+        c->stride = round_up(c->size < word ? word : c->size, c->align);
+    }
+    if (c->stride < c->size)
+        return ENOMEM; /* overflowed */
+    c->desc_on_slab = c->size < MP_PAGE_SIZE / 8;
+    desc = c->desc_on_slab ? sizeof(mp_slab_t) : 0;
+
+    for (n = 1; n <= MP_BUDDY_MAX_PAGES; n++) {
+        size_t bytes = n << MP_PAGE_SHIFT;
+        size_t objs, tail;
+
+        if (bytes < desc + c->stride)
+            continue;
+        objs = (bytes - desc) / c->stride;
+        tail = bytes - desc - objs * c->stride;
+        if (tail * 8 <= bytes) {
+            c->slab_pages = n;
+            c->objs_per_slab = objs;
+            break;
+        }
+    }
+    if (n > MP_BUDDY_MAX_PAGES) {
+        /* Larger than any buddy block: one object in a run of its own,
+         * whose tail is under a page. */
+        if (c->stride > SIZE_MAX - MP_PAGE_SIZE)
+            return ENOMEM;
+        c->slab_pages = round_up(c->stride, MP_PAGE_SIZE) >> MP_PAGE_SHIFT;
+        c->objs_per_slab = 1;
+        c->desc_on_slab = false;
+        desc = 0;
+    }
+    c->colour_step = c->align > 64 ? c->align : 64;
+    {
+        size_t bytes = c->slab_pages << MP_PAGE_SHIFT;
+        size_t tail = bytes - desc - c->objs_per_slab * c->stride;
+        c->colour_max = tail / c->colour_step * c->colour_step;
+    }
+    c->colour_next = 0;
+    return 0;
+}
+
+static void **
+link_of(const struct mpool_cache *c, void *obj)
+{
+    return (void **)((char *)obj + c->link_offset);
+}
+
+/* ------------------------------------------------------------------------
+ * Lists
+ * ------------------------------------------------------------------------ */
+
+static mp_slab_t **
+list_head(struct mpool_cache *c, uint32_t list)
+{
+    if (list == MP_SLAB_ON_FULL)
+        return &c->full;
+    if (list == MP_SLAB_ON_EMPTY)
+        return &c->empty;
+    return &c->partial[list];
+}
+
+static void
+list_insert(struct mpool_cache *c, mp_slab_t *s, uint32_t list)
+{
+    mp_slab_t **head = list_head(c, list);
+
+    s->list = list;
+    s->prev = NULL;
+    s->next = *head;
+    if (s->next != NULL)
+        s->next->prev = s;
+    *head = s;
+    c->nslabs[list]++;
+    if (list < MP_PARTIAL_BUCKETS)
+        c->partial_mask |= 1u << list;
+}
+
+static void
+list_remove(struct mpool_cache *c, mp_slab_t *s)
+{
+    mp_slab_t **head = list_head(c, s->list);
+
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        *head = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+    c->nslabs[s->list]--;
+    if (s->list < MP_PARTIAL_BUCKETS && *head == NULL)
+        c->partial_mask &= ~(1u << s->list);
+    s->next = s->prev = NULL;
+}
+
+static uint32_t
+list_for(const struct mpool_cache *c, const mp_slab_t *s)
+{
+    if (s->inuse == 0)
+        return MP_SLAB_ON_EMPTY;
+    if (s->inuse == c->objs_per_slab)
+        return MP_SLAB_ON_FULL;
+    return (uint32_t)((size_t)s->inuse * MP_PARTIAL_BUCKETS /
+                      c->objs_per_slab);
+}
+
+static void
+relist(struct mpool_cache *c, mp_slab_t *s)
+{
+    uint32_t want = list_for(c, s);
+
+    if (want != s->list) {
+        list_remove(c, s);
+        list_insert(c, s, want);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Slabs in and out
+ * ------------------------------------------------------------------------ */
+
+static mp_slab_t *
+slab_create_locked(struct mpool_cache *c)
+{
+    size_t bytes = c->slab_pages << MP_PAGE_SHIFT;
+    bool is_zero;
+    char *run = mp_pages_alloc(c->slab_pages, &is_zero);
+    mp_slab_t *s;
+
+    if (run == NULL)
+        return NULL;
+    if (c->desc_on_slab) {
+        s = (mp_slab_t *)(run + bytes - sizeof(mp_slab_t));
+    } else {
+        void *d;
+        mp_lock_acquire(&mp_slab_cache.lock);
+        d = mp_slab_alloc_locked(&mp_slab_cache, &d, 1) == 1 ? d : NULL;
+        mp_lock_release(&mp_slab_cache.lock);
+        if (d == NULL) {
+            mp_pages_free(run, c->slab_pages);
+            return NULL;
+        }
+        s = d;
+    }
+    s->cache = c;
+    s->run = run;
+    s->colour = (uint32_t)c->colour_next;
+    s->objs = run + s->colour;
+    s->free = NULL;
+    s->carved = 0;
+    s->inuse = 0;
+    c->colour_next += c->colour_step;
+    if (c->colour_next > c->colour_max)
+        c->colour_next = 0;
+    mp_pages_set_owner(run, c->slab_pages, s);
+    list_insert(c, s, MP_SLAB_ON_EMPTY);
+    return s;
+}
+
+static size_t
+slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
+{
+    char *run = s->run;
+
+    list_remove(c, s);
+    if (c->dtor != NULL)
+        for (uint32_t i = 0; i < s->carved; i++)
+            c->dtor(s->objs + (size_t)i * c->stride, c->arg);
+    c->objs_carved -= s->carved;
+    if (!c->desc_on_slab) {
+        void *d = s;
+        mp_lock_acquire(&mp_slab_cache.lock);
+        mp_slab_free_locked(&mp_slab_cache, &d, 1, "mp_slab_release");
+        mp_lock_release(&mp_slab_cache.lock);
+    }
+    mp_pages_free(run, c->slab_pages);
+    return c->slab_pages;
+}
+
+size_t
+mp_slab_release_empty_locked(struct mpool_cache *c, size_t keep)
+{
+    size_t pages = 0;
+
+    while (c->nslabs[MP_SLAB_ON_EMPTY] > keep)
+        pages += slab_release_locked(c, c->empty);
+    return pages;
+}
+
+void
+mp_slab_release_all_locked(struct mpool_cache *c)
+{
+    for (uint32_t list = 0; list <= MP_SLAB_ON_EMPTY; list++)
+        while (*list_head(c, list) != NULL)
+            slab_release_locked(c, *list_head(c, list));
+    c->objs_out = 0;
+}
+
+mp_slab_t *
+mp_slab_of(const void *obj)
+{
+    mp_slab_t *s = mp_pages_owner(obj);
+
+    if (s == NULL || ((uintptr_t)s & 1) != 0)
+        return NULL; /* not in a run, or a run that is not a slab */
+    return s;
+}
+
+/* ------------------------------------------------------------------------
+ * Objects in and out
+ * ------------------------------------------------------------------------ */
+
+size_t
+mp_slab_alloc_locked(struct mpool_cache *c, void **out, size_t n)
+{
+    size_t got = 0;
+    bool ctor_failed = false;
+
+    while (got < n && !ctor_failed) {
+        mp_slab_t *s;
+
+        if (c->partial_mask != 0)
+            s = c->partial[31 - __builtin_clz(c->partial_mask)];
+        else if (c->empty != NULL)
+            s = c->empty;
+        else if ((s = slab_create_locked(c)) == NULL)
+            break;
+
+        while (got < n && s->inuse < c->objs_per_slab) {
+            void *obj = s->free;
+
+            if (obj != NULL) {
+                s->free = *link_of(c, obj);
+            } else {
+                obj = s->objs + (size_t)s->carved * c->stride;
+                if (c->ctor != NULL && c->ctor(obj, c->arg) != 0) {
+                    ctor_failed = true;
+                    break;
+                }
+                s->carved++;
+                c->objs_carved++;
+            }
+            s->inuse++;
+            out[got++] = obj;
+        }
+        relist(c, s);
+    }
+    c->objs_out += got;
+    if (got == 0)
+        mp_set_errno(ENOMEM);
+    return got;
+}
+
+/* A stranger in a free: name it, and the cache, and stop. */
+static MP_NORETURN void
+slab_bad_free(const char *caller, const char *what, const void *obj,
+              const struct mpool_cache *c, const struct mpool_cache *other)
+{
+    mp_cache_panic(caller, what, obj, c->name,
+                   other != NULL ? other->name : NULL);
+}
+
+void
+mp_slab_free_locked(struct mpool_cache *c, void **objs, size_t n,
+                    const char *caller)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *obj = objs[i];
+        mp_slab_t *s = mp_slab_of(obj);
+        size_t offset;
+
+        if (s == NULL)
+            slab_bad_free(caller, "pointer not from any cache", obj, c, NULL);
+        if (s->cache != c)
+            slab_bad_free(caller, "object freed to the wrong cache", obj, c,
+                          s->cache);
+        offset = (size_t)(obj - s->objs);
+        if (obj < s->objs || offset % c->stride != 0 ||
+            offset / c->stride >= s->carved)
+            slab_bad_free(caller, "pointer is not the start of an object",
+                          obj, c, NULL);
+        *link_of(c, obj) = s->free;
+        s->free = obj;
+        s->inuse--;
+        relist(c, s);
+    }
+    c->objs_out -= n;
+}

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t/cache-t.c - object caches through the public interface: every error
+ * of mpool_cache_create/find/destroy/set_reclaim/stats/report, constructor
+ * and destructor counts, a failing constructor, alignment, zero-filling,
+ * caches without magazines, statistics, the report, and reclaim giving
+ * back every page of an emptied cache.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mpool.h"
+#include "tap/tap.h"
+
+struct counts {
+    long ctor, dtor, fail_after; /* fail_after < 0: never fail */
+};
+
+/* How many times each address is constructed and not yet destructed:
+ * never more than once, or the cache re-ran a constructor on a live
+ * object. */
+#define LIVE_SLOTS 65536
+static const void *live_addr[LIVE_SLOTS];
+static int live_count[LIVE_SLOTS];
+static bool twice;
+
+static int *
+live_entry(const void *obj)
+{
+    size_t h = ((uintptr_t)obj >> 3) * 0x9e3779b97f4a7c15ull >> 48;
+
+    while (live_addr[h] != NULL && live_addr[h] != obj)
+        h = (h + 1) % LIVE_SLOTS;
+    live_addr[h] = obj;
+    return &live_count[h];
+}
+
+static int
+counting_ctor(void *obj, void *arg)
+{
+    struct counts *c = arg;
+
+    if (c->fail_after == 0)
+        return -1;
+    if (c->fail_after > 0)
+        c->fail_after--;
+    c->ctor++;
+    if (++*live_entry(obj) > 1)
+        twice = true;
+    memset(obj, 0x5a, 24);
+    ((long *)obj)[0] = 0x1234; /* the constructed state */
+    return 0;
+}
+
+static void
+counting_dtor(void *obj, void *arg)
+{
+    struct counts *c = arg;
+
+    if (((long *)obj)[0] == 0x1234)
+        c->dtor++;
+    --*live_entry(obj);
+}
+
+static size_t reclaim_calls;
+static void *held[64]; /* objects the program keeps "cached" itself */
+static mpool_cache_t *held_cache;
+
+static size_t
+give_back(void *arg)
+{
+    size_t n = 0;
+
+    (void)arg;
+    reclaim_calls++;
+    for (int i = 0; i < 64; i++)
+        if (held[i] != NULL) {
+            mpool_cache_free(held_cache, held[i]);
+            held[i] = NULL;
+            n++;
+        }
+    return n;
+}
+
+static void
+test_errors(void)
+{
+    mpool_cache_t *a, *b;
+    char long_name[MPOOL_CACHE_NAME_MAX + 2];
+
+    memset(long_name, 'x', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+
+#define CREATE_FAILS(err, what, ...)                                       \
+    do {                                                                   \
+        errno = 0;                                                         \
+        ok(mpool_cache_create(__VA_ARGS__) == NULL && errno == (err),      \
+           "create with %s: NULL, errno %s", what, #err);                  \
+    } while (0)
+    CREATE_FAILS(EINVAL, "a NULL name", NULL, 32, 0, NULL, NULL, NULL, 0);
+    CREATE_FAILS(EINVAL, "an empty name", "", 32, 0, NULL, NULL, NULL, 0);
+    CREATE_FAILS(EINVAL, "a 32-byte name", long_name, 32, 0, NULL, NULL, NULL,
+                 0);
+    CREATE_FAILS(EINVAL, "size 0", "s0", 0, 0, NULL, NULL, NULL, 0);
+    CREATE_FAILS(EINVAL, "align 24", "a24", 32, 24, NULL, NULL, NULL, 0);
+    CREATE_FAILS(EINVAL, "align larger than a page", "abig", 32,
+                 mpool_page_size() * 2, NULL, NULL, NULL, 0);
+    CREATE_FAILS(EINVAL, "an unknown flag", "flag", 32, 0, NULL, NULL, NULL,
+                 0x100);
+    CREATE_FAILS(EINVAL, "ZERO and a constructor", "zc", 32, 0,
+                 counting_ctor, NULL, NULL, MPOOL_CACHE_ZERO);
+    CREATE_FAILS(ENOMEM, "size SIZE_MAX", "huge", SIZE_MAX, 0, NULL, NULL,
+                 NULL, 0);
+
+    long_name[MPOOL_CACHE_NAME_MAX] = '\0';
+    a = mpool_cache_create(long_name, 32, 0, NULL, NULL, NULL, 0);
+    ok(a != NULL, "a %d-byte name is accepted", MPOOL_CACHE_NAME_MAX);
+    mpool_cache_destroy(a);
+
+    a = mpool_cache_create("dup", 32, 0, NULL, NULL, NULL, 0);
+    ok(a != NULL, "create \"dup\"");
+    CREATE_FAILS(EEXIST, "a live cache's name", "dup", 64, 0, NULL, NULL,
+                 NULL, 0);
+    is_ptr(mpool_cache_find("dup"), a, "mpool_cache_find finds it");
+    errno = 0;
+    ok(mpool_cache_find("nobody") == NULL && errno == ENOENT,
+       "find of an unknown name: NULL, ENOENT");
+    errno = 0;
+    ok(mpool_cache_find(NULL) == NULL && errno == EINVAL,
+       "find of NULL: NULL, EINVAL");
+    is_int(mpool_cache_destroy(a), 0, "destroy it");
+    errno = 0;
+    ok(mpool_cache_find("dup") == NULL && errno == ENOENT,
+       "a destroyed cache is not found");
+    b = mpool_cache_create("dup", 64, 0, NULL, NULL, NULL, 0);
+    ok(b != NULL, "its name can be used again");
+    mpool_cache_destroy(b);
+
+    errno = 0;
+    ok(mpool_cache_destroy(NULL) == -1 && errno == EINVAL,
+       "destroy of NULL: -1, EINVAL");
+    errno = 0;
+    ok(mpool_cache_set_reclaim(NULL, give_back) == -1 && errno == EINVAL,
+       "set_reclaim on NULL: -1, EINVAL");
+}
+
+static void
+test_ctor_dtor(void)
+{
+    struct counts n = {0, 0, -1};
+    mpool_cache_t *c;
+    void *objs[1000];
+    bool state_kept = true;
+
+    c = mpool_cache_create("ctor", 40, 0, counting_ctor, counting_dtor, &n,
+                           0);
+    if (c == NULL)
+        bail("create ctor cache");
+    for (int i = 0; i < 1000; i++)
+        if ((objs[i] = mpool_cache_alloc(c)) == NULL)
+            bail("alloc");
+    ok(n.ctor >= 1000 && n.ctor <= 1000 + 32,
+       "1000 new objects: 1000 constructor calls, plus at most a "
+       "magazine carved ahead (%ld)",
+       n.ctor);
+    long constructed = n.ctor;
+    for (int i = 0; i < 1000; i++)
+        mpool_cache_free(c, objs[i]);
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < 1000; i++) {
+            objs[i] = mpool_cache_alloc(c);
+            state_kept &= objs[i] != NULL && ((long *)objs[i])[0] == 0x1234;
+        }
+        for (int i = 0; i < 1000; i++)
+            mpool_cache_free(c, objs[i]);
+    }
+    ok(!twice && n.ctor <= constructed + 128,
+       "5 more rounds of alloc/free construct no object twice (%ld "
+       "constructed: the rest of the slabs, carved lazily)",
+       n.ctor);
+    ok(state_kept, "a freed object keeps its constructed state");
+    is_int(n.dtor, 0, "and no destructor has run");
+    is_int(mpool_cache_destroy(c), 0, "destroy");
+    is_int(n.dtor, n.ctor, "destroy destructs every constructed object");
+
+    /* A constructor that fails. */
+    n = (struct counts){0, 0, 10};
+    c = mpool_cache_create("ctorfail", 40, 0, counting_ctor, counting_dtor,
+                           &n, MPOOL_CACHE_NOMAGAZINE);
+    for (int i = 0; i < 10; i++)
+        objs[i] = mpool_cache_alloc(c);
+    errno = 0;
+    ok(mpool_cache_alloc(c) == NULL && errno == ENOMEM,
+       "a failing constructor fails the allocation: NULL, ENOMEM");
+    n.fail_after = -1;
+    objs[10] = mpool_cache_alloc(c);
+    ok(objs[10] != NULL, "the cache works once the constructor does");
+    for (int i = 0; i <= 10; i++)
+        mpool_cache_free(c, objs[i]);
+    mpool_cache_destroy(c);
+    is_int(n.dtor, n.ctor, "every constructed object destructed (%ld)",
+           n.ctor);
+}
+
+static void
+test_alignment(void)
+{
+    static const size_t sizes[] = {1, 8, 24, 100, 1000, 5000};
+    bool aligned = true;
+    char name[32];
+
+    for (size_t align = 8; align <= 4096; align *= 2)
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            mpool_cache_t *c;
+            void *objs[50];
+            snprintf(name, sizeof(name), "al%zu-%zu", align, sizes[i]);
+            c = mpool_cache_create(name, sizes[i], align, NULL, NULL, NULL,
+                                   0);
+            if (c == NULL)
+                bail("create %s", name);
+            for (int k = 0; k < 50; k++) {
+                objs[k] = mpool_cache_alloc(c);
+                aligned &= objs[k] != NULL &&
+                           ((uintptr_t)objs[k] & (align - 1)) == 0;
+                if (objs[k] != NULL)
+                    memset(objs[k], 0xab, sizes[i]);
+            }
+            for (int k = 0; k < 50; k++)
+                mpool_cache_free(c, objs[k]);
+            if (mpool_cache_destroy(c) != 0)
+                aligned = false;
+        }
+    ok(aligned, "every object aligned, for align 8 .. 4096 and sizes 1 .. "
+                "5000");
+}
+
+static void
+test_flags(void)
+{
+    mpool_cache_t *z = mpool_cache_create("zero", 200, 0, NULL, NULL, NULL,
+                                          MPOOL_CACHE_ZERO);
+    mpool_cache_t *nm = mpool_cache_create("nomag", 64, 0, NULL, NULL, NULL,
+                                           MPOOL_CACHE_NOMAGAZINE);
+    mpool_cache_stats_t st = {.size = sizeof(st)};
+    bool zero = true;
+    void *p[100];
+
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 100; i++) {
+            unsigned char *o = mpool_cache_alloc(z);
+            for (int b = 0; b < 200; b++)
+                zero &= o[b] == 0;
+            memset(o, 0xff, 200);
+            p[i] = o;
+        }
+        for (int i = 0; i < 100; i++)
+            mpool_cache_free(z, p[i]);
+    }
+    ok(zero, "MPOOL_CACHE_ZERO: objects are zero, also when reused");
+    mpool_cache_stats(nm, &st);
+    is_int(st.mode, MPOOL_MAGAZINE_NONE, "NOMAGAZINE: no magazines");
+    for (int i = 0; i < 100; i++)
+        p[i] = mpool_cache_alloc(nm);
+    for (int i = 0; i < 100; i++)
+        mpool_cache_free(nm, p[i]);
+    mpool_cache_stats(nm, &st);
+    ok(st.magazine_hits == 0 && st.magazine_misses == 200,
+       "NOMAGAZINE: 200 calls, all to the slabs");
+    mpool_cache_destroy(z);
+    mpool_cache_destroy(nm);
+}
+
+static void
+test_destroy_busy(void)
+{
+    mpool_cache_t *c = mpool_cache_create("busy", 64, 0, NULL, NULL, NULL, 0);
+    void *p = mpool_cache_alloc(c);
+    void *q;
+
+    strcpy(p, "still here");
+    errno = 0;
+    ok(mpool_cache_destroy(c) == -1 && errno == EBUSY,
+       "destroy with an object allocated: -1, EBUSY");
+    is_string(p, "still here", "the object is intact");
+    q = mpool_cache_alloc(c);
+    ok(q != NULL, "the cache still works");
+    mpool_cache_free(c, q);
+    mpool_cache_free(c, NULL);
+    {
+        void *r = mpool_cache_alloc(c), *t = mpool_cache_alloc(c);
+        ok(r != NULL && t != NULL && r != t,
+           "freeing NULL did nothing: the next objects are real");
+        mpool_cache_free(c, r);
+        mpool_cache_free(c, t);
+    }
+    ok(mpool_cache_find("busy") == c, "and keeps its name");
+    mpool_cache_free(c, p);
+    is_int(mpool_cache_destroy(c), 0, "once it is freed, destroy works");
+}
+
+static void
+test_stats_report_reclaim(void)
+{
+    enum { N = 100000 };
+    static void *objs[N];
+    mpool_cache_stats_t st = {.size = sizeof(st)};
+    mpool_cache_stats_t small = {.size = 8};
+    mpool_cache_t *c = mpool_cache_create("stats", 256, 0, NULL, NULL, NULL,
+                                          0);
+    size_t rss_full, rss_after, pages;
+    char buf[8192];
+    FILE *f;
+    int fds[2];
+
+    errno = 0;
+    ok(mpool_cache_stats(c, &small) == -1 && errno == EINVAL,
+       "stats with a too-small .size: -1, EINVAL");
+    errno = 0;
+    ok(mpool_cache_stats(NULL, &st) == -1 && errno == EINVAL,
+       "stats of NULL: -1, EINVAL");
+
+    for (int i = 0; i < N; i++) {
+        objs[i] = mpool_cache_alloc(c);
+        memset(objs[i], i & 0xff, 256);
+    }
+    mpool_cache_stats(c, &st);
+    is_size(st.objects_in_use, N, "stats: %d objects in use", N);
+    is_size(st.allocs, N, "stats: %d allocations", N);
+    is_size(st.object_size, 256, "stats: object size 256");
+    ok(st.slab_size * 7 <= st.objects_per_slab * st.stride * 8,
+       "stats: the slab's unusable tail is at most 1/8 of it");
+    ok(st.magazine_hits > (uint64_t)N * 9 / 10,
+       "most allocations were magazine hits (%llu of %d)",
+       (unsigned long long)st.magazine_hits, N);
+    is_int(st.mode, MPOOL_MAGAZINE_PER_THREAD, "per-thread magazines");
+
+    f = tmpfile();
+    ok(mpool_report(f) == 0, "mpool_report to a file");
+    rewind(f);
+    buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
+    ok(strstr(buf, "\nstats ") != NULL && strstr(buf, "mpool_slab") != NULL,
+       "the report has a line for the cache and the library's own");
+    fclose(f);
+    errno = 0;
+    ok(mpool_report(NULL) == -1 && errno == EINVAL,
+       "mpool_report(NULL): -1, EINVAL");
+    if (pipe(fds) == 0) {
+        close(fds[0]);
+        errno = 0;
+        ok(mpool_report_fd(fds[0]) == -1 && errno == EBADF,
+           "mpool_report_fd on a closed descriptor: -1, EBADF");
+        close(fds[1]);
+    }
+
+    rss_full = tap_resident_bytes();
+    for (int i = 0; i < N; i++)
+        mpool_cache_free(c, objs[i]);
+    mpool_cache_stats(c, &st);
+    is_size(st.objects_in_use, 0, "all freed: none in use");
+    is_size(st.frees, N, "stats: %d frees", N);
+    pages = mpool_reclaim(NULL);
+    rss_after = tap_resident_bytes();
+    mpool_cache_stats(c, &st);
+    is_size(st.pages, 0, "after reclaim the emptied cache holds no page");
+    ok(pages >= (size_t)N * 256 / mpool_page_size(),
+       "reclaim counts at least the %zu pages of objects (%zu)",
+       (size_t)N * 256 / mpool_page_size(), pages);
+    ok(rss_full - rss_after >= (size_t)N * 256 / 10 * 9,
+       "resident memory drops by at least 90%% of the objects' bytes "
+       "(%zu KiB)",
+       (rss_full - rss_after) / 1024);
+    mpool_cache_destroy(c);
+
+    /* The reclaim callback. */
+    held_cache = mpool_cache_create("held", 128, 0, NULL, NULL, NULL, 0);
+    for (int i = 0; i < 64; i++)
+        held[i] = mpool_cache_alloc(held_cache);
+    ok(mpool_cache_set_reclaim(held_cache, give_back) == 0,
+       "install a reclaim callback");
+    mpool_reclaim(NULL);
+    ok(reclaim_calls == 1 && held[0] == NULL && held[63] == NULL,
+       "mpool_reclaim runs it, and it frees what it held");
+    is_int(mpool_cache_destroy(held_cache), 0,
+           "so the cache can be destroyed");
+}
+
+int
+main(void)
+{
+    plan_lazy();
+    test_errors();
+    test_ctor_dtor();
+    test_alignment();
+    test_flags();
+    test_destroy_busy();
+    test_stats_report_reclaim();
+    return tap_done();
+}
