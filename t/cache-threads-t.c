@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t/cache-threads-t.c - object caches across threads: producers allocate
+ * and stamp objects, consumers on other threads check and free them; a
+ * thread's magazines go back when it exits; mpool_reclaim() asks other
+ * threads to flush theirs; a cache made in one thread is destroyed by
+ * another after the first has exited.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "mpool.h"
+#include "tap/tap.h"
+
+#define OBJ_SIZE 96
+#define PER_PRODUCER 100000
+#define RING 1024
+
+static mpool_cache_t *cache;
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ring_cond = PTHREAD_COND_INITIALIZER;
+static void *ring[RING];
+static size_t ring_head, ring_tail, producers_left;
+static _Atomic unsigned long bad_stamps, consumed;
+
+struct stamp {
+    uintptr_t self;   /* the object's own address */
+    uint64_t seq;
+    uint64_t check;   /* self ^ seq ^ constant */
+};
+
+static void
+put(void *obj)
+{
+    pthread_mutex_lock(&ring_lock);
+    while (ring_head - ring_tail == RING)
+        pthread_cond_wait(&ring_cond, &ring_lock);
+    ring[ring_head++ % RING] = obj;
+    pthread_cond_broadcast(&ring_cond);
+    pthread_mutex_unlock(&ring_lock);
+}
+
+static void *
+take(void)
+{
+    void *obj = NULL;
+
+    pthread_mutex_lock(&ring_lock);
+    while (ring_head == ring_tail && producers_left > 0)
+        pthread_cond_wait(&ring_cond, &ring_lock);
+    if (ring_head != ring_tail)
+        obj = ring[ring_tail++ % RING];
+    pthread_cond_broadcast(&ring_cond);
+    pthread_mutex_unlock(&ring_lock);
+    return obj;
+}
+
+static void *
+producer(void *arg)
+{
+    uint64_t base = (uint64_t)(uintptr_t)arg << 32;
+
+    for (uint64_t i = 0; i < PER_PRODUCER; i++) {
+        struct stamp *s = mpool_cache_alloc(cache);
+        if (s == NULL) {
+            bad_stamps++;
+            continue;
+        }
+        s->self = (uintptr_t)s;
+        s->seq = base | i;
+        s->check = s->self ^ s->seq ^ 0xfeedfacecafebeefull;
+        memset((char *)s + sizeof(*s), (int)(i & 0xff),
+               OBJ_SIZE - sizeof(*s));
+        put(s);
+    }
+    pthread_mutex_lock(&ring_lock);
+    producers_left--;
+    pthread_cond_broadcast(&ring_cond);
+    pthread_mutex_unlock(&ring_lock);
+    return NULL;
+}
+
+static void *
+consumer(void *arg)
+{
+    void *obj;
+
+    (void)arg;
+    while ((obj = take()) != NULL) {
+        struct stamp *s = obj;
+        unsigned char *tail = (unsigned char *)obj + sizeof(*s);
+        if (s->self != (uintptr_t)s ||
+            s->check != (s->self ^ s->seq ^ 0xfeedfacecafebeefull) ||
+            tail[0] != (s->seq & 0xff) ||
+            tail[OBJ_SIZE - sizeof(*s) - 1] != (s->seq & 0xff))
+            bad_stamps++;
+        mpool_cache_free(cache, obj);
+        consumed++;
+    }
+    return NULL;
+}
+
+/* Fill this thread's magazine for the cache, then exit. */
+static void *
+hoarder(void *arg)
+{
+    void *objs[40];
+
+    (void)arg;
+    for (int i = 0; i < 40; i++)
+        objs[i] = mpool_cache_alloc(cache);
+    for (int i = 0; i < 40; i++)
+        mpool_cache_free(cache, objs[i]);
+    return NULL;
+}
+
+static pthread_barrier_t barrier;
+static mpool_cache_t *other_cache;
+
+/* Hold objects in a magazine across a reclaim, then take a slow path. */
+static void *
+sleeper(void *arg)
+{
+    void *objs[20], *p;
+
+    (void)arg;
+    for (int i = 0; i < 20; i++)
+        objs[i] = mpool_cache_alloc(cache);
+    for (int i = 0; i < 20; i++)
+        mpool_cache_free(cache, objs[i]);
+    pthread_barrier_wait(&barrier); /* main: reclaim */
+    pthread_barrier_wait(&barrier);
+    p = mpool_cache_alloc(other_cache); /* first use: a slow path */
+    mpool_cache_free(other_cache, p);
+    pthread_barrier_wait(&barrier); /* main: look */
+    return NULL;
+}
+
+static mpool_cache_t *made_by_thread;
+
+static void *
+maker(void *arg)
+{
+    void **objs = arg;
+
+    made_by_thread = mpool_cache_create("made", 48, 0, NULL, NULL, NULL, 0);
+    for (int i = 0; i < 100; i++)
+        objs[i] = mpool_cache_alloc(made_by_thread);
+    return NULL;
+}
+
+static size_t
+cached(mpool_cache_t *c)
+{
+    mpool_cache_stats_t st = {.size = sizeof(st)};
+    mpool_cache_stats(c, &st);
+    return st.objects_cached;
+}
+
+int
+main(void)
+{
+    pthread_t prod[2], cons[2], t;
+    mpool_cache_stats_t st = {.size = sizeof(st)};
+    void *objs[100];
+
+    plan_lazy();
+    cache = mpool_cache_create("xthread", OBJ_SIZE, 0, NULL, NULL, NULL, 0);
+    other_cache = mpool_cache_create("other", 32, 0, NULL, NULL, NULL, 0);
+    if (cache == NULL || other_cache == NULL)
+        bail("mpool_cache_create");
+
+    /* Producer/consumer. */
+    producers_left = 2;
+    for (uintptr_t i = 0; i < 2; i++) {
+        pthread_create(&prod[i], NULL, producer, (void *)(i + 1));
+        pthread_create(&cons[i], NULL, consumer, NULL);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(prod[i], NULL);
+        pthread_join(cons[i], NULL);
+    }
+    is_int((long long)consumed, 2 * PER_PRODUCER,
+           "every object produced was consumed");
+    is_int((long long)bad_stamps, 0,
+           "every object arrived intact on another thread");
+    mpool_cache_stats(cache, &st);
+    is_size(st.objects_in_use, 0, "none in use afterwards");
+    is_size(st.allocs, 2 * PER_PRODUCER, "stats: all allocations counted");
+    is_size(st.frees, 2 * PER_PRODUCER, "stats: all frees counted");
+
+    /* Thread exit. */
+    pthread_create(&t, NULL, hoarder, NULL);
+    pthread_join(t, NULL);
+    mpool_cache_stats(cache, &st);
+    is_size(st.objects_in_use, 0,
+            "a thread that exits with objects in its magazine returns them");
+
+    /* Reclaim asks other threads to flush. */
+    pthread_barrier_init(&barrier, NULL, 2);
+    pthread_create(&t, NULL, sleeper, NULL);
+    pthread_barrier_wait(&barrier);
+    mpool_reclaim(NULL);
+    ok(cached(cache) >= 20, "objects in a running thread's magazine stay "
+                            "there during reclaim (%zu)", cached(cache));
+    pthread_barrier_wait(&barrier);
+    pthread_barrier_wait(&barrier);
+    mpool_reclaim(NULL);
+    is_size(cached(cache), 0,
+            "after its next slow path they are back: reclaim takes them");
+    pthread_join(t, NULL);
+
+    /* Made in one thread, freed and destroyed in another. */
+    pthread_create(&t, NULL, maker, objs);
+    pthread_join(t, NULL);
+    for (int i = 0; i < 100; i++)
+        mpool_cache_free(made_by_thread, objs[i]);
+    is_int(mpool_cache_destroy(made_by_thread), 0,
+           "a cache made by a thread that exited is destroyed by another");
+
+    is_int(mpool_cache_destroy(cache), 0, "destroy the shared cache");
+    is_int(mpool_cache_destroy(other_cache), 0, "and the other");
+    return tap_done();
+}
