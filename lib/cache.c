@@ -72,7 +72,6 @@ MP_HIDDEN struct mpool_cache mp_slab_cache;
 MP_HIDDEN struct mpool_cache mp_magazine_cache;
 MP_HIDDEN struct mpool_cache *mp_registry;
 static struct mpool_cache mp_cache_cache;   /* struct mpool_cache itself */
-extern MP_HIDDEN struct mpool_cache mp_stack_cache; /* magazine.c */
 
 static mp_lock_t registry_lock = MP_LOCK_INITIALIZER;
 
@@ -182,7 +181,8 @@ MP_HIDDEN struct mpool_cache *const mp_internal_caches[] = {
  * Create, find, destroy
  * ------------------------------------------------------------------------ */
 
-#define KNOWN_FLAGS (MPOOL_CACHE_ZERO | MPOOL_CACHE_NOMAGAZINE)
+#define KNOWN_FLAGS \
+    (MPOOL_CACHE_ZERO | MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG)
 
 mpool_cache_t *
 mpool_cache_create(const char *name, size_t size, size_t align,
@@ -206,6 +206,8 @@ mpool_cache_create(const char *name, size_t size, size_t align,
         mp_set_errno(ENOMEM);
         return NULL;
     }
+    if (mp_debug_all)
+        flags |= MPOOL_CACHE_DEBUG;
     if (align == 0)
         align = size >= 16 ? 16 : 8;
     if (align < sizeof(void *))
@@ -232,7 +234,7 @@ mpool_cache_create(const char *name, size_t size, size_t align,
     }
     c = mem;
     rc = cache_init(c, name, size, align, ctor, dtor, arg, flags);
-    if (rc == 0 && !(flags & MPOOL_CACHE_NOMAGAZINE) &&
+    if (rc == 0 && !(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG)) &&
         c->stride <= MP_MAGAZINE_BYTES && mp_tslot_claim(c) == 0 &&
         !(flags & MPOOL_CACHE_ZERO))
         c->fast_offset = mp_tslot_offset(c->tslot);
@@ -295,6 +297,8 @@ mpool_cache_destroy(mpool_cache_t *c)
     mp_lock_acquire(&registry_lock);
     mp_tcache_flush_current(c);
     mp_depot_drain(c);
+    if (c->flags & MPOOL_CACHE_DEBUG)
+        mp_debug_flush(c);
     if (mp_tslot_retire_if_idle(c) != 0) {
         mp_lock_release(&registry_lock);
         mp_set_errno(EBUSY);
@@ -304,6 +308,13 @@ mpool_cache_destroy(mpool_cache_t *c)
     mp_lock_acquire(&c->lock);
     mp_slab_release_all_locked(c);
     mp_lock_release(&c->lock);
+    if (c->quarantine != NULL) {
+        void *ring = c->quarantine;
+        c->quarantine = NULL;
+        mp_lock_acquire(&mp_stack_cache.lock);
+        mp_slab_free_locked(&mp_stack_cache, &ring, 1, "mpool_cache_destroy");
+        mp_lock_release(&mp_stack_cache.lock);
+    }
 
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -340,6 +351,8 @@ mp_caches_reclaim(void)
     mp_tcache_flush_current(NULL); /* what the callbacks freed */
     for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next) {
         mp_depot_drain(c);
+        if (c->flags & MPOOL_CACHE_DEBUG)
+            mp_debug_flush(c);
         mp_lock_acquire(&c->lock);
         pages += mp_slab_release_empty_locked(c, 0);
         mp_lock_release(&c->lock);
@@ -409,12 +422,14 @@ mp_cache_alloc_slow(struct mpool_cache *c)
         mp_set_errno(EINVAL);
         return NULL;
     }
-    obj = mp_magazine_alloc_slow(c);
+    obj = c->flags & MPOOL_CACHE_DEBUG ? mp_debug_alloc(c)
+                                       : mp_magazine_alloc_slow(c);
     if (MP_UNLIKELY(obj == NULL)) {
         /* Out of memory: let every cache give back what it can, and
          * try once more before reporting it. */
         mp_caches_reclaim();
-        obj = mp_magazine_alloc_slow(c);
+        obj = c->flags & MPOOL_CACHE_DEBUG ? mp_debug_alloc(c)
+                                           : mp_magazine_alloc_slow(c);
         if (obj == NULL)
             mp_set_errno(ENOMEM);
     }
@@ -432,5 +447,8 @@ mp_cache_free_slow(struct mpool_cache *c, void *obj)
                            ? "free into a destroyed cache"
                            : "free into something that is not a cache",
                        obj, NULL, NULL);
-    mp_magazine_free_slow(c, obj);
+    if (c->flags & MPOOL_CACHE_DEBUG)
+        mp_debug_free(c, obj);
+    else
+        mp_magazine_free_slow(c, obj);
 }

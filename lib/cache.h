@@ -112,6 +112,8 @@ struct mpool_cache {
     size_t align;             /* of every object */
     size_t stride;            /* object + link word (ctor caches) + red zone */
     size_t link_offset;       /* where a free object holds its list link */
+    size_t state_offset;      /* checking mode: the object's state word,
+                                 after its red zone */
     size_t slab_pages;
     size_t objs_per_slab;
     size_t colour_step;       /* a cache line, or the alignment if larger */
@@ -146,6 +148,10 @@ struct mpool_cache {
     _Atomic uint64_t frees_hit;
     _Atomic uint64_t allocs_miss; /* that went to the depot or the slabs */
     _Atomic uint64_t frees_miss;
+
+    void **quarantine;        /* checking mode: freed objects waiting */
+    uint32_t q_head;          /* oldest */
+    uint32_t q_count;
 
     struct mpool_cache *next; /* the registry of live caches */
     struct mpool_cache *prev;
@@ -209,6 +215,7 @@ MP_HIDDEN void mp_tcache_thread_exit(void *tcache);
 /* Internal caches: slab descriptors, magazines, thread tables' stacks. */
 extern MP_HIDDEN struct mpool_cache mp_slab_cache;
 extern MP_HIDDEN struct mpool_cache mp_magazine_cache;
+extern MP_HIDDEN struct mpool_cache mp_stack_cache; /* 512-byte objects */
 
 MP_HIDDEN void mp_cache_bootstrap(void);
 MP_HIDDEN void *mp_cache_alloc_slow(struct mpool_cache *cache);
@@ -219,6 +226,25 @@ extern MP_HIDDEN struct mpool_cache *const mp_internal_caches[];
 MP_HIDDEN void mp_registry_lock(void);
 MP_HIDDEN void mp_registry_unlock(void);
 extern MP_HIDDEN struct mpool_cache *mp_registry;
+
+/* ------------------------------------------------------------------------
+ * debug.c: checking mode.
+ * ------------------------------------------------------------------------ */
+
+#define MP_REDZONE 16             /* bytes after each object */
+#define MP_QUARANTINE 64          /* freed objects held back from reuse */
+#define MP_STATE_FRESH 0x6672657368ull /* carved, never freed */
+/* Set by MPOOL_DEBUG=1 (hosted builds) or by a kernel before it creates
+ * caches: every cache made afterwards is in checking mode. */
+extern MP_HIDDEN int mp_debug_all;
+
+MP_HIDDEN void *mp_debug_alloc(struct mpool_cache *cache);
+MP_HIDDEN void mp_debug_free(struct mpool_cache *cache, void *obj);
+/* Release the quarantine into the slabs, checking each object. */
+MP_HIDDEN void mp_debug_flush(struct mpool_cache *cache);
+/* Whether a free object of a checking-mode cache was destructed already. */
+MP_HIDDEN bool mp_debug_is_free(const struct mpool_cache *cache,
+                                const void *obj);
 
 /* stats.c: the statistics of one cache. */
 MP_HIDDEN void mp_cache_stats_fill(struct mpool_cache *cache,

@@ -508,7 +508,7 @@ mp_tcache_request_drain(void)
 size_t
 mp_magazine_cached(struct mpool_cache *c)
 {
-    size_t n = depot_count(c);
+    size_t n = depot_count(c) + __atomic_load_n(&c->q_count, __ATOMIC_RELAXED);
 
     if (c->tslot == MP_TSLOT_NONE)
         return n;

@@ -103,6 +103,10 @@ typedef size_t mpool_reclaim_fn(void *arg);
                                        out (no constructor allowed) */
 #define MPOOL_CACHE_NOMAGAZINE 0x2u /* no per-thread caching: every call
                                        takes the cache's lock */
+#define MPOOL_CACHE_DEBUG 0x4u      /* checking mode: red zones, poisoning,
+                                       double and wrong-cache frees caught;
+                                       also set for every cache by the
+                                       environment variable MPOOL_DEBUG=1 */
 
 /* A cache named `name` (unique among live caches) of objects of `size`
  * bytes aligned to `align` (0: the default, 8 or 16).  NULL with errno

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * report.c - the table of caches for people: mpool_report(),
- * mpool_report_fd(), and the report at exit when MPOOL_STATS=1.
+ * report.c - the table of caches for people: mpool_report() and
+ * mpool_report_fd().
  * Hosted builds only (it uses stdio and write(2)).
  *
  *   cache              objsize  stride  in-use   total  slabs f/p/e  pages ...
@@ -97,22 +97,4 @@ mpool_report(FILE *stream)
     if (fflush(stream) != 0)
         return -1;
     return mpool_report_fd(fileno(stream));
-}
-
-/* MPOOL_STATS=1: a report on standard error when the program exits.  The
- * variable is read with secure_getenv, so it is ignored in set-user-ID
- * programs. */
-static void
-report_at_exit(void)
-{
-    mpool_report_fd(STDERR_FILENO);
-}
-
-__attribute__((constructor)) static void
-report_setup(void)
-{
-    const char *v = secure_getenv("MPOOL_STATS");
-
-    if (v != NULL && v[0] == '1')
-        atexit(report_at_exit);
 }

@@ -48,8 +48,13 @@ mp_slab_layout(struct mpool_cache *c)
     size_t word = sizeof(void *);
     size_t desc, n;
 
-    if (c->ctor != NULL || c->dtor != NULL ||
-        (c->flags & MP_CACHE_KEEP_STATE)) {
+    if (c->flags & MPOOL_CACHE_DEBUG) {
+        /* | object | red zone | state word | link | */
+        c->state_offset = round_up(c->size, word) + MP_REDZONE;
+        c->link_offset = c->state_offset + word;
+        c->stride = round_up(c->link_offset + word, c->align);
+    } else if (c->ctor != NULL || c->dtor != NULL ||
+               (c->flags & MP_CACHE_KEEP_STATE)) {
         c->link_offset = round_up(c->size, word);
         c->stride = round_up(c->link_offset + word, c->align);
     } else {
@@ -219,8 +224,12 @@ slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
 
     list_remove(c, s);
     if (c->dtor != NULL)
-        for (uint32_t i = 0; i < s->carved; i++)
-            c->dtor(s->objs + (size_t)i * c->stride, c->arg);
+        for (uint32_t i = 0; i < s->carved; i++) {
+            char *obj = s->objs + (size_t)i * c->stride;
+            /* in checking mode a freed object was destructed at free */
+            if (!(c->flags & MPOOL_CACHE_DEBUG) || !mp_debug_is_free(c, obj))
+                c->dtor(obj, c->arg);
+        }
     c->objs_carved -= s->carved;
     if (!c->desc_on_slab) {
         void *d = s;
@@ -282,7 +291,7 @@ mp_slab_alloc_locked(struct mpool_cache *c, void **out, size_t n)
             break;
 
         while (got < n && s->inuse < c->objs_per_slab) {
-            void *obj = s->free;
+            char *obj = s->free;
 
             if (obj != NULL) {
                 s->free = *link_of(c, obj);
@@ -294,6 +303,8 @@ mp_slab_alloc_locked(struct mpool_cache *c, void **out, size_t n)
                 }
                 s->carved++;
                 c->objs_carved++;
+                if (c->flags & MPOOL_CACHE_DEBUG)
+                    *(uint64_t *)(obj + c->state_offset) = MP_STATE_FRESH;
             }
             s->inuse++;
             out[got++] = obj;

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * debug.c - checking mode, for a cache made with MPOOL_CACHE_DEBUG or for
+ * every cache when MPOOL_DEBUG=1 is set in the environment.
+ *
+ * Layout of an object in checking mode (slab.c lays it out):
+ *
+ *   | object (size) | pad | red zone (16 bytes of 0xbb) | state | link |
+ *
+ * - A checking cache has no magazines: every call goes to the slabs under
+ *   the cache's lock, so every check happens at the call that breaks it.
+ * - The state word says whether the object is handed out (ALLOC ^ addr),
+ *   free (FREE ^ addr) or carved and never freed.  A free of anything but
+ *   a handed-out object is a double free.
+ * - The red zone is filled when the object is handed out and checked when
+ *   it is freed: a write past the end is reported then.
+ * - A freed object is destructed (its destructor runs at free, and the
+ *   constructor again at the next allocation), filled with 0xdeadbeef, and
+ *   held in a quarantine of MP_QUARANTINE objects before it can be reused.
+ *   The fill is checked when it leaves the quarantine and when it is next
+ *   handed out: a write after free is reported then.
+ * - Frees are checked against the segment map and the slab of the object:
+ *   a pointer into no cache, into another cache (both named), or into the
+ *   middle of an object is reported (slab.c).
+ *
+ * Every report is one line naming the function, what happened, the
+ * address and the cache, then abort (error.c).
+ */
+#include "cache.h"
+
+#define STATE_ALLOC 0xa110ca7eda110ca7ull
+#define STATE_FREE 0xf7eef7eef7eef7eeull
+#define REDZONE_BYTE 0xbb
+#define POISON_WORD 0xdeadbeefu
+
+MP_HIDDEN int mp_debug_all;
+
+static uint64_t *
+state_of(const struct mpool_cache *c, const void *obj)
+{
+    return (uint64_t *)((char *)obj + c->state_offset);
+}
+
+bool
+mp_debug_is_free(const struct mpool_cache *c, const void *obj)
+{
+    return *state_of(c, obj) == (STATE_FREE ^ (uintptr_t)obj);
+}
+
+static void
+poison(const struct mpool_cache *c, void *obj)
+{
+    unsigned char *p = obj;
+    uint32_t w = POISON_WORD;
+
+    for (size_t i = 0; i < c->size; i++)
+        p[i] = ((unsigned char *)&w)[i & 3];
+}
+
+static bool
+poison_intact(const struct mpool_cache *c, const void *obj)
+{
+    const unsigned char *p = obj;
+    uint32_t w = POISON_WORD;
+
+    for (size_t i = 0; i < c->size; i++)
+        if (p[i] != ((unsigned char *)&w)[i & 3])
+            return false;
+    return true;
+}
+
+static void
+redzone_fill(const struct mpool_cache *c, void *obj)
+{
+    __builtin_memset((char *)obj + c->size, REDZONE_BYTE,
+                     c->state_offset - c->size);
+}
+
+static bool
+redzone_intact(const struct mpool_cache *c, const void *obj)
+{
+    const unsigned char *p = (const unsigned char *)obj + c->size;
+
+    for (size_t i = 0; i < c->state_offset - c->size; i++)
+        if (p[i] != REDZONE_BYTE)
+            return false;
+    return true;
+}
+
+/* Out of quarantine into the slabs, checking that nobody wrote to it. */
+static void
+quarantine_release_locked(struct mpool_cache *c, void *obj)
+{
+    if (!poison_intact(c, obj))
+        mp_cache_panic("mpool_cache_free", "object modified after it was freed",
+                       obj, c->name, NULL);
+    mp_slab_free_locked(c, &obj, 1, "mpool_cache_free");
+}
+
+static void
+quarantine_flush_locked(struct mpool_cache *c)
+{
+    while (c->q_count > 0) {
+        void *obj = c->quarantine[c->q_head];
+        c->q_head = (c->q_head + 1) % MP_QUARANTINE;
+        c->q_count--;
+        quarantine_release_locked(c, obj);
+    }
+}
+
+void
+mp_debug_flush(struct mpool_cache *c)
+{
+    mp_lock_acquire(&c->lock);
+    if (c->quarantine != NULL)
+        quarantine_flush_locked(c);
+    mp_lock_release(&c->lock);
+}
+
+void *
+mp_debug_alloc(struct mpool_cache *c)
+{
+    char *obj;
+    uint64_t *state;
+
+    mp_lock_acquire(&c->lock);
+    if (mp_slab_alloc_locked(c, (void **)&obj, 1) != 1) {
+        /* the quarantine may hold the only free objects */
+        if (c->quarantine != NULL && c->q_count > 0) {
+            quarantine_flush_locked(c);
+            if (mp_slab_alloc_locked(c, (void **)&obj, 1) == 1)
+                goto got;
+        }
+        mp_lock_release(&c->lock);
+        return NULL;
+    }
+got:
+    state = state_of(c, obj);
+    if (*state == (STATE_FREE ^ (uintptr_t)obj)) {
+        /* reused: it must still carry the fill, then be rebuilt */
+        if (!poison_intact(c, obj))
+            mp_cache_panic("mpool_cache_alloc",
+                           "object modified after it was freed", obj,
+                           c->name, NULL);
+        if (c->ctor != NULL && c->ctor(obj, c->arg) != 0) {
+            mp_slab_free_locked(c, (void **)&obj, 1, "mpool_cache_alloc");
+            mp_lock_release(&c->lock);
+            mp_set_errno(ENOMEM);
+            return NULL;
+        }
+    } else if (*state != MP_STATE_FRESH) {
+        mp_cache_panic("mpool_cache_alloc", "object state word overwritten",
+                       obj, c->name, NULL);
+    }
+    *state = STATE_ALLOC ^ (uintptr_t)obj;
+    redzone_fill(c, obj);
+    mp_lock_release(&c->lock);
+    atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
+    if (c->flags & MPOOL_CACHE_ZERO)
+        __builtin_memset(obj, 0, c->size);
+    return obj;
+}
+
+void
+mp_debug_free(struct mpool_cache *c, void *obj)
+{
+    mp_slab_t *s = mp_slab_of(obj);
+    uint64_t *state;
+
+    /* Where is it?  Checked before anything in it is read. */
+    if (s == NULL)
+        mp_cache_panic("mpool_cache_free", "pointer not from any cache", obj,
+                       c->name, NULL);
+    if (s->cache != c)
+        mp_cache_panic("mpool_cache_free", "object freed to the wrong cache",
+                       obj, c->name, s->cache->name);
+    if ((char *)obj < s->objs ||
+        (size_t)((char *)obj - s->objs) % c->stride != 0 ||
+        (size_t)((char *)obj - s->objs) / c->stride >= s->carved)
+        mp_cache_panic("mpool_cache_free",
+                       "pointer is not the start of an object", obj, c->name,
+                       NULL);
+
+    mp_lock_acquire(&c->lock);
+    state = state_of(c, obj);
+    if (*state == (STATE_FREE ^ (uintptr_t)obj))
+        mp_cache_panic("mpool_cache_free", "double free", obj, c->name, NULL);
+    if (*state != (STATE_ALLOC ^ (uintptr_t)obj))
+        mp_cache_panic("mpool_cache_free", "object state word overwritten",
+                       obj, c->name, NULL);
+    if (!redzone_intact(c, obj))
+        mp_cache_panic("mpool_cache_free",
+                       "write past the end of an object", obj, c->name, NULL);
+    if (c->dtor != NULL)
+        c->dtor(obj, c->arg);
+    poison(c, obj);
+    *state = STATE_FREE ^ (uintptr_t)obj;
+
+    if (c->quarantine == NULL) {
+        void *ring;
+        mp_lock_acquire(&mp_stack_cache.lock);
+        if (mp_slab_alloc_locked(&mp_stack_cache, &ring, 1) != 1)
+            ring = NULL;
+        mp_lock_release(&mp_stack_cache.lock);
+        c->quarantine = ring;
+    }
+    if (c->quarantine == NULL) {
+        quarantine_release_locked(c, obj); /* no memory: no delay */
+    } else {
+        if (c->q_count == MP_QUARANTINE) {
+            void *oldest = c->quarantine[c->q_head];
+            c->q_head = (c->q_head + 1) % MP_QUARANTINE;
+            c->q_count--;
+            quarantine_release_locked(c, oldest);
+        }
+        c->quarantine[(c->q_head + c->q_count) % MP_QUARANTINE] = obj;
+        c->q_count++;
+    }
+    mp_lock_release(&c->lock);
+    atomic_fetch_add_explicit(&c->frees_miss, 1, memory_order_relaxed);
+}

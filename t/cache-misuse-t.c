@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t/cache-misuse-t.c - checking mode catches misuse: each case runs in a
+ * child (this program run again with the case's name), which must stop
+ * with SIGABRT after one line on standard error naming what happened, the
+ * address and the cache.  Cases run with the MPOOL_CACHE_DEBUG flag, with
+ * MPOOL_DEBUG=1 in the environment instead, and (for what is caught
+ * without checking) with neither.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mpool.h"
+#include "tap/tap.h"
+
+static unsigned flags; /* MPOOL_CACHE_DEBUG, or 0 when the env sets it */
+
+static mpool_cache_t *
+make(const char *name, size_t size)
+{
+    mpool_cache_t *c = mpool_cache_create(name, size, 0, NULL, NULL, NULL,
+                                          flags);
+    if (c == NULL)
+        exit(3);
+    return c;
+}
+
+/* Each case does one wrong thing and must not return. */
+static void
+case_overflow(void)
+{
+    mpool_cache_t *c = make("victim", 40);
+    char *p = mpool_cache_alloc(c);
+    p[40] = 'x'; /* one byte past the end */
+    mpool_cache_free(c, p);
+}
+
+static void
+case_use_after_free(void)
+{
+    mpool_cache_t *c = make("victim", 40);
+    char *p = mpool_cache_alloc(c);
+    mpool_cache_free(c, p);
+    p[3] = 'x'; /* write after free */
+    mpool_reclaim(NULL); /* the quarantine is checked as it empties */
+}
+
+static void
+case_double_free(void)
+{
+    mpool_cache_t *c = make("victim", 40);
+    void *p = mpool_cache_alloc(c);
+    mpool_cache_free(c, p);
+    mpool_cache_free(c, p);
+}
+
+static void
+case_wrong_cache(void)
+{
+    mpool_cache_t *a = make("victim", 40);
+    mpool_cache_t *b = make("owner", 40);
+    void *p = mpool_cache_alloc(b);
+    mpool_cache_free(a, p);
+}
+
+static void
+case_foreign(void)
+{
+    mpool_cache_t *c = make("victim", 40);
+    mpool_cache_free(c, malloc(40));
+}
+
+static void
+case_interior(void)
+{
+    mpool_cache_t *c = make("victim", 40);
+    char *p = mpool_cache_alloc(c);
+    mpool_cache_free(c, p + 8);
+}
+
+static void
+case_destroyed(void)
+{
+    mpool_cache_t *c = make("victim", 40);
+    mpool_cache_destroy(c);
+    mpool_cache_alloc(c);
+}
+
+static const struct misuse {
+    const char *name;
+    void (*run)(void);
+    const char *message; /* what the line must say */
+    bool without_checking; /* caught with no checking mode at all */
+} cases[] = {
+    {"overflow", case_overflow, "write past the end of an object", false},
+    {"use-after-free", case_use_after_free,
+     "object modified after it was freed", false},
+    {"double-free", case_double_free, "double free", false},
+    {"wrong-cache", case_wrong_cache,
+     "object freed to the wrong cache 0x", false},
+    {"foreign", case_foreign, "pointer not from any cache", false},
+    {"interior", case_interior, "pointer is not the start of an object",
+     false},
+    {"destroyed", case_destroyed, "use of a destroyed cache", true},
+};
+enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
+
+/* Run this program as `self CASE MODE`; collect stderr and the status. */
+static void
+check_case(const struct misuse *m, const char *mode)
+{
+    int fds[2], status;
+    char err[1024];
+    size_t len = 0;
+    ssize_t n;
+    pid_t pid;
+
+    if (pipe(fds) != 0)
+        sysbail("pipe");
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0)
+        sysbail("fork");
+    if (pid == 0) {
+        char *argv[] = {"cache-misuse-t", (char *)m->name, (char *)mode,
+                        NULL};
+        dup2(fds[1], 2);
+        close(fds[0]);
+        if (strcmp(mode, "env") == 0)
+            setenv("MPOOL_DEBUG", "1", 1);
+        else
+            unsetenv("MPOOL_DEBUG");
+        execv("/proc/self/exe", argv);
+        _exit(4);
+    }
+    close(fds[1]);
+    while ((n = read(fds[0], err + len, sizeof(err) - 1 - len)) > 0)
+        len += (size_t)n;
+    err[len] = '\0';
+    close(fds[0]);
+    waitpid(pid, &status, 0);
+    ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
+           strstr(err, "libmpool: ") != NULL &&
+           strstr(err, m->message) != NULL &&
+           strstr(err, "cache \"victim\"") != NULL,
+       "%s (%s): aborts saying \"%s\" and naming the cache", m->name, mode,
+       m->message);
+    if (strcmp(m->name, "wrong-cache") == 0)
+        ok(strstr(err, "belongs to cache \"owner\"") != NULL,
+           "wrong-cache (%s): names the cache the object belongs to", mode);
+    if (!WIFSIGNALED(status) || strstr(err, m->message) == NULL)
+        diag("status %d, stderr: %s", status, err);
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc == 3) {
+        flags = strcmp(argv[2], "flag") == 0 ? MPOOL_CACHE_DEBUG : 0;
+        for (int i = 0; i < NCASES; i++)
+            if (strcmp(argv[1], cases[i].name) == 0) {
+                cases[i].run();
+                return 5; /* it should not have returned */
+            }
+        return 6;
+    }
+    if (tap_under_valgrind())
+        skip_all("the children abort on purpose; valgrind would report it");
+    plan_lazy();
+    for (int i = 0; i < NCASES; i++)
+        check_case(&cases[i], "flag");
+    for (int i = 0; i < NCASES; i++)
+        check_case(&cases[i], "env");
+    for (int i = 0; i < NCASES; i++)
+        if (cases[i].without_checking)
+            check_case(&cases[i], "none");
+    return tap_done();
+}
