@@ -208,8 +208,8 @@ mpool_cache_create(const char *name, size_t size, size_t align,
     }
     if (mp_debug_all)
         flags |= MPOOL_CACHE_DEBUG;
-    if (align == 0)
-        align = size >= 16 ? 16 : 8;
+    if (align == 0) /* natural: no padding for sizes like 24 or 40 */
+        align = size % 16 == 0 ? 16 : 8;
     if (align < sizeof(void *))
         align = sizeof(void *);
     if ((rc = mp_init()) != 0) {

@@ -109,7 +109,7 @@ typedef size_t mpool_reclaim_fn(void *arg);
                                        environment variable MPOOL_DEBUG=1 */
 
 /* A cache named `name` (unique among live caches) of objects of `size`
- * bytes aligned to `align` (0: the default, 8 or 16).  NULL with errno
+ * bytes aligned to `align` (0: 16 when size is a multiple of 16, else 8).  NULL with errno
  * EINVAL (bad size, alignment, name or flags), EEXIST (name in use) or
  * ENOMEM. */
 MPOOL_API mpool_cache_t *mpool_cache_create(const char *name, size_t size,

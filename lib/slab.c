@@ -8,8 +8,10 @@
  *   run                                                   run + slab bytes
  *   | colour | obj 0 | obj 1 | ... | obj n-1 | spare tail | [descriptor] |
  *
- * - Size: the smallest number of pages whose unusable tail (what is left
- *   after the objects and an on-slab descriptor) is at most 1/8 of the slab.
+ * - Size: a number of pages whose unusable tail (what is left after the
+ *   objects and an on-slab descriptor) is at most 1/8 of the slab; of the
+ *   smallest such and those up to four times its size, the one that wastes
+ *   the fewest bytes per byte of objects.
  * - Descriptor: at the end of the slab for objects under 1/8 page, where
  *   it costs less than one object; from the internal descriptor cache for
  *   larger objects, where it would cost a large part of one.
@@ -66,21 +68,34 @@ mp_slab_layout(struct mpool_cache *c)
     c->desc_on_slab = c->size < MP_PAGE_SIZE / 8;
     desc = c->desc_on_slab ? sizeof(mp_slab_t) : 0;
 
+    /* The smallest slab whose tail obeys the 1/8 rule, then, among it and
+     * up to four times its size, the one that wastes the least in all
+     * (tail, descriptor and padding), a smaller one on a tie. */
+    size_t first_fit = 0;
+    c->slab_pages = 0;
     for (n = 1; n <= MP_BUDDY_MAX_PAGES; n++) {
         size_t bytes = n << MP_PAGE_SHIFT;
         size_t objs, tail;
 
+        if (first_fit != 0 && n > 4 * first_fit)
+            break;
         if (bytes < desc + c->stride)
             continue;
         objs = (bytes - desc) / c->stride;
         tail = bytes - desc - objs * c->stride;
-        if (tail * 8 <= bytes) {
+        if (tail * 8 > bytes)
+            continue;
+        if (first_fit == 0)
+            first_fit = n;
+        if (c->slab_pages == 0 ||
+            (bytes - objs * c->size) * (c->slab_pages << MP_PAGE_SHIFT) <
+                ((c->slab_pages << MP_PAGE_SHIFT) -
+                 c->objs_per_slab * c->size) * bytes) {
             c->slab_pages = n;
             c->objs_per_slab = objs;
-            break;
         }
     }
-    if (n > MP_BUDDY_MAX_PAGES) {
+    if (c->slab_pages == 0) {
         /* Larger than any buddy block: one object in a run of its own,
          * whose tail is under a page. */
         if (c->stride > SIZE_MAX - MP_PAGE_SIZE)

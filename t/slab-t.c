@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t/slab-t.c - the slab layer's layout and policies, from the inside: the
+ * unusable tail of every slab is at most 1/8 of it, descriptors sit in the
+ * slab exactly for objects under 1/8 page, colours step through the spare
+ * tail, allocation takes from the fullest partial slab, and memory held
+ * per live byte stays within the 12.5 % rule in steady state.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cache.h"
+#include "tap/tap.h"
+
+static const size_t sizes[] = {
+    8, 16, 24, 32, 40, 48, 64, 96, 100, 128, 192, 256, 384, 500, 511, 512,
+    513, 600, 1000, 1024, 2000, 2048, 3000, 4096, 5000, 8192, 10000, 16384,
+    30000, 65536, 100000, 1u << 20, 3u << 20,
+};
+enum { NSIZES = sizeof(sizes) / sizeof(sizes[0]) };
+
+static void
+test_layout(void)
+{
+    static const size_t aligns[] = {0, 8, 64, 4096};
+    bool tail_ok = true, desc_ok = true, colour_ok = true, fits = true;
+    char name[32];
+
+    for (size_t a = 0; a < 4; a++)
+        for (size_t i = 0; i < NSIZES; i++) {
+            struct mpool_cache *c;
+            size_t bytes, desc, tail;
+
+            snprintf(name, sizeof(name), "lay%zu-%zu", a, sizes[i]);
+            c = mpool_cache_create(name, sizes[i], aligns[a], NULL, NULL,
+                                   NULL, 0);
+            if (c == NULL)
+                bail("create %s", name);
+            bytes = c->slab_pages * MP_PAGE_SIZE;
+            desc = c->desc_on_slab ? sizeof(mp_slab_t) : 0;
+            fits &= c->objs_per_slab >= 1 &&
+                    desc + c->objs_per_slab * c->stride <= bytes;
+            tail = bytes - desc - c->objs_per_slab * c->stride;
+            if (tail * 8 > bytes && c->objs_per_slab > 1) {
+                tail_ok = false;
+                diag("size %zu align %zu: tail %zu of %zu", sizes[i],
+                     aligns[a], tail, bytes);
+            }
+            if (c->slab_pages <= MP_BUDDY_MAX_PAGES)
+                desc_ok &= c->desc_on_slab == (sizes[i] < MP_PAGE_SIZE / 8);
+            colour_ok &= c->colour_max <= tail &&
+                         c->colour_max % c->colour_step == 0;
+            mpool_cache_destroy(c);
+        }
+    ok(fits, "every layout fits its slab, 33 sizes x 4 alignments");
+    ok(tail_ok, "every slab's unusable tail is at most 1/8 of the slab");
+    ok(desc_ok, "the descriptor is in the slab exactly for objects under "
+                "1/8 page");
+    ok(colour_ok, "colours stay within the spare tail, in cache-line steps");
+}
+
+static void
+test_colour(void)
+{
+    struct mpool_cache *c = mpool_cache_create("colour", 1000, 0, NULL, NULL,
+                                               NULL, MPOOL_CACHE_NOMAGAZINE);
+    void *objs[64];
+    mp_slab_t *seen[64];
+    size_t nseen = 0, distinct = 0;
+    bool stepped = true;
+
+    for (int i = 0; i < 64; i++) {
+        mp_slab_t *s;
+        objs[i] = mpool_cache_alloc(c);
+        s = mp_slab_of(objs[i]);
+        if (nseen == 0 || seen[nseen - 1] != s)
+            seen[nseen++] = s;
+    }
+    for (size_t k = 0; k < nseen; k++) {
+        size_t want = (k * c->colour_step) % (c->colour_max + c->colour_step);
+        stepped &= seen[k]->colour == want;
+        distinct += k == 0 || seen[k]->colour != seen[0]->colour;
+    }
+    ok(c->colour_max > 0 && stepped,
+       "successive slabs start their objects a cache line further in, "
+       "wrapping (colour max %zu)",
+       c->colour_max);
+    ok(distinct > 1, "so the first objects of slabs differ in offset");
+    for (int i = 0; i < 64; i++)
+        mpool_cache_free(c, objs[i]);
+    mpool_cache_destroy(c);
+}
+
+static void
+test_fullest_first(void)
+{
+    struct mpool_cache *c = mpool_cache_create("fullest", 256, 0, NULL, NULL,
+                                               NULL, MPOOL_CACHE_NOMAGAZINE);
+    size_t per = 0, n;
+    void *objs[400] = {0};
+    mp_slab_t *full_one, *empty_one, *got;
+
+    per = c->objs_per_slab;
+    n = 4 * per;
+    for (size_t i = 0; i < n; i++)
+        objs[i] = mpool_cache_alloc(c);
+    if (per < 8 || n > 400)
+        bail("unexpected layout: %zu per slab", per);
+    /* slab of objs[0]: free one object; slab of objs[2*per]: free all but
+     * one.  The next allocation must come from the first (the fullest). */
+    full_one = mp_slab_of(objs[0]);
+    empty_one = mp_slab_of(objs[2 * per]);
+    for (size_t i = 0; i < n; i++) {
+        mp_slab_t *s = mp_slab_of(objs[i]);
+        if ((s == full_one && i == 0) ||
+            (s == empty_one && objs[i] != objs[2 * per])) {
+            mpool_cache_free(c, objs[i]);
+            objs[i] = NULL;
+        }
+    }
+    got = mp_slab_of(objs[0] = mpool_cache_alloc(c));
+    ok(got == full_one, "allocation takes from the fullest partial slab");
+    for (size_t i = 0; i < n; i++)
+        mpool_cache_free(c, objs[i]);
+    ok(c->nslabs[MP_SLAB_ON_FULL] == 0 && c->partial_mask == 0 &&
+           c->nslabs[MP_SLAB_ON_EMPTY] >= 4,
+       "after freeing everything all %zu slabs are empty",
+       c->nslabs[MP_SLAB_ON_EMPTY]);
+    mpool_cache_destroy(c);
+}
+
+static void
+test_memory(void)
+{
+    bool ok_all = true;
+    char name[32];
+    double worst = 0;
+    size_t worst_size = 0;
+
+    for (size_t i = 0; i < NSIZES && sizes[i] <= 65536; i++) {
+        mpool_cache_stats_t st = {.size = sizeof(st)};
+        size_t n = 64 * 1024 * 1024 / sizes[i] / 16 + 64;
+        static void *objs[600000];
+        struct mpool_cache *c;
+        double ratio;
+
+        snprintf(name, sizeof(name), "mem%zu", sizes[i]);
+        c = mpool_cache_create(name, sizes[i], 0, NULL, NULL, NULL, 0);
+        for (size_t k = 0; k < n; k++)
+            if ((objs[k] = mpool_cache_alloc(c)) == NULL)
+                bail("alloc");
+        mpool_cache_stats(c, &st);
+        ratio = (double)(st.pages * MP_PAGE_SIZE) / (double)(n * sizes[i]);
+        if (ratio > worst) {
+            worst = ratio;
+            worst_size = sizes[i];
+        }
+        ok_all &= ratio <= 1.125 + 0.02;
+        for (size_t k = 0; k < n; k++)
+            mpool_cache_free(c, objs[k]);
+        mpool_cache_destroy(c);
+    }
+    ok(ok_all, "pages held per live byte <= 1.145 for sizes 8 B .. 64 KiB "
+               "(worst %.3f at %zu B)",
+       worst, worst_size);
+    diag("pages per live byte: worst %.3f at %zu bytes", worst, worst_size);
+}
+
+int
+main(void)
+{
+    plan_lazy();
+    test_layout();
+    test_colour();
+    test_fullest_first();
+    test_memory();
+    return tap_done();
+}
