@@ -71,6 +71,24 @@ mp_backend_cpu_id(void)
     return cpu < 0 ? 0u : (unsigned)cpu;
 }
 
+/* The calling thread's cache table.  Initial-exec TLS: one load from the
+ * thread pointer, where the default model for a shared library would call
+ * __tls_get_addr on every access. */
+extern __thread void *mp_tls_tcache
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+static inline void *
+mp_backend_tcache_get(void)
+{
+    return mp_tls_tcache;
+}
+
+static inline void
+mp_backend_tcache_set(void *tcache)
+{
+    mp_tls_tcache = tcache;
+}
+
 static inline void
 mp_set_errno(int e)
 {
