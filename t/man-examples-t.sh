@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: MIT
 # t/man-examples-t.sh - the C program in the EXAMPLES section of every
 # section 3 manual page compiles cleanly (-Wall -Wextra -Werror) against
-# lib/mpool.h.  Compile only: nothing is linked or run.
+# lib/mpool.h and links against the library that was built.
 #
 # The program is the first literal display (.Bd -literal ... .Ed) of the
 # EXAMPLES section, with the mdoc escapes \& (removed) and \e (a backslash)
 # undone.  Pages without an EXAMPLES section, such as .so stubs, are left
 # out of the plan.
 : "${top_srcdir:=.}"
-: "${CC:=cc}"
+: "${CC:=cc}" "${top_builddir:=.}"
 
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -38,11 +38,12 @@ for p in "$@"; do
         continue
     fi
     # $CC is left unquoted: it may carry flags (cc -std=c11).
-    if $CC -Wall -Wextra -Werror -I"$top_srcdir/lib" -c -o /dev/null \
-        "$tmp/ex.c" > "$tmp/out" 2>&1; then
-        echo "ok $i - the example in $name compiles"
+    if $CC ${SANITIZER_FLAGS:-} -Wall -Wextra -Werror -I"$top_srcdir/lib" \
+        -o "$tmp/ex" "$tmp/ex.c" -L"$top_builddir/lib/.libs" -lmpool -pthread \
+        > "$tmp/out" 2>&1; then
+        echo "ok $i - the example in $name compiles and links"
     else
-        echo "not ok $i - the example in $name compiles"
+        echo "not ok $i - the example in $name compiles and links"
         sed 's/^/# /' "$tmp/out"
         echo "# the program, as extracted:"
         sed 's/^/#   /' "$tmp/ex.c"
