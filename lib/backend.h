@@ -98,6 +98,15 @@ int mp_backend_thread_attach(void *tcache);
 /* The core's thread-exit handler (magazine.c). */
 void mp_tcache_thread_exit(void *tcache);
 
+/* Make every other running thread of the process execute a full memory
+ * barrier before returning (membarrier(2) on Linux).  0, or an error number
+ * when the system has no such thing; then the core asks threads to flush
+ * their caches instead of flushing them itself. */
+int mp_backend_barrier_all_threads(void);
+
+/* Let another thread run (sched_yield); a busy-wait's pause. */
+void mp_backend_yield(void);
+
 /* Write a diagnostic where a person will see it (stderr, a UART). */
 void mp_backend_write_error(const char *msg, size_t len);
 

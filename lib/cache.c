@@ -296,6 +296,8 @@ mpool_cache_destroy(mpool_cache_t *c)
     }
     mp_lock_acquire(&registry_lock);
     mp_tcache_flush_current(c);
+    if (c->tslot != MP_TSLOT_NONE)
+        mp_tcache_drain_others(); /* objects in other threads' magazines */
     mp_depot_drain(c);
     if (c->flags & MPOOL_CACHE_DEBUG)
         mp_debug_flush(c);
@@ -343,7 +345,7 @@ mp_caches_reclaim(void)
     if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2)
         return 0;
     mp_tcache_flush_current(NULL);
-    mp_tcache_request_drain();
+    mp_tcache_drain_others();
     mp_lock_acquire(&registry_lock);
     for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
         if (c->reclaim != NULL)
@@ -371,21 +373,38 @@ mp_caches_reclaim(void)
  * The fast paths
  * ------------------------------------------------------------------------ */
 
+/* in_op brackets the work on the slot: see magazine.c for why. */
+#define FAST_ENTER(tc)                                                     \
+    do {                                                                   \
+        atomic_store_explicit(&(tc)->in_op, 1, memory_order_relaxed);      \
+        atomic_signal_fence(memory_order_seq_cst);                         \
+    } while (0)
+#define FAST_LEAVE(tc)                                                     \
+    do {                                                                   \
+        atomic_signal_fence(memory_order_seq_cst);                         \
+        atomic_store_explicit(&(tc)->in_op, 0, memory_order_release);      \
+    } while (0)
+
 void *
 mpool_cache_alloc(mpool_cache_t *c)
 {
     mp_tcache_t *tc = mp_backend_tcache_get();
     uint32_t off = c->fast_offset;
 
-    if (MP_LIKELY(off < tc->slots_end)) {
+    FAST_ENTER(tc);
+    if (MP_LIKELY(off < atomic_load_explicit(&tc->slots_end,
+                                             memory_order_acquire))) {
         mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
         void **top = s->top;
         if (MP_LIKELY(top != s->base)) {
-            s->top = --top;
+            void *obj = top[-1];
+            s->top = top - 1;
             s->allocs++;
-            return *top;
+            FAST_LEAVE(tc);
+            return obj;
         }
     }
+    FAST_LEAVE(tc);
     return mp_cache_alloc_slow(c);
 }
 
@@ -395,16 +414,21 @@ mpool_cache_free(mpool_cache_t *c, void *obj)
     mp_tcache_t *tc = mp_backend_tcache_get();
     uint32_t off = c->fast_offset;
 
-    if (MP_LIKELY(off < tc->slots_end && obj != NULL)) {
+    FAST_ENTER(tc);
+    if (MP_LIKELY(off < atomic_load_explicit(&tc->slots_end,
+                                             memory_order_acquire) &&
+                  obj != NULL)) {
         mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
         void **top = s->top;
         if (MP_LIKELY(top != s->limit)) {
             *top = obj;
             s->top = top + 1;
             s->frees++;
+            FAST_LEAVE(tc);
             return;
         }
     }
+    FAST_LEAVE(tc);
     mp_cache_free_slow(c, obj);
 }
 

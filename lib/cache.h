@@ -81,14 +81,19 @@ typedef struct mp_tslot {
 } mp_tslot_t;
 
 typedef struct mp_tcache {
-    uint32_t slots_end;         /* byte offset past the last slot: a slot at
-                                   offset o exists when o < slots_end */
+    _Atomic uint32_t slots_end; /* byte offset past the last slot: a slot at
+                                   offset o exists when o < slots_end; 0
+                                   while another thread drains the table */
     uint32_t capacity;          /* slots[] entries; 0 in the empty table */
     uint32_t seen_epoch;        /* tslot_epoch when last tidied */
     uint32_t drain_seen;        /* drain_epoch when last flushed */
     struct mp_tcache *next;     /* every thread's table, for reclaim */
     struct mp_tcache *prev;
-    uint64_t pad[4];
+    _Atomic uint32_t in_op;     /* 1 while the owner works on its slots */
+    _Atomic uint32_t stopped;   /* set by a thread draining this table */
+    uint32_t saved_end;         /* slots_end while stopped */
+    uint32_t spare;
+    uint64_t pad[2];
     mp_tslot_t slots[];
 } mp_tcache_t;
 
@@ -200,8 +205,10 @@ MP_HIDDEN void mp_magazine_free_slow(struct mpool_cache *cache, void *obj);
 /* Move the calling thread's objects of `cache` (or of every cache, with
  * NULL) to the depot, and publish its counts. */
 MP_HIDDEN void mp_tcache_flush_current(struct mpool_cache *cache);
-/* Ask every other thread to flush its magazines at its next slow path. */
-MP_HIDDEN void mp_tcache_request_drain(void);
+/* Flush every other thread's magazines into the depots now (see the
+ * protocol in magazine.c); where the system cannot, ask them to flush at
+ * their next slow path.  Returns true when the flush was done now. */
+MP_HIDDEN bool mp_tcache_drain_others(void);
 /* Empty the depot of `cache` into its slabs. */
 MP_HIDDEN void mp_depot_drain(struct mpool_cache *cache);
 /* Objects held in the depot and, as far as can be seen, thread caches. */

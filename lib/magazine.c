@@ -19,23 +19,42 @@
  * The depot is what makes producer/consumer work: a thread that only frees
  * fills magazines, a thread that only allocates empties them.
  *
- * Other threads' slots.  No thread touches another's slots, because their
- * owner does so without synchronisation.  Two consequences are handled
- * with epochs, checked by each thread in its slow path ("tidying"):
- *   - A destroyed cache's index is retired: its generation changes, and
- *     each thread drops its slot for it when it next tidies.  The index is
- *     reused only when every live thread has tidied since the retirement,
- *     so no slot can ever hand out another cache's object.
- *   - mpool_reclaim() asks every thread to flush all of its slots to the
- *     depot (mp_drain_epoch); each does so at its next slow path, and at
- *     exit.  The calling thread flushes at once.
- * A thread's slots are flushed when it exits (the backend's thread-exit
- * hook) and its table is freed.
+ * Other threads' slots.  The owner works on its slots with plain loads and
+ * stores.  Another thread (mpool_reclaim, mpool_cache_destroy) flushes them
+ * with an asymmetric fence (the scheme of userspace RCU's membarrier
+ * flavour):
+ *
+ *   owner, every operation          drainer, once for all threads
+ *   in_op = 1                       stopped = 1; slots_end = 0 (each table)
+ *   (compiler barrier)              membarrier(): a full barrier on every
+ *   load slots_end (or stopped)        running thread
+ *   ... work on the slots ...       wait until in_op == 0 (each table)
+ *   (compiler barrier)              flush the slots into the depots
+ *   in_op = 0                       slots_end = saved; stopped = 0
+ *
+ * The barrier the kernel forces on the owner sits somewhere in its
+ * instruction stream: either before its store of in_op = 1, and then its
+ * load sees slots_end = 0 and it goes to the slow path, which waits while
+ * the table is stopped; or after, and then the drainer sees in_op = 1 and
+ * waits for the operation to end.  Either way the two never work on a slot
+ * at once, and the owner's fast path pays two plain stores for it.  Slow
+ * paths mark in_op only around their work on the slots, never while they
+ * take a lock, so a drainer waiting on in_op never waits on a lock.  Where
+ * the system has no membarrier, the drainer instead asks each thread to
+ * flush at its next slow path (drain_epoch).
+ *
+ * Retirement.  A destroyed cache's index is retired: its generation
+ * changes, and each thread drops its slot for it at its next slow path
+ * ("tidying").  The index is reused only when every live thread has tidied
+ * since, so no slot can ever hand out another cache's object.  A thread's
+ * slots are flushed when it exits (the backend's thread-exit hook) and its
+ * table is freed.
  *
  * Locks, in order: a cache's lock (held while constructors run, which may
- * allocate from other caches), mp_tcache_lock (the table registry and the
- * slot indices), a cache's depot_lock, the internal caches' locks.  So with
- * mp_tcache_lock held, objects go to a depot, never to a cache's slabs.
+ * allocate from other caches), mp_tcache_lock (the table registry, the
+ * slot indices, and a drain in progress), a cache's depot_lock, the
+ * internal caches' locks.  So with mp_tcache_lock held, objects go to a
+ * depot, never to a cache's slabs.
  */
 #include "cache.h"
 
@@ -182,6 +201,35 @@ slot_publish(struct mpool_cache *c, mp_tslot_t *s)
     }
 }
 
+/* Mark the start of the owner's work on its slots; false (and nothing
+ * marked) while another thread drains the table. */
+static bool
+tc_enter(mp_tcache_t *tc)
+{
+    atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (MP_UNLIKELY(atomic_load_explicit(&tc->stopped,
+                                         memory_order_acquire))) {
+        atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+        return false;
+    }
+    return true;
+}
+
+static void
+tc_enter_wait(mp_tcache_t *tc)
+{
+    while (!tc_enter(tc))
+        mp_backend_yield();
+}
+
+static void
+tc_leave(mp_tcache_t *tc)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+}
+
 /* Drop a slot whose cache is gone: its objects went with the slabs. */
 static void
 slot_drop(mp_tslot_t *s)
@@ -273,7 +321,8 @@ tcache_get(uint32_t index)
         tcache_list = grown;
     }
     grown->capacity = capacity;
-    grown->slots_end = mp_tslot_offset(capacity);
+    atomic_store_explicit(&grown->slots_end, mp_tslot_offset(capacity),
+                          memory_order_release);
     mp_lock_release(&mp_tcache_lock);
     if (tc != &mp_tcache_empty)
         mp_pages_free(tc, table_pages(tc->capacity));
@@ -299,8 +348,11 @@ slot_get(struct mpool_cache *c)
     s = &tc->slots[c->tslot];
     if (s->limit != NULL && s->gen == c->tslot_gen)
         return s;
-    if (s->limit != NULL)
+    if (s->limit != NULL) {
+        mp_lock_acquire(&mp_tcache_lock); /* no drain meanwhile */
         slot_drop(s);
+        mp_lock_release(&mp_tcache_lock);
+    }
     {
         void *stack;
         mp_lock_acquire(&mp_stack_cache.lock);
@@ -309,9 +361,11 @@ slot_get(struct mpool_cache *c)
         mp_lock_release(&mp_stack_cache.lock);
         if (stack == NULL)
             return NULL;
+        tc_enter_wait(tc);
         s->base = s->top = stack;
         s->limit = s->base + 2 * c->mag_rounds;
         s->gen = c->tslot_gen;
+        tc_leave(tc);
     }
     return s;
 }
@@ -464,11 +518,14 @@ mp_depot_drain(struct mpool_cache *c)
     }
 }
 
-/* Called with mp_tcache_lock held: to the depot only. */
+/* Called with mp_tcache_lock held: to the depot only.  A drainer flushes
+ * another thread's slot with publish == false: the counts are the owner's
+ * to publish. */
 static void
-slot_flush(struct mpool_cache *c, mp_tslot_t *s)
+slot_flush_ex(struct mpool_cache *c, mp_tslot_t *s, bool publish)
 {
-    slot_publish(c, s);
+    if (publish)
+        slot_publish(c, s);
     while (s->top > s->base) {
         size_t n = (size_t)(s->top - s->base);
         if (n > c->mag_rounds)
@@ -477,6 +534,12 @@ slot_flush(struct mpool_cache *c, mp_tslot_t *s)
             break; /* no memory for a magazine: they stay here */
         s->top -= n;
     }
+}
+
+static void
+slot_flush(struct mpool_cache *c, mp_tslot_t *s)
+{
+    slot_flush_ex(c, s, true);
 }
 
 void
@@ -499,10 +562,52 @@ mp_tcache_flush_current(struct mpool_cache *c)
     mp_lock_release(&mp_tcache_lock);
 }
 
-void
-mp_tcache_request_drain(void)
+bool
+mp_tcache_drain_others(void)
 {
-    atomic_fetch_add_explicit(&drain_epoch, 1, memory_order_release);
+    mp_tcache_t *mine = mp_backend_tcache_get();
+    mp_tcache_t *tc;
+
+    mp_lock_acquire(&mp_tcache_lock);
+    for (tc = tcache_list; tc != NULL; tc = tc->next) {
+        if (tc == mine)
+            continue;
+        tc->saved_end = atomic_load_explicit(&tc->slots_end,
+                                             memory_order_relaxed);
+        atomic_store_explicit(&tc->stopped, 1, memory_order_relaxed);
+        atomic_store_explicit(&tc->slots_end, 0, memory_order_relaxed);
+    }
+    if (mp_backend_barrier_all_threads() != 0) {
+        /* No membarrier: undo, and ask instead. */
+        for (tc = tcache_list; tc != NULL; tc = tc->next) {
+            if (tc == mine)
+                continue;
+            atomic_store_explicit(&tc->slots_end, tc->saved_end,
+                                  memory_order_release);
+            atomic_store_explicit(&tc->stopped, 0, memory_order_release);
+        }
+        mp_lock_release(&mp_tcache_lock);
+        atomic_fetch_add_explicit(&drain_epoch, 1, memory_order_release);
+        return false;
+    }
+    for (tc = tcache_list; tc != NULL; tc = tc->next) {
+        if (tc == mine)
+            continue;
+        while (atomic_load_explicit(&tc->in_op, memory_order_acquire))
+            mp_backend_yield();
+        for (uint32_t i = 0; i < tc->capacity; i++) {
+            mp_tslot_t *s = &tc->slots[i];
+            if (s->limit != NULL &&
+                s->gen == atomic_load_explicit(&tslot_gen[i],
+                                               memory_order_relaxed))
+                slot_flush_ex(tslot_owner[i], s, false);
+        }
+        atomic_store_explicit(&tc->slots_end, tc->saved_end,
+                              memory_order_release);
+        atomic_store_explicit(&tc->stopped, 0, memory_order_release);
+    }
+    mp_lock_release(&mp_tcache_lock);
+    return true;
 }
 
 size_t
@@ -542,32 +647,47 @@ direct_alloc(struct mpool_cache *c)
 void *
 mp_magazine_alloc_slow(struct mpool_cache *c)
 {
+    void *buf[MP_MAGAZINE_ROUNDS_MAX];
+    mp_tcache_t *tc;
     mp_tslot_t *s;
     void *obj;
+    size_t n;
 
     if (c->tslot == MP_TSLOT_NONE || (s = slot_get(c)) == NULL)
         return direct_alloc(c);
-    if (s->top == s->base) {
-        size_t n;
-
-        slot_publish(c, s);
-        atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
-        n = depot_take(c, s->base);
-        if (n == 0) {
-            mp_lock_acquire(&c->lock);
-            n = mp_slab_alloc_locked(c, s->base, c->mag_rounds);
-            mp_lock_release(&c->lock);
-            if (n == 0) {
-                atomic_fetch_sub_explicit(&c->allocs_miss, 1,
-                                          memory_order_relaxed);
-                return NULL;
-            }
-        }
-        s->top = s->base + n;
-    } else {
-        s->allocs++; /* a hit that had to come here (zero-filling cache) */
+    tc = mp_backend_tcache_get();
+    tc_enter_wait(tc);
+    if (s->top != s->base) {
+        /* a hit that had to come here (a zero-filling cache) */
+        obj = *--s->top;
+        s->allocs++;
+        tc_leave(tc);
+        goto got;
     }
-    obj = *--s->top;
+    slot_publish(c, s);
+    tc_leave(tc);
+
+    /* The slot is empty: a full magazine from the depot, or the slabs.
+     * No mark is held meanwhile: these take locks. */
+    atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
+    n = depot_take(c, buf);
+    if (n == 0) {
+        mp_lock_acquire(&c->lock);
+        n = mp_slab_alloc_locked(c, buf, c->mag_rounds);
+        mp_lock_release(&c->lock);
+        if (n == 0) {
+            atomic_fetch_sub_explicit(&c->allocs_miss, 1,
+                                      memory_order_relaxed);
+            return NULL;
+        }
+    }
+    obj = buf[--n];
+    /* Only a drainer touched the slot since: it can only be emptier. */
+    tc_enter_wait(tc);
+    __builtin_memcpy(s->top, buf, n * sizeof(void *));
+    s->top += n;
+    tc_leave(tc);
+got:
     if (c->flags & MPOOL_CACHE_ZERO)
         __builtin_memset(obj, 0, c->size);
     return obj;
@@ -576,25 +696,32 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
 void
 mp_magazine_free_slow(struct mpool_cache *c, void *obj)
 {
+    void *buf[MP_MAGAZINE_ROUNDS_MAX];
+    mp_tcache_t *tc;
     mp_tslot_t *s;
+    size_t keep;
 
     if (c->tslot == MP_TSLOT_NONE || (s = slot_get(c)) == NULL) {
         objects_to_slabs(c, &obj, 1);
         atomic_fetch_add_explicit(&c->frees_miss, 1, memory_order_relaxed);
         return;
     }
-    if (s->top == s->limit) {
-        size_t keep = (size_t)(s->top - s->base) - c->mag_rounds;
-
-        slot_publish(c, s);
-        atomic_fetch_add_explicit(&c->frees_miss, 1, memory_order_relaxed);
-        /* the bottom half is the coldest: it goes; the top half stays */
-        depot_put(c, s->base, c->mag_rounds, true);
-        __builtin_memmove(s->base, s->base + c->mag_rounds,
-                          keep * sizeof(void *));
-        s->top = s->base + keep;
-    } else {
+    tc = mp_backend_tcache_get();
+    tc_enter_wait(tc);
+    if (s->top != s->limit) {
+        *s->top++ = obj;
         s->frees++;
+        tc_leave(tc);
+        return;
     }
+    /* Full: the bottom half is the coldest; it goes to the depot. */
+    slot_publish(c, s);
+    keep = (size_t)(s->top - s->base) - c->mag_rounds;
+    __builtin_memcpy(buf, s->base, c->mag_rounds * sizeof(void *));
+    __builtin_memmove(s->base, s->base + c->mag_rounds, keep * sizeof(void *));
+    s->top = s->base + keep;
     *s->top++ = obj;
+    tc_leave(tc);
+    atomic_fetch_add_explicit(&c->frees_miss, 1, memory_order_relaxed);
+    depot_put(c, buf, c->mag_rounds, true);
 }

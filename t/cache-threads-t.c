@@ -118,11 +118,15 @@ hoarder(void *arg)
 static pthread_barrier_t barrier;
 static mpool_cache_t *other_cache;
 
-/* Hold objects in a magazine across a reclaim, then take a slow path. */
+static _Atomic int sleeper_ok;
+
+/* Hold objects in a magazine across a reclaim by another thread, then go
+ * on using the cache. */
 static void *
 sleeper(void *arg)
 {
-    void *objs[20], *p;
+    void *objs[20];
+    bool fine = true;
 
     (void)arg;
     for (int i = 0; i < 20; i++)
@@ -131,9 +135,64 @@ sleeper(void *arg)
         mpool_cache_free(cache, objs[i]);
     pthread_barrier_wait(&barrier); /* main: reclaim */
     pthread_barrier_wait(&barrier);
-    p = mpool_cache_alloc(other_cache); /* first use: a slow path */
-    mpool_cache_free(other_cache, p);
-    pthread_barrier_wait(&barrier); /* main: look */
+    for (int round = 0; round < 100; round++) {
+        for (int i = 0; i < 20; i++) {
+            objs[i] = mpool_cache_alloc(cache);
+            fine &= objs[i] != NULL;
+            if (objs[i] != NULL)
+                memset(objs[i], round, OBJ_SIZE);
+        }
+        for (int i = 0; i < 20; i++) {
+            fine &= ((unsigned char *)objs[i])[OBJ_SIZE - 1] == round;
+            mpool_cache_free(cache, objs[i]);
+        }
+    }
+    sleeper_ok = fine;
+    return NULL;
+}
+
+/* Stamped objects, checked before each free, while main reclaims in a
+ * loop: a drain that raced an owner would hand an object out twice or lose
+ * one, and a stamp would show it. */
+static _Atomic int workers_running, workers_stop;
+static _Atomic unsigned long race_bad, race_ops;
+
+static void *
+stamper(void *arg)
+{
+    uint64_t seed = (uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
+    struct stamp *live[64];
+    size_t n = 0;
+
+    for (unsigned long op = 0; !workers_stop || op < 100000; op++) {
+        race_ops++;
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        if (n < 64 && (n == 0 || seed % 2)) {
+            struct stamp *s = mpool_cache_alloc(cache);
+            if (s == NULL) {
+                race_bad++;
+                continue;
+            }
+            s->self = (uintptr_t)s;
+            s->seq = seed;
+            s->check = s->self ^ s->seq ^ 0xfeedfacecafebeefull;
+            live[n++] = s;
+        } else {
+            size_t i = (size_t)(seed >> 32) % n;
+            struct stamp *s = live[i];
+            if (s->self != (uintptr_t)s ||
+                s->check != (s->self ^ s->seq ^ 0xfeedfacecafebeefull))
+                race_bad++;
+            s->self = 0; /* a second owner would see this */
+            mpool_cache_free(cache, s);
+            live[i] = live[--n];
+        }
+    }
+    while (n > 0)
+        mpool_cache_free(cache, live[--n]);
+    workers_running--;
     return NULL;
 }
 
@@ -197,19 +256,43 @@ main(void)
     is_size(st.objects_in_use, 0,
             "a thread that exits with objects in its magazine returns them");
 
-    /* Reclaim asks other threads to flush. */
+    /* Reclaim drains the magazines of a thread that is alive but busy
+     * elsewhere (here: waiting on a barrier). */
     pthread_barrier_init(&barrier, NULL, 2);
     pthread_create(&t, NULL, sleeper, NULL);
     pthread_barrier_wait(&barrier);
-    mpool_reclaim(NULL);
-    ok(cached(cache) >= 20, "objects in a running thread's magazine stay "
-                            "there during reclaim (%zu)", cached(cache));
-    pthread_barrier_wait(&barrier);
-    pthread_barrier_wait(&barrier);
+    ok(cached(cache) >= 20, "a live thread holds objects in its magazine "
+                            "(%zu)", cached(cache));
     mpool_reclaim(NULL);
     is_size(cached(cache), 0,
-            "after its next slow path they are back: reclaim takes them");
+            "mpool_reclaim from another thread drains them at once");
+    mpool_cache_stats(cache, &st);
+    is_size(st.pages, 0, "and gives back every page of the idle cache");
+    pthread_barrier_wait(&barrier);
     pthread_join(t, NULL);
+    ok(sleeper_ok, "the drained thread goes on using the cache correctly");
+
+    /* Reclaim racing threads that allocate and free. */
+    {
+        pthread_t w[2];
+        unsigned long reclaims = 0;
+        workers_running = 2;
+        for (uintptr_t i = 0; i < 2; i++)
+            pthread_create(&w[i], NULL, stamper, (void *)(i + 1));
+        while (reclaims < 300) {
+            mpool_reclaim(NULL);
+            reclaims++;
+        }
+        workers_stop = 1;
+        for (int i = 0; i < 2; i++)
+            pthread_join(w[i], NULL);
+        is_int((long long)race_bad, 0,
+               "2 threads, %lu operations, against %lu reclaims: every "
+               "object intact and owned once",
+               (unsigned long)race_ops, reclaims);
+        mpool_cache_stats(cache, &st);
+        is_size(st.objects_in_use, 0, "and nothing is in use at the end");
+    }
 
     /* Made in one thread, freed and destroyed in another. */
     pthread_create(&t, NULL, maker, objs);

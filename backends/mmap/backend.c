@@ -26,6 +26,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -126,6 +128,46 @@ mp_backend_thread_attach(void *tcache)
                                : pthread_setspecific(thread_key, tcache);
     errno = saved_errno;
     return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * A barrier on every thread: membarrier(2), registered on first use.
+ * ------------------------------------------------------------------------ */
+
+static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;
+static int barrier_error;
+
+static void
+barrier_register(void)
+{
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+    if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+        barrier_error = ENOSYS;
+    else if (syscall(SYS_membarrier,
+                     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0)
+        barrier_error = errno;
+}
+
+int
+mp_backend_barrier_all_threads(void)
+{
+    int saved_errno = errno;
+    int rc;
+
+    pthread_once(&barrier_once, barrier_register);
+    rc = barrier_error;
+    if (rc == 0 &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+        rc = errno;
+    errno = saved_errno;
+    return rc;
+}
+
+void
+mp_backend_yield(void)
+{
+    sched_yield();
 }
 
 /* ------------------------------------------------------------------------
