@@ -47,14 +47,16 @@
  *
  * 5. Destroy
  *
- *   The calling thread's slot is flushed and the depot drained, then, under
- *   the thread-table lock so that no other thread's flush can slip in,
- *   the objects out of the slabs are compared with those in magazines: any
- *   left over are the program's, and destroy fails with EBUSY, the cache
- *   intact.  Otherwise the slot index is retired (other threads drop their
- *   slots for it at their next slow path) and every slab is given back,
- *   destructors first, including the objects still sitting in other
- *   threads' slots.
+ *   Every thread's slots are flushed (the others' through the drain of
+ *   magazine.c) and the depot drained, then, under the thread-table lock
+ *   so that no other thread's flush can slip in, the objects out of the
+ *   slabs are compared with those in magazines: any left over are the
+ *   program's, and destroy fails with EBUSY, the cache intact.  Otherwise
+ *   the slot index is retired (other threads drop their slots for it at
+ *   their next slow path) and every slab is given back, destructors first.
+ *   Where the drain cannot be done at once (no membarrier), objects still
+ *   in other threads' slots are free objects: they go with the slabs, and
+ *   those threads drop them.
  *
  * 6. Lock order
  *

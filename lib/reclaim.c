@@ -4,9 +4,9 @@
  *
  * mpool_reclaim() first has the caches give back what they can (cache.c:
  * reclaim callbacks, the calling thread's magazines, every depot, every
- * empty slab; other threads flush theirs at their next slow path), then
- * visits every arena.  A segment with no page in a run is
- * released whole; in the others, each free block's committed pages are
+ * empty slab; other threads' magazines are drained too, see magazine.c),
+ * then visits every arena.  A segment with no page in a run is released
+ * whole; in the others, each free block's committed pages are
  * purged, in maximal contiguous stretches, one backend call a stretch.  The
  * count returned is exact: pages whose memory the backend got back,
  * including the header pages of released segments, and excluding anything
