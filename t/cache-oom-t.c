@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t/cache-oom-t.c - a cache running out of memory.  In a child with a low
+ * address-space limit: allocation from a cache ends in NULL with ENOMEM;
+ * with a reclaim callback that can free objects the program keeps as its
+ * own cache, the allocation runs the callback and succeeds instead; and
+ * the cache works again once the limit is lifted.  Each check is one bit
+ * of the child's exit status.  Skipped under valgrind and ASan.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mpool.h"
+#include "tap/tap.h"
+
+#define OBJ 4096
+#define MAX_OBJS 200000
+
+static const char *checks[] = {
+    "allocation ends in NULL under a 96 MiB address-space limit",
+    "... with errno ENOMEM",
+    "with a reclaim callback, the next allocation runs it and succeeds",
+    "the callback ran before the allocation failed (once or more)",
+    "objects allocated before the failure are intact",
+    "after lifting the limit, the cache allocates again",
+};
+enum { NCHECKS = sizeof(checks) / sizeof(checks[0]) };
+
+static void *objs[MAX_OBJS];
+static void *hoard[16]; /* what the program keeps as its own cache */
+static mpool_cache_t *cache;
+static int callback_runs;
+
+static size_t
+give_back(void *arg)
+{
+    size_t n = 0;
+
+    (void)arg;
+    callback_runs++;
+    for (int i = 0; i < 16; i++)
+        if (hoard[i] != NULL) {
+            mpool_cache_free(cache, hoard[i]);
+            hoard[i] = NULL;
+            n++;
+        }
+    return n;
+}
+
+static size_t
+mapped_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0;
+
+    if (f != NULL) {
+        if (fscanf(f, "%lu", &size) != 1)
+            size = 0;
+        fclose(f);
+    }
+    return (size_t)size * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static int
+child(void)
+{
+    struct rlimit old, low;
+    int failed = 0, n = 0, err = 0;
+    void *p;
+
+    cache = mpool_cache_create("oom", OBJ, 0, NULL, NULL, NULL,
+                               MPOOL_CACHE_NOMAGAZINE);
+    for (int i = 0; i < 16; i++)
+        hoard[i] = mpool_cache_alloc(cache);
+    if (cache == NULL || getrlimit(RLIMIT_AS, &old) != 0)
+        return 0x7f;
+    low = old;
+    low.rlim_cur = mapped_bytes() + (96u << 20);
+    if (setrlimit(RLIMIT_AS, &low) != 0)
+        return 0x7f;
+    while (n < MAX_OBJS) {
+        errno = 0;
+        if ((objs[n] = mpool_cache_alloc(cache)) == NULL) {
+            err = errno;
+            break;
+        }
+        memset(objs[n], n & 0xff, OBJ);
+        n++;
+    }
+    if (n == MAX_OBJS)
+        failed |= 1 << 0;
+    if (err != ENOMEM)
+        failed |= 1 << 1;
+    callback_runs = 0;
+    mpool_cache_set_reclaim(cache, give_back);
+    p = mpool_cache_alloc(cache);
+    if (p == NULL)
+        failed |= 1 << 2;
+    if (callback_runs < 1)
+        failed |= 1 << 3;
+    for (int i = 0; i < n; i++)
+        if (((unsigned char *)objs[i])[OBJ - 1] != (i & 0xff))
+            failed |= 1 << 4;
+    if (setrlimit(RLIMIT_AS, &old) != 0)
+        return 0x7f;
+    for (int i = 0; i < 1000 && !(failed & (1 << 5)); i++)
+        if (mpool_cache_alloc(cache) == NULL)
+            failed |= 1 << 5;
+    return failed;
+}
+
+int
+main(void)
+{
+    int status;
+    pid_t pid;
+
+    if (tap_under_valgrind())
+        skip_all("valgrind needs more address space than the test allows");
+    if (tap_under_asan())
+        skip_all("AddressSanitizer reserves more address space than the "
+                 "test allows");
+    plan(NCHECKS + 1);
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0)
+        sysbail("fork");
+    if (pid == 0)
+        _exit(child());
+    if (waitpid(pid, &status, 0) != pid)
+        sysbail("waitpid");
+    if (!ok(WIFEXITED(status) && WEXITSTATUS(status) != 0x7f,
+            "the child ran to the end (no crash, limits settable)")) {
+        for (int i = 0; i < NCHECKS; i++)
+            skip(1, "child did not finish");
+        return tap_done();
+    }
+    for (int i = 0; i < NCHECKS; i++)
+        ok((WEXITSTATUS(status) & (1 << i)) == 0, "%s", checks[i]);
+    return tap_done();
+}
