@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mpool.h"
@@ -20,7 +19,7 @@
 #define OBJ 4096
 #define MAX_OBJS 200000
 
-static const char *checks[] = {
+static const char *const checks[] = {
     "allocation ends in NULL under a 96 MiB address-space limit",
     "... with errno ENOMEM",
     "with a reclaim callback, the next allocation runs it and succeeds",
@@ -51,20 +50,6 @@ give_back(void *arg)
     return n;
 }
 
-static size_t
-mapped_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0;
-
-    if (f != NULL) {
-        if (fscanf(f, "%lu", &size) != 1)
-            size = 0;
-        fclose(f);
-    }
-    return (size_t)size * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 static int
 child(void)
 {
@@ -79,7 +64,7 @@ child(void)
     if (cache == NULL || getrlimit(RLIMIT_AS, &old) != 0)
         return 0x7f;
     low = old;
-    low.rlim_cur = mapped_bytes() + (96u << 20);
+    low.rlim_cur = tap_mapped_bytes() + (96u << 20);
     if (setrlimit(RLIMIT_AS, &low) != 0)
         return 0x7f;
     while (n < MAX_OBJS) {
@@ -116,30 +101,8 @@ child(void)
 int
 main(void)
 {
-    int status;
-    pid_t pid;
-
-    if (tap_under_valgrind())
-        skip_all("valgrind needs more address space than the test allows");
-    if (tap_under_asan())
-        skip_all("AddressSanitizer reserves more address space than the "
-                 "test allows");
+    tap_skip_if_rlimit_as_unusable();
     plan(NCHECKS + 1);
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0)
-        sysbail("fork");
-    if (pid == 0)
-        _exit(child());
-    if (waitpid(pid, &status, 0) != pid)
-        sysbail("waitpid");
-    if (!ok(WIFEXITED(status) && WEXITSTATUS(status) != 0x7f,
-            "the child ran to the end (no crash, limits settable)")) {
-        for (int i = 0; i < NCHECKS; i++)
-            skip(1, "child did not finish");
-        return tap_done();
-    }
-    for (int i = 0; i < NCHECKS; i++)
-        ok((WEXITSTATUS(status) & (1 << i)) == 0, "%s", checks[i]);
+    tap_child_checks(child, checks, NCHECKS);
     return tap_done();
 }

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mpool.h"
@@ -23,7 +22,7 @@
 #define RUN_PAGES 64
 #define MAX_RUNS 8192
 
-static const char *checks[] = {
+static const char *const checks[] = {
     "allocation ends in NULL under a 256 MiB address-space limit",
     "... with errno ENOMEM",
     "the library's mappings grew no further than the limit",
@@ -36,27 +35,13 @@ enum { NCHECKS = sizeof(checks) / sizeof(checks[0]) };
 
 static void *runs[MAX_RUNS];
 
-static size_t
-mapped_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0;
-
-    if (f != NULL) {
-        if (fscanf(f, "%lu", &size) != 1)
-            size = 0;
-        fclose(f);
-    }
-    return (size_t)size * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 static int
 child(void)
 {
     size_t page = mpool_page_size();
     struct rlimit old, low;
     int failed = 0, n = 0, err = 0;
-    size_t vm_start = mapped_bytes();
+    size_t vm_start = tap_mapped_bytes();
 
     if (getrlimit(RLIMIT_AS, &old) != 0)
         return 0x7f;
@@ -84,7 +69,7 @@ child(void)
         failed |= 1 << 0;
     if (err != ENOMEM)
         failed |= 1 << 1;
-    if (mapped_bytes() > low.rlim_cur)
+    if (tap_mapped_bytes() > low.rlim_cur)
         failed |= 1 << 2;
     for (int i = 0; i < n; i++)
         for (size_t b = 0; b < RUN_PAGES * page; b += 4093)
@@ -120,30 +105,8 @@ child(void)
 int
 main(void)
 {
-    int status;
-    pid_t pid;
-
-    if (tap_under_valgrind())
-        skip_all("valgrind needs more address space than the test allows");
-    if (tap_under_asan())
-        skip_all("AddressSanitizer reserves more address space than the "
-                 "test allows");
+    tap_skip_if_rlimit_as_unusable();
     plan(NCHECKS + 1);
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0)
-        sysbail("fork");
-    if (pid == 0)
-        _exit(child());
-    if (waitpid(pid, &status, 0) != pid)
-        sysbail("waitpid");
-    if (!ok(WIFEXITED(status) && WEXITSTATUS(status) != 0x7f,
-            "the child ran to the end (no crash, limits settable)")) {
-        for (int i = 0; i < NCHECKS; i++)
-            skip(1, "child did not finish");
-        return tap_done();
-    }
-    for (int i = 0; i < NCHECKS; i++)
-        ok((WEXITSTATUS(status) & (1 << i)) == 0, "%s", checks[i]);
+    tap_child_checks(child, checks, NCHECKS);
     return tap_done();
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int tap_planned = -1; /* -1: none yet; 0: lazy */
@@ -210,6 +211,16 @@ tap_under_asan(void)
 #endif
 }
 
+void
+tap_skip_if_rlimit_as_unusable(void)
+{
+    if (tap_under_valgrind())
+        skip_all("valgrind needs more address space than the test allows");
+    if (tap_under_asan())
+        skip_all("AddressSanitizer reserves more address space than the "
+                 "test allows");
+}
+
 size_t
 tap_resident_bytes(void)
 {
@@ -222,6 +233,43 @@ tap_resident_bytes(void)
         bail("cannot parse /proc/self/statm");
     fclose(f);
     return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+size_t
+tap_mapped_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0;
+
+    if (f != NULL) {
+        if (fscanf(f, "%lu", &size) != 1)
+            size = 0;
+        fclose(f);
+    }
+    return (size_t)size * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+void
+tap_child_checks(int (*child)(void), const char *const *checks, int nchecks)
+{
+    int status;
+    pid_t pid;
+
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0)
+        sysbail("fork");
+    if (pid == 0)
+        _exit(child());
+    if (waitpid(pid, &status, 0) != pid)
+        sysbail("waitpid");
+    if (!ok(WIFEXITED(status) && WEXITSTATUS(status) != 0x7f,
+            "the child ran to the end (no crash, limits settable)")) {
+        skip(nchecks, "child did not finish");
+        return;
+    }
+    for (int i = 0; i < nchecks; i++)
+        ok((WEXITSTATUS(status) & (1 << i)) == 0, "%s", checks[i]);
 }
 
 int

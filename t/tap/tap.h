@@ -42,8 +42,22 @@ void sysbail(const char *fmt, ...) TAP_PRINTF(1, 2) TAP_NORETURN;
 bool tap_under_valgrind(void);
 bool tap_under_asan(void);
 
+/* Skip the whole program when a lowered RLIMIT_AS cannot work: under
+ * valgrind or AddressSanitizer, which need far more address space. */
+void tap_skip_if_rlimit_as_unusable(void);
+
 /* Resident memory of this process, in bytes, from /proc/self/statm. */
 size_t tap_resident_bytes(void);
+
+/* Address space mapped by this process, in bytes (/proc/self/statm). */
+size_t tap_mapped_bytes(void);
+
+/* Run child() in a forked process; each bit i of its exit status reports
+ * check i failed.  Prints one test that the child finished (exit status
+ * 0x7f means it could not set up), then one per check, skipped when the
+ * child did not finish. */
+void tap_child_checks(int (*child)(void), const char *const *checks,
+                      int nchecks);
 
 /* Exit with the status the plan and the results call for. */
 int tap_done(void);
