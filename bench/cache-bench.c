@@ -4,8 +4,13 @@
  *
  *   cache-bench cache N [SIZE]   N x mpool_cache_alloc + mpool_cache_free
  *                                on a cache of SIZE-byte objects (64)
+ *   cache-bench pool N [SIZE]    N x mpool_alloc(SIZE) + mpool_free on a
+ *                                pool of its own
+ *   cache-bench batch N [SIZE]   the same with 1000 live blocks of mixed
+ *                                sizes around SIZE, freed in another order
  *   cache-bench malloc N [SIZE]  N x malloc(SIZE) + free(), for whatever
  *                                malloc is loaded (LD_PRELOAD a peer)
+ *   cache-bench mbatch N [SIZE]  the batch pattern with malloc
  *
  * The pairs run in bench_loop(), counted by callgrind with
  * --toggle-collect=bench_loop (bench/run).  Warm-up pairs run first, so the
@@ -18,11 +23,46 @@
 #include "mpool.h"
 
 static void *volatile sink;
+static mpool_t *pool;
+static int batch;
+
+#define BATCH 1000
+static void *live[BATCH];
+
+static void *
+any_alloc(size_t size)
+{
+    return pool != NULL ? mpool_alloc(pool, size) : malloc(size);
+}
+
+static void
+any_free(void *p)
+{
+    if (pool != NULL)
+        mpool_free(pool, p);
+    else
+        free(p);
+}
 
 __attribute__((noinline)) static void
 bench_loop(mpool_cache_t *cache, long n, size_t size)
 {
-    if (cache != NULL) {
+    if (batch) {
+        /* n pairs, in rounds of BATCH allocations of sizes size/2 ..
+         * 3*size/2, then BATCH frees in a shuffled order */
+        for (long done = 0; done < n; done += BATCH) {
+            for (int i = 0; i < BATCH; i++)
+                live[i] = any_alloc(size / 2 + (size_t)(i * 7919) % (size + 1));
+            for (int i = 0; i < BATCH; i++)
+                any_free(live[(i * 577) % BATCH]);
+        }
+    } else if (pool != NULL) {
+        for (long i = 0; i < n; i++) {
+            void *p = mpool_alloc(pool, size);
+            sink = p;
+            mpool_free(pool, p);
+        }
+    } else if (cache != NULL) {
         for (long i = 0; i < n; i++) {
             void *p = mpool_cache_alloc(cache);
             sink = p;
@@ -50,6 +90,9 @@ main(int argc, char **argv)
     }
     n = atol(argv[2]);
     size = argc > 3 ? (size_t)atol(argv[3]) : 64;
+    batch = strcmp(argv[1], "batch") == 0 || strcmp(argv[1], "mbatch") == 0;
+    if (strcmp(argv[1], "pool") == 0 || strcmp(argv[1], "batch") == 0)
+        pool = mpool_create(NULL);
     if (strcmp(argv[1], "cache") == 0) {
         cache = mpool_cache_create("bench", size, 0, NULL, NULL, NULL, 0);
         if (cache == NULL) {
@@ -57,7 +100,7 @@ main(int argc, char **argv)
             return 1;
         }
     }
-    bench_loop(cache, 100, size); /* warm-up */
+    bench_loop(cache, batch ? BATCH : 100, size); /* warm-up */
     bench_loop(cache, n, size);
     return 0;
 }

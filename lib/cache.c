@@ -72,6 +72,7 @@
 
 MP_HIDDEN struct mpool_cache mp_slab_cache;
 MP_HIDDEN struct mpool_cache mp_magazine_cache;
+MP_HIDDEN struct mpool_cache mp_large_cache;
 MP_HIDDEN struct mpool_cache *mp_registry;
 static struct mpool_cache mp_cache_cache;   /* struct mpool_cache itself */
 
@@ -168,6 +169,7 @@ mp_cache_bootstrap(void)
                         2 * MP_MAGAZINE_ROUNDS_MAX * sizeof(void *));
     internal_cache_init(&mp_cache_cache, "mpool_cache",
                         sizeof(struct mpool_cache));
+    internal_cache_init(&mp_large_cache, "mpool_large", sizeof(mp_large_t));
     /* A destroyed cache's structure keeps its fields while it is free, so
      * that a call on it finds the dead mark instead of a list link. */
     mp_cache_cache.flags |= MP_CACHE_KEEP_STATE;
@@ -176,7 +178,7 @@ mp_cache_bootstrap(void)
 
 MP_HIDDEN struct mpool_cache *const mp_internal_caches[] = {
     &mp_cache_cache, &mp_slab_cache, &mp_magazine_cache, &mp_stack_cache,
-    NULL,
+    &mp_large_cache, NULL,
 };
 
 /* ------------------------------------------------------------------------
@@ -257,6 +259,86 @@ mpool_cache_create(const char *name, size_t size, size_t align,
     return c;
 }
 
+struct mpool_cache *
+mp_cache_new_unlisted(const char *name, size_t size, size_t align,
+                      unsigned flags, struct mpool *pool)
+{
+    struct mpool_cache *c;
+    void *mem;
+    int rc;
+
+    if (mp_debug_all)
+        flags |= MPOOL_CACHE_DEBUG;
+    mp_lock_acquire(&mp_cache_cache.lock);
+    if (mp_slab_alloc_locked(&mp_cache_cache, &mem, 1) != 1)
+        mem = NULL;
+    mp_lock_release(&mp_cache_cache.lock);
+    if (mem == NULL) {
+        mp_set_errno(ENOMEM);
+        return NULL;
+    }
+    c = mem;
+    rc = cache_init(c, name, size, align, NULL, NULL, NULL, flags);
+    if (rc != 0) {
+        mp_lock_acquire(&mp_cache_cache.lock);
+        mp_slab_free_locked(&mp_cache_cache, &mem, 1, "mp_cache_new");
+        mp_lock_release(&mp_cache_cache.lock);
+        mp_set_errno(rc);
+        return NULL;
+    }
+    c->pool = pool;
+    if (!(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG)) &&
+        c->stride <= MP_MAGAZINE_BYTES && mp_tslot_claim(c) == 0)
+        c->fast_offset = mp_tslot_offset(c->tslot);
+    return c;
+}
+
+static void
+cache_free_quarantine(struct mpool_cache *c)
+{
+    if (c->quarantine != NULL) {
+        void *ring = c->quarantine;
+        c->quarantine = NULL;
+        mp_lock_acquire(&mp_stack_cache.lock);
+        mp_slab_free_locked(&mp_stack_cache, &ring, 1, "mp_cache_delete");
+        mp_lock_release(&mp_stack_cache.lock);
+    }
+}
+
+void
+mp_cache_delete_unlisted(struct mpool_cache *c)
+{
+    void *mem = c;
+
+    mp_tcache_flush_current(c);
+    mp_depot_drain(c);
+    mp_tslot_retire(c);
+    mp_depot_drain(c);
+    mp_lock_acquire(&c->lock);
+    c->q_count = 0; /* the quarantine's objects go with their slabs */
+    mp_slab_release_all_locked(c);
+    mp_lock_release(&c->lock);
+    cache_free_quarantine(c);
+    c->magic = MP_CACHE_DEAD;
+    mp_lock_acquire(&mp_cache_cache.lock);
+    mp_slab_free_locked(&mp_cache_cache, &mem, 1, "mp_cache_delete");
+    mp_lock_release(&mp_cache_cache.lock);
+}
+
+size_t
+mp_cache_shrink(struct mpool_cache *c)
+{
+    size_t pages;
+
+    mp_depot_drain(c);
+    if (c->flags & MPOOL_CACHE_DEBUG)
+        mp_debug_flush(c);
+    mp_lock_acquire(&c->lock);
+    pages = mp_slab_release_empty_locked(c, 0);
+    mp_lock_release(&c->lock);
+    return pages;
+}
+
 mpool_cache_t *
 mpool_cache_find(const char *name)
 {
@@ -312,13 +394,7 @@ mpool_cache_destroy(mpool_cache_t *c)
     mp_lock_acquire(&c->lock);
     mp_slab_release_all_locked(c);
     mp_lock_release(&c->lock);
-    if (c->quarantine != NULL) {
-        void *ring = c->quarantine;
-        c->quarantine = NULL;
-        mp_lock_acquire(&mp_stack_cache.lock);
-        mp_slab_free_locked(&mp_stack_cache, &ring, 1, "mpool_cache_destroy");
-        mp_lock_release(&mp_stack_cache.lock);
-    }
+    cache_free_quarantine(c);
 
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -353,14 +429,9 @@ mp_caches_reclaim(void)
         if (c->reclaim != NULL)
             c->reclaim(c->arg);
     mp_tcache_flush_current(NULL); /* what the callbacks freed */
-    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next) {
-        mp_depot_drain(c);
-        if (c->flags & MPOOL_CACHE_DEBUG)
-            mp_debug_flush(c);
-        mp_lock_acquire(&c->lock);
-        pages += mp_slab_release_empty_locked(c, 0);
-        mp_lock_release(&c->lock);
-    }
+    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
+        pages += mp_cache_shrink(c);
+    pages += mp_pools_shrink();
     for (unsigned i = 0; mp_internal_caches[i] != NULL; i++) {
         struct mpool_cache *c = mp_internal_caches[i];
         mp_lock_acquire(&c->lock);
@@ -375,63 +446,16 @@ mp_caches_reclaim(void)
  * The fast paths
  * ------------------------------------------------------------------------ */
 
-/* in_op brackets the work on the slot: see magazine.c for why. */
-#define FAST_ENTER(tc)                                                     \
-    do {                                                                   \
-        atomic_store_explicit(&(tc)->in_op, 1, memory_order_relaxed);      \
-        atomic_signal_fence(memory_order_seq_cst);                         \
-    } while (0)
-#define FAST_LEAVE(tc)                                                     \
-    do {                                                                   \
-        atomic_signal_fence(memory_order_seq_cst);                         \
-        atomic_store_explicit(&(tc)->in_op, 0, memory_order_release);      \
-    } while (0)
-
 void *
 mpool_cache_alloc(mpool_cache_t *c)
 {
-    mp_tcache_t *tc = mp_backend_tcache_get();
-    uint32_t off = c->fast_offset;
-
-    FAST_ENTER(tc);
-    if (MP_LIKELY(off < atomic_load_explicit(&tc->slots_end,
-                                             memory_order_acquire))) {
-        mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
-        void **top = s->top;
-        if (MP_LIKELY(top != s->base)) {
-            void *obj = top[-1];
-            s->top = top - 1;
-            s->allocs++;
-            FAST_LEAVE(tc);
-            return obj;
-        }
-    }
-    FAST_LEAVE(tc);
-    return mp_cache_alloc_slow(c);
+    return mp_cache_alloc_inline(c);
 }
 
 void
 mpool_cache_free(mpool_cache_t *c, void *obj)
 {
-    mp_tcache_t *tc = mp_backend_tcache_get();
-    uint32_t off = c->fast_offset;
-
-    FAST_ENTER(tc);
-    if (MP_LIKELY(off < atomic_load_explicit(&tc->slots_end,
-                                             memory_order_acquire) &&
-                  obj != NULL)) {
-        mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
-        void **top = s->top;
-        if (MP_LIKELY(top != s->limit)) {
-            *top = obj;
-            s->top = top + 1;
-            s->frees++;
-            FAST_LEAVE(tc);
-            return;
-        }
-    }
-    FAST_LEAVE(tc);
-    mp_cache_free_slow(c, obj);
+    mp_cache_free_inline(c, obj);
 }
 
 /* Everything the fast path does not do: first calls on a thread, empty

@@ -131,6 +131,7 @@ struct mpool_cache {
     mpool_dtor_fn *dtor;
     void *arg;
     mpool_reclaim_fn *reclaim; /* under lock */
+    struct mpool *pool;       /* the pool whose size class this is, or NULL */
 
     mp_lock_t lock;           /* the slabs: everything down to depot_lock */
     mp_slab_t *partial[MP_PARTIAL_BUCKETS];
@@ -197,6 +198,8 @@ MP_HIDDEN mp_slab_t *mp_slab_of(const void *obj);
  * ------------------------------------------------------------------------ */
 
 MP_HIDDEN int mp_tslot_claim(struct mpool_cache *cache);
+/* Retire the cache's slot index whatever is out. */
+MP_HIDDEN void mp_tslot_retire(struct mpool_cache *cache);
 /* Retire the cache's slot index if no object is out (EBUSY otherwise),
  * atomically with respect to other threads' flushes. */
 MP_HIDDEN int mp_tslot_retire_if_idle(struct mpool_cache *cache);
@@ -216,6 +219,67 @@ MP_HIDDEN size_t mp_magazine_cached(struct mpool_cache *cache);
 MP_HIDDEN void mp_tcache_thread_exit(void *tcache);
 
 /* ------------------------------------------------------------------------
+ * The fast paths, shared by caches (cache.c) and pools (pool.c).
+ * in_op brackets the work on the slot: see magazine.c for why.
+ * ------------------------------------------------------------------------ */
+
+MP_HIDDEN void *mp_cache_alloc_slow(struct mpool_cache *cache);
+MP_HIDDEN void mp_cache_free_slow(struct mpool_cache *cache, void *obj);
+
+static inline void *
+mp_cache_alloc_inline(struct mpool_cache *c)
+{
+    mp_tcache_t *tc = mp_backend_tcache_get();
+    uint32_t off = c->fast_offset;
+
+    atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (MP_LIKELY(off < atomic_load_explicit(&tc->slots_end,
+                                             memory_order_acquire))) {
+        mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
+        void **top = s->top;
+        if (MP_LIKELY(top != s->base)) {
+            void *obj = top[-1];
+            s->top = top - 1;
+            s->allocs++;
+            atomic_signal_fence(memory_order_seq_cst);
+            atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+            return obj;
+        }
+    }
+    atomic_signal_fence(memory_order_seq_cst);
+    atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+    return mp_cache_alloc_slow(c);
+}
+
+static inline void
+mp_cache_free_inline(struct mpool_cache *c, void *obj)
+{
+    mp_tcache_t *tc = mp_backend_tcache_get();
+    uint32_t off = c->fast_offset;
+
+    atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (MP_LIKELY(off < atomic_load_explicit(&tc->slots_end,
+                                             memory_order_acquire) &&
+                  obj != NULL)) {
+        mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
+        void **top = s->top;
+        if (MP_LIKELY(top != s->limit)) {
+            *top = obj;
+            s->top = top + 1;
+            s->frees++;
+            atomic_signal_fence(memory_order_seq_cst);
+            atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+            return;
+        }
+    }
+    atomic_signal_fence(memory_order_seq_cst);
+    atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+    mp_cache_free_slow(c, obj);
+}
+
+/* ------------------------------------------------------------------------
  * cache.c
  * ------------------------------------------------------------------------ */
 
@@ -225,8 +289,17 @@ extern MP_HIDDEN struct mpool_cache mp_magazine_cache;
 extern MP_HIDDEN struct mpool_cache mp_stack_cache; /* 512-byte objects */
 
 MP_HIDDEN void mp_cache_bootstrap(void);
-MP_HIDDEN void *mp_cache_alloc_slow(struct mpool_cache *cache);
-MP_HIDDEN void mp_cache_free_slow(struct mpool_cache *cache, void *obj);
+/* A cache outside the registry, for a pool's size class; flags as for
+ * mpool_cache_create.  NULL with errno set. */
+MP_HIDDEN struct mpool_cache *mp_cache_new_unlisted(const char *name,
+                                                   size_t size, size_t align,
+                                                   unsigned flags,
+                                                   struct mpool *pool);
+/* Destroy such a cache whatever it holds (the pool is going away).  The
+ * caller has drained other threads' magazines first. */
+MP_HIDDEN void mp_cache_delete_unlisted(struct mpool_cache *cache);
+/* Give back a cache's free objects and empty slabs (reclaim). */
+MP_HIDDEN size_t mp_cache_shrink(struct mpool_cache *cache);
 /* The library's own caches, NULL-terminated. */
 extern MP_HIDDEN struct mpool_cache *const mp_internal_caches[];
 /* The registry of live caches, for reclaim and reports. */
@@ -252,6 +325,33 @@ MP_HIDDEN void mp_debug_flush(struct mpool_cache *cache);
 /* Whether a free object of a checking-mode cache was destructed already. */
 MP_HIDDEN bool mp_debug_is_free(const struct mpool_cache *cache,
                                 const void *obj);
+
+/* ------------------------------------------------------------------------
+ * pool.c
+ * ------------------------------------------------------------------------ */
+
+/* A block too large for the classes, or too aligned: a page run of its own,
+ * whose pages record (header | 1) as their owner. */
+typedef struct mp_large {
+    struct mpool *pool;
+    char *run;             /* first page */
+    size_t npages;         /* of the run */
+    char *block;           /* what the program got: run, or aligned in it */
+    struct mp_large *next; /* the pool's list */
+    struct mp_large *prev;
+} mp_large_t;
+
+extern MP_HIDDEN struct mpool_cache mp_large_cache;
+MP_HIDDEN void mp_pool_bootstrap(void);
+/* Count `bytes` more (or fewer, when negative) against the pool's limit;
+ * false when it would pass the limit. */
+MP_HIDDEN bool mp_pool_charge(struct mpool *pool, ptrdiff_t bytes);
+/* Give back what every pool's classes can (reclaim). */
+MP_HIDDEN size_t mp_pools_shrink(void);
+/* Whether pool is a live pool (read without trusting it). */
+MP_HIDDEN bool mp_pool_is_live(const struct mpool *pool);
+/* Give back what one pool's classes can. */
+MP_HIDDEN size_t mp_pool_shrink(struct mpool *pool);
 
 /* stats.c: the statistics of one cache. */
 MP_HIDDEN void mp_cache_stats_fill(struct mpool_cache *cache,

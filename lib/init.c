@@ -53,6 +53,7 @@ mp_init_slow(void)
             mp_arenas[i].index = i;
         }
         mp_cache_bootstrap();
+        mp_pool_bootstrap();
         atomic_store_explicit(&mp_init_state, 2, memory_order_release);
         return 0;
     }

@@ -169,6 +169,10 @@ mp_arena_current(void)
  * ------------------------------------------------------------------------ */
 
 MP_HIDDEN mp_segment_t *mp_segment_lookup(const void *addr);
+/* One bit per segment-sized slot of the address space (segment.c). */
+extern MP_HIDDEN _Atomic uintptr_t
+    mp_segment_map[((size_t)1 << (MP_ADDRESS_BITS - MP_SEGMENT_SHIFT)) /
+                   (sizeof(uintptr_t) * 8)];
 MP_HIDDEN int mp_segment_acquire(size_t nsegments, mp_segment_t **out,
                                  bool *is_zero);
 MP_HIDDEN int mp_segment_release(mp_segment_t *seg);
@@ -195,6 +199,30 @@ static inline size_t
 mp_page_index(const mp_segment_t *seg, const void *addr)
 {
     return ((uintptr_t)addr - (uintptr_t)seg) >> MP_PAGE_SHIFT;
+}
+
+/* The owner recorded on the page of addr when addr lies in a buddy segment
+ * the library holds; NULL for any other address, and for huge spans (ask
+ * mp_pages_owner).  The fast form of mp_pages_owner, for free paths. */
+static inline void *
+mp_owner_fast(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    size_t slot = a >> MP_SEGMENT_SHIFT;
+    mp_segment_t *seg;
+
+    if (MP_UNLIKELY((a >> MP_ADDRESS_BITS) != 0))
+        return NULL;
+    if (MP_UNLIKELY(!((atomic_load_explicit(
+                           &mp_segment_map[slot / (sizeof(uintptr_t) * 8)],
+                           memory_order_relaxed) >>
+                       (slot % (sizeof(uintptr_t) * 8))) &
+                      1)))
+        return NULL;
+    seg = mp_segment_of(addr);
+    if (MP_UNLIKELY(seg->kind != MP_SEGMENT_BUDDY))
+        return NULL;
+    return seg->pages[(a - (uintptr_t)seg) >> MP_PAGE_SHIFT].owner;
 }
 
 /* ------------------------------------------------------------------------

@@ -116,6 +116,22 @@ mp_tslot_claim(struct mpool_cache *c)
     return index == MP_TSLOT_NONE ? -1 : 0;
 }
 
+void
+mp_tslot_retire(struct mpool_cache *c)
+{
+    uint32_t i = c->tslot;
+
+    mp_lock_acquire(&mp_tcache_lock);
+    if (i != MP_TSLOT_NONE) {
+        tslot_owner[i] = NULL;
+        atomic_fetch_add(&tslot_gen[i], 1);
+        tslot_retired_at[i] = atomic_fetch_add(&tslot_epoch, 1) + 1;
+    }
+    c->tslot = MP_TSLOT_NONE;
+    c->fast_offset = MP_TSLOT_NONE;
+    mp_lock_release(&mp_tcache_lock);
+}
+
 static size_t
 remote_cached_locked(struct mpool_cache *c)
 {

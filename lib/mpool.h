@@ -77,6 +77,51 @@ MPOOL_API void *mpool_pages_alloc(size_t npages)
 MPOOL_API int mpool_pages_free(void *addr, size_t npages);
 
 /* ------------------------------------------------------------------------
+ * Pools
+ *
+ * A pool is an independent heap: blocks of any size, from size classes 8 B
+ * .. 8 MiB (each an object cache of the pool's own, so allocation and free
+ * use the same per-thread magazines as caches) and page runs above that.
+ * mpool_destroy() releases everything the pool holds at once.
+ * ------------------------------------------------------------------------ */
+
+/* Options for mpool_create().  Set .size to sizeof(mpool_options_t): later
+ * versions may add fields at the end. */
+typedef struct mpool_options {
+    size_t size;      /* in: sizeof(mpool_options_t) */
+    const char *name; /* for reports and error messages; may be NULL */
+    size_t limit;     /* most bytes of pages the pool may hold; 0: none.
+                         Past it allocation fails with ENOMEM. */
+} mpool_options_t;
+
+/* A new pool; opt == NULL gives the defaults.  NULL with errno EINVAL
+ * (opt->size too small) or ENOMEM. */
+MPOOL_API mpool_t *mpool_create(const mpool_options_t *opt)
+    MPOOL_ATTR_WARN_UNUSED;
+/* Release every block of the pool and the pool itself.  NULL and the
+ * default pool are left alone. */
+MPOOL_API void mpool_destroy(mpool_t *pool);
+/* The process's default pool, which always exists. */
+MPOOL_API mpool_t *mpool_default(void);
+/* size bytes (0: a unique block that can be freed), 16-byte aligned when
+ * size > 8.  NULL with errno ENOMEM. */
+MPOOL_API void *mpool_alloc(mpool_t *pool, size_t size) MPOOL_ATTR_MALLOC;
+/* nmemb * size zeroed bytes; NULL with errno ENOMEM on overflow. */
+MPOOL_API void *mpool_calloc(mpool_t *pool, size_t nmemb, size_t size)
+    MPOOL_ATTR_MALLOC;
+/* size bytes aligned to alignment (a power of two, at most 2 MiB): NULL
+ * with errno EINVAL otherwise, ENOMEM when there is no memory. */
+MPOOL_API void *mpool_aligned_alloc(mpool_t *pool, size_t alignment,
+                                    size_t size) MPOOL_ATTR_MALLOC;
+/* Resize a block, in place when it stays in its class; ptr == NULL is
+ * mpool_alloc.  On failure NULL with errno ENOMEM, and ptr is untouched. */
+MPOOL_API void *mpool_realloc(mpool_t *pool, void *ptr, size_t size);
+/* Free a block of the pool; NULL does nothing. */
+MPOOL_API void mpool_free(mpool_t *pool, void *ptr);
+/* Bytes usable in a block (>= the size asked for); 0 for NULL. */
+MPOOL_API size_t mpool_usable_size(const void *ptr);
+
+/* ------------------------------------------------------------------------
  * Object caches
  *
  * A cache hands out objects of one size and alignment from slabs of pages.
@@ -194,8 +239,8 @@ MPOOL_API int mpool_report(FILE *stream);
  * and segments with no page in use are released.  Returns
  * the number of pages (of mpool_page_size() bytes) that held memory before
  * the call and no longer do.  pool == NULL reclaims everything the library
- * holds; any other value gives 0 with errno EINVAL in this version, which has
- * no pools yet. */
+ * holds; a pool, that pool's free objects and empty slabs, and then the free
+ * pages of the page level.  0 with errno EINVAL for something not a pool. */
 MPOOL_API size_t mpool_reclaim(mpool_t *pool);
 
 #ifdef __cplusplus

@@ -98,14 +98,23 @@ mpool_reclaim(mpool_t *pool)
 {
     size_t pages = 0;
 
-    if (pool != NULL) {
+    if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2) {
+        if (pool != NULL)
+            mp_set_errno(EINVAL);
+        return 0; /* nothing was ever allocated */
+    }
+    if (pool != NULL && !mp_pool_is_live(pool)) {
         mp_set_errno(EINVAL);
         return 0;
     }
-    if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2)
-        return 0; /* nothing was ever allocated */
     atomic_fetch_add(&mp_reclaim_active, 1);
-    mp_caches_reclaim(); /* callbacks, magazines, empty slabs: to pages */
+    if (pool == NULL) {
+        mp_caches_reclaim(); /* callbacks, magazines, empty slabs: to pages */
+    } else {
+        mp_tcache_flush_current(NULL);
+        mp_tcache_drain_others();
+        mp_pool_shrink(pool);
+    }
     for (unsigned i = 0; i < mp_narenas; i++)
         pages += mp_arena_reclaim(&mp_arenas[i]);
     atomic_fetch_sub(&mp_reclaim_active, 1);

@@ -18,7 +18,8 @@
 #define MAP_SLOTS ((size_t)1 << (MP_ADDRESS_BITS - MP_SEGMENT_SHIFT))
 #define MAP_WORD_BITS (sizeof(uintptr_t) * 8)
 
-static _Atomic uintptr_t segment_map[MAP_SLOTS / MAP_WORD_BITS];
+MP_HIDDEN _Atomic uintptr_t mp_segment_map[MAP_SLOTS / MAP_WORD_BITS];
+#define segment_map mp_segment_map
 
 static void
 segment_map_set(const mp_segment_t *seg, bool present)

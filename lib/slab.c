@@ -199,11 +199,19 @@ slab_create_locked(struct mpool_cache *c)
 {
     size_t bytes = c->slab_pages << MP_PAGE_SHIFT;
     bool is_zero;
-    char *run = mp_pages_alloc(c->slab_pages, &is_zero);
+    char *run;
     mp_slab_t *s;
 
-    if (run == NULL)
+    if (c->pool != NULL && !mp_pool_charge(c->pool, (ptrdiff_t)bytes)) {
+        mp_set_errno(ENOMEM);
         return NULL;
+    }
+    run = mp_pages_alloc(c->slab_pages, &is_zero);
+    if (run == NULL) {
+        if (c->pool != NULL)
+            mp_pool_charge(c->pool, -(ptrdiff_t)bytes);
+        return NULL;
+    }
     if (c->desc_on_slab) {
         s = (mp_slab_t *)(run + bytes - sizeof(mp_slab_t));
     } else {
@@ -213,6 +221,8 @@ slab_create_locked(struct mpool_cache *c)
         mp_lock_release(&mp_slab_cache.lock);
         if (d == NULL) {
             mp_pages_free(run, c->slab_pages);
+            if (c->pool != NULL)
+                mp_pool_charge(c->pool, -(ptrdiff_t)bytes);
             return NULL;
         }
         s = d;
@@ -253,6 +263,9 @@ slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
         mp_lock_release(&mp_slab_cache.lock);
     }
     mp_pages_free(run, c->slab_pages);
+    if (c->pool != NULL)
+        mp_pool_charge(c->pool,
+                       -(ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT));
     return c->slab_pages;
 }
 

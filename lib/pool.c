@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.c - pools: independent heaps of blocks of any size.
+ *
+ *   size <= 8 MiB    the pool's cache for the size's class (sizeclass.h),
+ *                    created on first use; the same magazines and slabs as
+ *                    any object cache, so the fast path takes no lock
+ *   larger, or       a page run of its own (mp_large_t), whose pages name
+ *   aligned > 64     the block's header as their owner
+ *
+ * A block is found from its address alone, through the segment map and
+ * the page entries: a slab (its cache says the pool and the class), or a
+ * large block's header (tagged with bit 0, as slab descriptors never are).
+ * So mpool_free and mpool_usable_size need no header in front of a block,
+ * and a pointer the library never gave out is recognised as such.
+ *
+ * mpool_destroy() drains every thread's magazines, then gives back each
+ * class cache's slabs whole and each large run: time proportional to the
+ * pages the pool holds, not to its blocks.
+ *
+ * The limit is counted in bytes of pages: slabs are charged when made and
+ * credited when given back (slab.c), large runs likewise; the charge is an
+ * atomic add, taken only on those slow paths.
+ *
+ * Locks: pool->lock (class creation, the large list), taken with no other
+ * library lock held; it comes before the caches' locks in cache.c's order.
+ */
+#include "cache.h"
+#include "sizeclass.h"
+
+#define MP_POOL_MAGIC ((uintptr_t)0x6d70706f6f6c2121ull)
+#define POOL_ALIGN_FROM_CLASSES 64 /* alignments a class can honour */
+#define POOL_ALIGN_MAX ((size_t)2 << 20)
+
+struct mpool {
+    uintptr_t magic;
+    struct mpool_cache *_Atomic classes[MP_CLASSES];
+    mp_lock_t lock;          /* classes[] creation, large list */
+    mp_large_t *large;
+    size_t limit;            /* bytes; 0: none */
+    _Atomic size_t taken;    /* bytes of pages held */
+    bool is_default;
+    struct mpool *next;      /* every pool, for reclaim */
+    struct mpool *prev;
+    char name[MPOOL_CACHE_NAME_MAX + 1];
+};
+
+static struct mpool default_pool;
+MP_HIDDEN uint8_t mp_class_table[MP_CLASS_TABLE_MAX / 16 + 1];
+static mp_lock_t pools_lock = MP_LOCK_INITIALIZER;
+static struct mpool *pools; /* under pools_lock */
+
+#define POOL_PAGES ((sizeof(struct mpool) + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT)
+
+static void
+pool_link(struct mpool *p)
+{
+    mp_lock_acquire(&pools_lock);
+    p->prev = NULL;
+    p->next = pools;
+    if (pools != NULL)
+        pools->prev = p;
+    pools = p;
+    mp_lock_release(&pools_lock);
+}
+
+static void
+pool_init(struct mpool *p, const char *name, size_t limit)
+{
+    size_t n = 0;
+
+    __builtin_memset(p, 0, sizeof(*p));
+    mp_lock_init(&p->lock);
+    p->limit = limit;
+    if (name != NULL)
+        while (n < MPOOL_CACHE_NAME_MAX && name[n] != '\0') {
+            p->name[n] = name[n];
+            n++;
+        }
+    p->magic = MP_POOL_MAGIC;
+}
+
+void
+mp_pool_bootstrap(void)
+{
+    /* sizes 16k-15 .. 16k share a class: the class of 16k */
+    for (size_t i = 0; i <= MP_CLASS_TABLE_MAX / 16; i++)
+        mp_class_table[i] = (uint8_t)mp_size_class_compute(i * 16);
+    pool_init(&default_pool, "default", 0);
+    default_pool.is_default = true;
+    pool_link(&default_pool);
+}
+
+bool
+mp_pool_charge(struct mpool *p, ptrdiff_t bytes)
+{
+    size_t now = atomic_fetch_add_explicit(&p->taken, (size_t)bytes,
+                                           memory_order_relaxed) +
+                 (size_t)bytes;
+
+    if (bytes > 0 && p->limit != 0 && now > p->limit) {
+        atomic_fetch_sub_explicit(&p->taken, (size_t)bytes,
+                                  memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
+/* The pool a caller named: NULL is the default pool. */
+static struct mpool *
+pool_resolve(mpool_t *pool, const char *caller)
+{
+    if (pool == NULL) {
+        if (mp_init() != 0)
+            return NULL;
+        return &default_pool;
+    }
+    if (pool->magic != MP_POOL_MAGIC)
+        mp_cache_panic(caller, "not a live pool", pool, NULL, NULL);
+    return pool;
+}
+
+/* ------------------------------------------------------------------------
+ * Create and destroy
+ * ------------------------------------------------------------------------ */
+
+mpool_t *
+mpool_create(const mpool_options_t *opt)
+{
+    struct mpool *p;
+    bool is_zero;
+    int rc;
+
+    if (opt != NULL && opt->size < sizeof(mpool_options_t)) {
+        mp_set_errno(EINVAL);
+        return NULL;
+    }
+    if ((rc = mp_init()) != 0) {
+        mp_set_errno(rc);
+        return NULL;
+    }
+    p = mp_pages_alloc(POOL_PAGES, &is_zero);
+    if (p == NULL)
+        return NULL;
+    pool_init(p, opt != NULL ? opt->name : NULL,
+              opt != NULL ? opt->limit : 0);
+    pool_link(p);
+    return p;
+}
+
+mpool_t *
+mpool_default(void)
+{
+    return mp_init() == 0 ? &default_pool : NULL;
+}
+
+void
+mpool_destroy(mpool_t *pool)
+{
+    mp_large_t *l;
+
+    if (pool == NULL || pool == &default_pool)
+        return;
+    pool_resolve(pool, "mpool_destroy");
+    mp_lock_acquire(&pools_lock);
+    if (pool->prev != NULL)
+        pool->prev->next = pool->next;
+    else
+        pools = pool->next;
+    if (pool->next != NULL)
+        pool->next->prev = pool->prev;
+    mp_lock_release(&pools_lock);
+
+    mp_tcache_drain_others(); /* every thread's magazines, into depots */
+    for (unsigned i = 0; i < MP_CLASSES; i++) {
+        struct mpool_cache *c = atomic_load(&pool->classes[i]);
+        if (c != NULL)
+            mp_cache_delete_unlisted(c);
+    }
+    while ((l = pool->large) != NULL) {
+        void *hdr = l;
+        pool->large = l->next;
+        mp_pages_free(l->run, l->npages);
+        mp_lock_acquire(&mp_large_cache.lock);
+        mp_slab_free_locked(&mp_large_cache, &hdr, 1, "mpool_destroy");
+        mp_lock_release(&mp_large_cache.lock);
+    }
+    pool->magic = 0;
+    mp_pages_free(pool, POOL_PAGES);
+}
+
+bool
+mp_pool_is_live(const struct mpool *pool)
+{
+    bool live = false;
+
+    mp_lock_acquire(&pools_lock);
+    for (struct mpool *p = pools; p != NULL && !live; p = p->next)
+        live = p == pool;
+    mp_lock_release(&pools_lock);
+    return live;
+}
+
+size_t
+mp_pool_shrink(struct mpool *p)
+{
+    size_t pages = 0;
+
+    for (unsigned i = 0; i < MP_CLASSES; i++) {
+        struct mpool_cache *c = atomic_load(&p->classes[i]);
+        if (c != NULL)
+            pages += mp_cache_shrink(c);
+    }
+    return pages;
+}
+
+size_t
+mp_pools_shrink(void)
+{
+    size_t pages = 0;
+
+    mp_lock_acquire(&pools_lock);
+    for (struct mpool *p = pools; p != NULL; p = p->next)
+        pages += mp_pool_shrink(p);
+    mp_lock_release(&pools_lock);
+    return pages;
+}
+
+/* ------------------------------------------------------------------------
+ * Classes and large blocks
+ * ------------------------------------------------------------------------ */
+
+static MP_NOINLINE struct mpool_cache *
+pool_class_create(struct mpool *p, unsigned index)
+{
+    struct mpool_cache *c;
+    char name[MPOOL_CACHE_NAME_MAX + 1];
+    size_t size = mp_class_size(index), n = 0, v = size;
+    char digits[24];
+    size_t nd = 0;
+
+    /* "<pool>:<size>", built by hand: no stdio in the core */
+    for (const char *q = p->name[0] ? p->name : "pool"; *q && n < 20; q++)
+        name[n++] = *q;
+    name[n++] = ':';
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (nd > 0 && n < MPOOL_CACHE_NAME_MAX)
+        name[n++] = digits[--nd];
+    name[n] = '\0';
+
+    mp_lock_acquire(&p->lock);
+    c = atomic_load_explicit(&p->classes[index], memory_order_acquire);
+    if (c == NULL) {
+        c = mp_cache_new_unlisted(name, size, size >= 16 ? 16 : 8, 0, p);
+        if (c != NULL)
+            atomic_store_explicit(&p->classes[index], c,
+                                  memory_order_release);
+    }
+    mp_lock_release(&p->lock);
+    return c;
+}
+
+static inline struct mpool_cache *
+pool_class(struct mpool *p, unsigned index)
+{
+    struct mpool_cache *c =
+        atomic_load_explicit(&p->classes[index], memory_order_acquire);
+
+    return MP_LIKELY(c != NULL) ? c : pool_class_create(p, index);
+}
+
+static void *
+large_alloc(struct mpool *p, size_t size, size_t align)
+{
+    size_t npages, extra = 0, bytes;
+    mp_large_t *l;
+    void *hdr;
+    bool is_zero;
+    char *run;
+
+    if (size > (SIZE_MAX >> 1) || align > POOL_ALIGN_MAX) {
+        mp_set_errno(ENOMEM);
+        return NULL;
+    }
+    npages = (size + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT;
+    if (npages == 0)
+        npages = 1;
+    if (align > MP_PAGE_SIZE)
+        extra = (align >> MP_PAGE_SHIFT) - 1;
+    npages += extra;
+    bytes = npages << MP_PAGE_SHIFT;
+    if (!mp_pool_charge(p, (ptrdiff_t)bytes)) {
+        mp_set_errno(ENOMEM);
+        return NULL;
+    }
+    mp_lock_acquire(&mp_large_cache.lock);
+    if (mp_slab_alloc_locked(&mp_large_cache, &hdr, 1) != 1)
+        hdr = NULL;
+    mp_lock_release(&mp_large_cache.lock);
+    run = hdr != NULL ? mp_pages_alloc(npages, &is_zero) : NULL;
+    if (run == NULL) {
+        if (hdr != NULL) {
+            mp_lock_acquire(&mp_large_cache.lock);
+            mp_slab_free_locked(&mp_large_cache, &hdr, 1, "mpool_alloc");
+            mp_lock_release(&mp_large_cache.lock);
+        }
+        mp_pool_charge(p, -(ptrdiff_t)bytes);
+        mp_set_errno(ENOMEM);
+        return NULL;
+    }
+    l = hdr;
+    l->pool = p;
+    l->run = run;
+    l->npages = npages;
+    l->block = (char *)(((uintptr_t)run + align - 1) & ~(uintptr_t)(align - 1));
+    mp_pages_set_owner(run, npages, (char *)l + 1);
+    mp_lock_acquire(&p->lock);
+    l->prev = NULL;
+    l->next = p->large;
+    if (p->large != NULL)
+        p->large->prev = l;
+    p->large = l;
+    mp_lock_release(&p->lock);
+    return l->block;
+}
+
+static void
+large_free(mp_large_t *l)
+{
+    struct mpool *p = l->pool;
+    void *hdr = l;
+
+    mp_lock_acquire(&p->lock);
+    if (l->prev != NULL)
+        l->prev->next = l->next;
+    else
+        p->large = l->next;
+    if (l->next != NULL)
+        l->next->prev = l->prev;
+    mp_lock_release(&p->lock);
+    mp_pages_free(l->run, l->npages);
+    mp_pool_charge(p, -(ptrdiff_t)(l->npages << MP_PAGE_SHIFT));
+    mp_lock_acquire(&mp_large_cache.lock);
+    mp_slab_free_locked(&mp_large_cache, &hdr, 1, "mpool_free");
+    mp_lock_release(&mp_large_cache.lock);
+}
+
+/* What holds ptr: a slab (*slab set) or a large block (returned). */
+static mp_large_t *
+block_owner(const void *ptr, mp_slab_t **slab, const char *caller,
+            const struct mpool *p)
+{
+    void *owner = mp_pages_owner(ptr);
+
+    if (owner == NULL)
+        mp_cache_panic(caller, "pointer not from any pool", ptr,
+                       p != NULL ? p->name : NULL, NULL);
+    if (((uintptr_t)owner & 1) != 0) {
+        mp_large_t *l = (mp_large_t *)((char *)owner - 1);
+        if (l->block != ptr)
+            mp_cache_panic(caller, "pointer is not the start of a block",
+                           ptr, l->pool->name, NULL);
+        *slab = NULL;
+        return l;
+    }
+    *slab = owner;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * The interface
+ * ------------------------------------------------------------------------ */
+
+static MP_NOINLINE void *
+pool_alloc_slow(mpool_t *pool, size_t size)
+{
+    struct mpool *p = pool_resolve(pool, "mpool_alloc");
+    struct mpool_cache *c;
+
+    if (p == NULL)
+        return NULL;
+    if (size <= MP_CLASS_LARGEST) {
+        c = pool_class(p, mp_size_class(size));
+        return c != NULL ? mp_cache_alloc_inline(c) : NULL;
+    }
+    return large_alloc(p, size, MP_PAGE_SIZE);
+}
+
+void *
+mpool_alloc(mpool_t *pool, size_t size)
+{
+    struct mpool_cache *c;
+
+    /* the common case: a named pool whose class exists; the pool's magic
+     * is checked where the class is made */
+    if (MP_LIKELY(pool != NULL && size <= MP_CLASS_TABLE_MAX &&
+                  (c = atomic_load_explicit(
+                       &pool->classes[mp_size_class(size)],
+                       memory_order_acquire)) != NULL))
+        return mp_cache_alloc_inline(c);
+    return pool_alloc_slow(pool, size);
+}
+
+static MP_NOINLINE void
+pool_free_slow(mpool_t *pool, void *ptr)
+{
+    mp_slab_t *s;
+    mp_large_t *l;
+
+    if (ptr == NULL)
+        return;
+    l = block_owner(ptr, &s, "mpool_free", pool);
+    if (l != NULL) {
+        if (pool != NULL && l->pool != pool && (mp_debug_all))
+            mp_cache_panic("mpool_free", "block freed to the wrong pool", ptr,
+                           pool->name, l->pool->name);
+        large_free(l);
+        return;
+    }
+    if (MP_UNLIKELY(s->cache->pool == NULL))
+        mp_cache_panic("mpool_free", "object of a cache freed with mpool_free",
+                       ptr, s->cache->name, NULL);
+    if (MP_UNLIKELY(pool != NULL && s->cache->pool != pool &&
+                    (s->cache->flags & MPOOL_CACHE_DEBUG)))
+        mp_cache_panic("mpool_free", "block freed to the wrong pool", ptr,
+                       pool->name, s->cache->pool->name);
+    mp_cache_free_inline(s->cache, ptr);
+}
+
+void
+mpool_free(mpool_t *pool, void *ptr)
+{
+    mp_slab_t *s = mp_owner_fast(ptr);
+
+    /* the common case: a slab block of the pool named (NULL for the
+     * default pool, and large blocks, go the slow way) */
+    if (MP_LIKELY(s != NULL && ((uintptr_t)s & 1) == 0 &&
+                  s->cache->pool == pool))
+        mp_cache_free_inline(s->cache, ptr);
+    else
+        pool_free_slow(pool, ptr);
+}
+
+size_t
+mpool_usable_size(const void *ptr)
+{
+    mp_slab_t *s;
+    mp_large_t *l;
+
+    if (ptr == NULL)
+        return 0;
+    l = block_owner(ptr, &s, "mpool_usable_size", NULL);
+    if (l != NULL)
+        return (size_t)(l->run + (l->npages << MP_PAGE_SHIFT) - l->block);
+    return s->cache->size;
+}
+
+void *
+mpool_calloc(mpool_t *pool, size_t nmemb, size_t size)
+{
+    size_t bytes;
+    void *p;
+
+    if (__builtin_mul_overflow(nmemb, size, &bytes)) {
+        mp_set_errno(ENOMEM);
+        return NULL;
+    }
+    p = mpool_alloc(pool, bytes);
+    if (p != NULL)
+        __builtin_memset(p, 0, bytes);
+    return p;
+}
+
+void *
+mpool_aligned_alloc(mpool_t *pool, size_t alignment, size_t size)
+{
+    struct mpool *p;
+    size_t rounded;
+
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0 ||
+        alignment > POOL_ALIGN_MAX) {
+        mp_set_errno(EINVAL);
+        return NULL;
+    }
+    if (alignment <= 16)
+        return mpool_alloc(pool, size);
+    p = pool_resolve(pool, "mpool_aligned_alloc");
+    if (p == NULL)
+        return NULL;
+    if (alignment <= POOL_ALIGN_FROM_CLASSES && size <= MP_CLASS_LARGEST) {
+        /* the smallest class that is a multiple of the alignment: its
+         * objects are, since slabs start on pages and colours step by 64 */
+        rounded = (size + alignment - 1) & ~(alignment - 1);
+        for (unsigned i = mp_size_class(rounded); i < MP_CLASSES; i++)
+            if (mp_class_size(i) % alignment == 0) {
+                struct mpool_cache *c = pool_class(p, i);
+                return c != NULL ? mp_cache_alloc_inline(c) : NULL;
+            }
+    }
+    return large_alloc(p, size, alignment > MP_PAGE_SIZE ? alignment
+                                                         : MP_PAGE_SIZE);
+}
+
+void *
+mpool_realloc(mpool_t *pool, void *ptr, size_t size)
+{
+    mp_slab_t *s;
+    mp_large_t *l;
+    size_t old;
+    void *moved;
+
+    if (ptr == NULL)
+        return mpool_alloc(pool, size);
+    l = block_owner(ptr, &s, "mpool_realloc", pool);
+    if (l == NULL) {
+        old = s->cache->size;
+        /* in place while the size stays in the block's class */
+        if (size <= MP_CLASS_LARGEST && s->cache->pool != NULL &&
+            mp_class_size(mp_size_class(size)) == old)
+            return ptr;
+    } else {
+        old = (size_t)(l->run + (l->npages << MP_PAGE_SHIFT) - l->block);
+        if (size > MP_CLASS_LARGEST && size <= old &&
+            size > old - MP_PAGE_SIZE)
+            return ptr; /* the same number of pages */
+    }
+    moved = mpool_alloc(pool != NULL ? pool
+                        : l != NULL  ? l->pool
+                                     : s->cache->pool,
+                        size);
+    if (moved == NULL)
+        return NULL;
+    __builtin_memcpy(moved, ptr, old < size ? old : size);
+    mpool_free(pool, ptr);
+    return moved;
+}

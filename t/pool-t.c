@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t/pool-t.c - pools: every size-class boundary, usable sizes, alignments
+ * 1 B .. 2 MiB, realloc across classes, calloc and size overflow, size 0,
+ * limits, the default pool, threads sharing a pool, and destroy giving
+ * every page back.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpool.h"
+#include "tap/tap.h"
+
+static void
+test_classes(mpool_t *p)
+{
+    bool usable_ok = true, waste_ok = true, written = true;
+    size_t worst_size = 0;
+    double worst = 0;
+
+    /* every size up to 4 KiB, then every 61st up to 9 MiB */
+    for (size_t size = 0; size <= (9u << 20);
+         size += size < 4096 ? 1 : (size < (1u << 20) ? 61 : 4093)) {
+        unsigned char *b = mpool_alloc(p, size);
+        size_t u;
+        if (b == NULL)
+            bail("mpool_alloc(%zu)", size);
+        u = mpool_usable_size(b);
+        usable_ok &= u >= size && (size <= 8 || ((uintptr_t)b & 15) == 0);
+        if (size > 128 && size <= (8u << 20) && (double)(u - size) / u > worst) {
+            worst = (double)(u - size) / u;
+            worst_size = size;
+        }
+        if (size > 128 && size <= (8u << 20))
+            waste_ok &= (u - size) * 8 <= u;
+        if (size > 0) {
+            b[size - 1] = 2;
+            b[0] = 1;
+            written &= b[0] == 1 && b[size - 1] == (size == 1 ? 1 : 2);
+        }
+        mpool_free(p, b);
+    }
+    ok(usable_ok, "usable size >= requested and 16-byte alignment, sizes 0 "
+                  ".. 9 MiB");
+    ok(waste_ok, "above 128 B the class wastes at most 12.5%% (worst %.1f%% "
+                 "at %zu B)",
+       100 * worst, worst_size);
+    ok(written, "first and last bytes of every block are writable");
+}
+
+static void
+test_alignment(mpool_t *p)
+{
+    bool aligned = true;
+
+    for (size_t a = 1; a <= (2u << 20); a *= 2) {
+        size_t sizes[] = {1, a > 1 ? a - 1 : 1, a, a + 1, 3 * a};
+        void *b[5];
+        for (int i = 0; i < 5; i++) {
+            b[i] = mpool_aligned_alloc(p, a, sizes[i]);
+            aligned &= b[i] != NULL && ((uintptr_t)b[i] & (a - 1)) == 0 &&
+                       mpool_usable_size(b[i]) >= sizes[i];
+            if (b[i] != NULL)
+                memset(b[i], 0x5a, sizes[i]);
+        }
+        for (int i = 0; i < 5; i++)
+            mpool_free(p, b[i]);
+    }
+    ok(aligned, "alignments 1 B .. 2 MiB x sizes 1, a-1, a, a+1, 3a: "
+                "aligned, usable, writable, freeable");
+    errno = 0;
+    ok(mpool_aligned_alloc(p, 24, 100) == NULL && errno == EINVAL,
+       "alignment 24: NULL, EINVAL");
+    errno = 0;
+    ok(mpool_aligned_alloc(p, 0, 100) == NULL && errno == EINVAL,
+       "alignment 0: NULL, EINVAL");
+    errno = 0;
+    ok(mpool_aligned_alloc(p, 4u << 20, 100) == NULL && errno == EINVAL,
+       "alignment 4 MiB (over the 2 MiB supported): NULL, EINVAL");
+}
+
+static void
+test_edges(mpool_t *p)
+{
+    void *a, *b, *r;
+
+    errno = 0;
+    ok(mpool_alloc(p, SIZE_MAX) == NULL && errno == ENOMEM,
+       "SIZE_MAX bytes: NULL, ENOMEM");
+    errno = 0;
+    ok(mpool_alloc(p, SIZE_MAX - 4096) == NULL && errno == ENOMEM,
+       "SIZE_MAX - 4096 bytes: NULL, ENOMEM");
+    errno = 0;
+    ok(mpool_calloc(p, SIZE_MAX / 2, 3) == NULL && errno == ENOMEM,
+       "calloc whose product overflows: NULL, ENOMEM");
+    a = mpool_alloc(p, 0);
+    b = mpool_alloc(p, 0);
+    ok(a != NULL && b != NULL && a != b, "size 0 gives unique blocks");
+    mpool_free(p, a);
+    mpool_free(p, b);
+    mpool_free(p, NULL);
+    is_size(mpool_usable_size(NULL), 0, "usable size of NULL is 0");
+    {
+        unsigned char *z = mpool_calloc(p, 1000, 7);
+        bool zero = z != NULL;
+        for (int i = 0; zero && i < 7000; i++)
+            zero = z[i] == 0;
+        ok(zero, "calloc gives zeros");
+        memset(z, 0xff, 7000);
+        mpool_free(p, z);
+        z = mpool_calloc(p, 1000, 7);
+        zero = z != NULL;
+        for (int i = 0; zero && i < 7000; i++)
+            zero = z[i] == 0;
+        ok(zero, "... also when the block was used before");
+        mpool_free(p, z);
+    }
+
+    /* realloc across classes, up to 16 MiB and back */
+    {
+        unsigned char *q = mpool_alloc(p, 16);
+        bool kept = true;
+        size_t size = 16;
+        for (int i = 0; i < 16; i++)
+            q[i] = (unsigned char)i;
+        while (size < (16u << 20)) {
+            size_t next = size * 2 + 3;
+            q = mpool_realloc(p, q, next);
+            if (q == NULL)
+                bail("realloc to %zu", next);
+            for (int i = 0; i < 16; i++)
+                kept &= q[i] == (unsigned char)i;
+            q[next - 1] = 0xee;
+            size = next;
+        }
+        while (size > 16) {
+            size /= 3;
+            q = mpool_realloc(p, q, size);
+            for (int i = 0; i < 16 && i < (int)size; i++)
+                kept &= q[i] == (unsigned char)i;
+        }
+        ok(kept, "realloc from 16 B to 16 MiB and back keeps the contents");
+        r = mpool_realloc(p, q, 5);
+        ok(r == q || mpool_usable_size(r) >= 5, "shrinking within a class");
+        q = r;
+        r = mpool_realloc(p, q, mpool_usable_size(q));
+        ok(r == q, "realloc to the block's usable size stays in place");
+        errno = 0;
+        ok(mpool_realloc(p, q, SIZE_MAX) == NULL && errno == ENOMEM &&
+               q[0] == 0,
+           "realloc to SIZE_MAX: NULL, ENOMEM, the block untouched");
+        mpool_free(p, q);
+    }
+}
+
+static void
+test_limit(void)
+{
+    mpool_options_t o = {.size = sizeof(o), .name = "limited",
+                         .limit = 1u << 20};
+    mpool_options_t bad = {.size = 4};
+    mpool_t *p;
+    void *b[4096];
+    int n = 0;
+
+    errno = 0;
+    ok(mpool_create(&bad) == NULL && errno == EINVAL,
+       "options with a too-small .size: NULL, EINVAL");
+    p = mpool_create(&o);
+    if (p == NULL)
+        bail("mpool_create");
+    while (n < 4096 && (b[n] = mpool_alloc(p, 1000)) != NULL)
+        n++;
+    ok(n > 100 && n < 1100 && errno == ENOMEM,
+       "a 1 MiB limit stops 1000-byte allocations after %d, with ENOMEM", n);
+    errno = 0;
+    ok(mpool_alloc(p, 2u << 20) == NULL && errno == ENOMEM,
+       "a large block past the limit: NULL, ENOMEM");
+    for (int i = 0; i < n; i++)
+        mpool_free(p, b[i]);
+    mpool_reclaim(p);
+    ok((b[0] = mpool_alloc(p, 512u << 10)) != NULL,
+       "after freeing and reclaiming, a 512 KiB block fits");
+    mpool_free(p, b[0]);
+    mpool_destroy(p);
+}
+
+#define THREADS 4
+static mpool_t *shared;
+static _Atomic unsigned long bad_blocks;
+
+static void *
+worker(void *arg)
+{
+    uint64_t seed = (uintptr_t)arg * 7919 + 1;
+    struct { uint64_t *p; size_t n; } live[128];
+    size_t nlive = 0;
+
+    for (int op = 0; op < 50000; op++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        if (nlive < 128 && (nlive == 0 || (seed >> 33) % 2)) {
+            size_t words = 2 + (seed >> 40) % (seed % 50 == 0 ? 40000 : 100);
+            uint64_t *p = mpool_alloc(shared, words * 8);
+            if (p == NULL) {
+                bad_blocks++;
+                continue;
+            }
+            p[0] = (uintptr_t)p;
+            p[words - 1] = words;
+            live[nlive].p = p;
+            live[nlive++].n = words;
+        } else {
+            size_t i = (seed >> 20) % nlive;
+            if (live[i].p[0] != (uintptr_t)live[i].p ||
+                live[i].p[live[i].n - 1] != live[i].n)
+                bad_blocks++;
+            mpool_free(shared, live[i].p);
+            live[i] = live[--nlive];
+        }
+    }
+    while (nlive > 0) {
+        nlive--;
+        mpool_free(shared, live[nlive].p);
+    }
+    return NULL;
+}
+
+static void
+test_threads_and_destroy(void)
+{
+    pthread_t t[THREADS];
+    size_t rss_before, rss_full, rss_after, pages;
+    void **keep;
+
+    shared = mpool_create(&(mpool_options_t){.size = sizeof(mpool_options_t),
+                                             .name = "shared"});
+    for (uintptr_t i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, worker, (void *)i);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    is_int((long long)bad_blocks, 0,
+           "%d threads sharing a pool: every block intact", THREADS);
+
+    /* Destroy with 200 000 live blocks: everything comes back. */
+    keep = malloc(200000 * sizeof(*keep));
+    memset(keep, 0, 200000 * sizeof(*keep));
+    mpool_reclaim(NULL);
+    rss_before = tap_resident_bytes();
+    for (int i = 0; i < 200000; i++) {
+        keep[i] = mpool_alloc(shared, 16 + (size_t)(i % 97) * 8);
+        memset(keep[i], 1, 16);
+    }
+    keep[0] = mpool_alloc(shared, 20u << 20); /* and a large block */
+    memset(keep[0], 1, 20u << 20);
+    rss_full = tap_resident_bytes();
+    mpool_destroy(shared);
+    pages = mpool_reclaim(NULL);
+    rss_after = tap_resident_bytes();
+    diag("resident %zu KiB before, %zu KiB with the blocks, %zu KiB after "
+         "destroy and reclaim (%zu pages)",
+         rss_before / 1024, rss_full / 1024, rss_after / 1024, pages);
+    ok(rss_full > rss_before &&
+           rss_after - rss_before <=
+               (rss_full - rss_before) / (tap_under_asan() ? 5 : 20),
+       "destroying a pool with live blocks gives %s of its memory back",
+       tap_under_asan() ? "80% (ASan keeps its own)" : "95%");
+    free(keep);
+}
+
+int
+main(void)
+{
+    mpool_t *p;
+
+    plan_lazy();
+    ok(mpool_default() != NULL, "there is a default pool");
+    p = mpool_create(NULL);
+    ok(p != NULL, "mpool_create(NULL) makes a pool with the defaults");
+    test_classes(p);
+    test_alignment(p);
+    test_edges(p);
+    mpool_destroy(p);
+    test_classes(NULL); /* the default pool, by NULL */
+    mpool_destroy(mpool_default());
+    mpool_destroy(NULL);
+    ok(mpool_alloc(mpool_default(), 10) != NULL,
+       "destroying the default pool or NULL does nothing");
+    test_limit();
+    test_threads_and_destroy();
+    return tap_done();
+}
