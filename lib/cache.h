@@ -350,6 +350,8 @@ MP_HIDDEN bool mp_pool_charge(struct mpool *pool, ptrdiff_t bytes);
 MP_HIDDEN size_t mp_pools_shrink(void);
 /* Whether pool is a live pool (read without trusting it). */
 MP_HIDDEN bool mp_pool_is_live(const struct mpool *pool);
+/* The region of a pool over caller memory, or NULL (tests). */
+MP_HIDDEN struct mp_region *mp_pool_region(struct mpool *pool);
 /* Give back what one pool's classes can. */
 MP_HIDDEN size_t mp_pool_shrink(struct mpool *pool);
 

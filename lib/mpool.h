@@ -92,10 +92,13 @@ typedef struct mpool_options {
     const char *name; /* for reports and error messages; may be NULL */
     size_t limit;     /* most bytes of pages the pool may hold; 0: none.
                          Past it allocation fails with ENOMEM. */
+    void *region;     /* NULL, or memory the pool is to carve all of its
+                         blocks from, never touching a byte outside it */
+    size_t region_size;
 } mpool_options_t;
 
 /* A new pool; opt == NULL gives the defaults.  NULL with errno EINVAL
- * (opt->size too small) or ENOMEM. */
+ * (opt->size too small, or a region too small for one block) or ENOMEM. */
 MPOOL_API mpool_t *mpool_create(const mpool_options_t *opt)
     MPOOL_ATTR_WARN_UNUSED;
 /* Release every block of the pool and the pool itself.  NULL and the

@@ -26,6 +26,7 @@
  * library lock held; it comes before the caches' locks in cache.c's order.
  */
 #include "cache.h"
+#include "region.h"
 #include "sizeclass.h"
 
 #define MP_POOL_MAGIC ((uintptr_t)0x6d70706f6f6c2121ull)
@@ -42,13 +43,16 @@ struct mpool {
     bool is_default;
     struct mpool *next;      /* every pool, for reclaim */
     struct mpool *prev;
+    struct mp_region *region; /* a pool over the caller's memory, or NULL */
     char name[MPOOL_CACHE_NAME_MAX + 1];
+    struct mp_region region_state;
 };
 
 static struct mpool default_pool;
 MP_HIDDEN uint8_t mp_class_table[MP_CLASS_TABLE_MAX / 16 + 1];
 static mp_lock_t pools_lock = MP_LOCK_INITIALIZER;
 static struct mpool *pools; /* under pools_lock */
+static _Atomic unsigned region_pools; /* live pools over caller memory */
 
 #define POOL_PAGES ((sizeof(struct mpool) + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT)
 
@@ -144,6 +148,16 @@ mpool_create(const mpool_options_t *opt)
         return NULL;
     pool_init(p, opt != NULL ? opt->name : NULL,
               opt != NULL ? opt->limit : 0);
+    if (opt != NULL && opt->region != NULL) {
+        rc = mp_region_init(&p->region_state, opt->region, opt->region_size);
+        if (rc != 0) {
+            mp_pages_free(p, POOL_PAGES);
+            mp_set_errno(rc);
+            return NULL;
+        }
+        p->region = &p->region_state;
+        atomic_fetch_add(&region_pools, 1);
+    }
     pool_link(p);
     return p;
 }
@@ -170,6 +184,13 @@ mpool_destroy(mpool_t *pool)
     if (pool->next != NULL)
         pool->next->prev = pool->prev;
     mp_lock_release(&pools_lock);
+    if (pool->region != NULL) {
+        /* the memory is the caller's: nothing to give back */
+        atomic_fetch_sub(&region_pools, 1);
+        pool->magic = 0;
+        mp_pages_free(pool, POOL_PAGES);
+        return;
+    }
 
     mp_tcache_drain_others(); /* every thread's magazines, into depots */
     for (unsigned i = 0; i < MP_CLASSES; i++) {
@@ -199,6 +220,12 @@ mp_pool_is_live(const struct mpool *pool)
         live = p == pool;
     mp_lock_release(&pools_lock);
     return live;
+}
+
+struct mp_region *
+mp_pool_region(struct mpool *p)
+{
+    return p->region;
 }
 
 size_t
@@ -348,6 +375,22 @@ large_free(mp_large_t *l)
     mp_lock_release(&mp_large_cache.lock);
 }
 
+/* The region pool whose memory holds ptr, if any. */
+static struct mpool *
+region_pool_of(const void *ptr)
+{
+    struct mpool *found = NULL;
+
+    if (atomic_load_explicit(&region_pools, memory_order_relaxed) == 0)
+        return NULL;
+    mp_lock_acquire(&pools_lock);
+    for (struct mpool *p = pools; p != NULL && found == NULL; p = p->next)
+        if (p->region != NULL && mp_region_contains(p->region, ptr))
+            found = p;
+    mp_lock_release(&pools_lock);
+    return found;
+}
+
 /* What holds ptr: a slab (*slab set) or a large block (returned). */
 static mp_large_t *
 block_owner(const void *ptr, mp_slab_t **slab, const char *caller,
@@ -382,6 +425,8 @@ pool_alloc_slow(mpool_t *pool, size_t size)
 
     if (p == NULL)
         return NULL;
+    if (p->region != NULL)
+        return mp_region_alloc(p->region, size, 16);
     if (size <= MP_CLASS_LARGEST) {
         c = pool_class(p, mp_size_class(size));
         return c != NULL ? mp_cache_alloc_inline(c) : NULL;
@@ -412,6 +457,15 @@ pool_free_slow(mpool_t *pool, void *ptr)
 
     if (ptr == NULL)
         return;
+    if (pool != NULL && pool->magic == MP_POOL_MAGIC && pool->region != NULL) {
+        if (mp_region_free(pool->region, ptr) != 0)
+            mp_cache_panic("mpool_free",
+                           mp_region_contains(pool->region, ptr)
+                               ? "pointer is not a live block of the region"
+                               : "pointer not from this pool",
+                           ptr, pool->name, NULL);
+        return;
+    }
     l = block_owner(ptr, &s, "mpool_free", pool);
     if (l != NULL) {
         if (pool != NULL && l->pool != pool && (mp_debug_all))
@@ -449,9 +503,12 @@ mpool_usable_size(const void *ptr)
 {
     mp_slab_t *s;
     mp_large_t *l;
+    struct mpool *rp;
 
     if (ptr == NULL)
         return 0;
+    if ((rp = region_pool_of(ptr)) != NULL)
+        return mp_region_usable_size(rp->region, ptr);
     l = block_owner(ptr, &s, "mpool_usable_size", NULL);
     if (l != NULL)
         return (size_t)(l->run + (l->npages << MP_PAGE_SHIFT) - l->block);
@@ -490,6 +547,8 @@ mpool_aligned_alloc(mpool_t *pool, size_t alignment, size_t size)
     p = pool_resolve(pool, "mpool_aligned_alloc");
     if (p == NULL)
         return NULL;
+    if (p->region != NULL)
+        return mp_region_alloc(p->region, size, alignment);
     if (alignment <= POOL_ALIGN_FROM_CLASSES && size <= MP_CLASS_LARGEST) {
         /* the smallest class that is a multiple of the alignment: its
          * objects are, since slabs start on pages and colours step by 64 */
@@ -514,6 +573,13 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
 
     if (ptr == NULL)
         return mpool_alloc(pool, size);
+    if (pool != NULL && pool_resolve(pool, "mpool_realloc")->region != NULL) {
+        void *r = mp_region_realloc(pool->region, ptr, size);
+        if (r == NULL && mp_region_usable_size(pool->region, ptr) == 0)
+            mp_cache_panic("mpool_realloc", "pointer not from this pool",
+                           ptr, pool->name, NULL);
+        return r;
+    }
     l = block_owner(ptr, &s, "mpool_realloc", pool);
     if (l == NULL) {
         old = s->cache->size;

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * region.h - pools over a caller's memory (region.c): the state of one
+ * region and its operations.  The layout is the comment in region.c.
+ */
+#ifndef MP_REGION_H
+#define MP_REGION_H
+
+#include "internal.h"
+
+#define MP_REGION_SL 16 /* second-level lists per first level */
+#define MP_REGION_FL (sizeof(size_t) * 8 - 8 + 1)
+
+struct mp_rblock;
+
+struct mp_region {
+    mp_lock_t lock;
+    char *base;        /* as the caller gave it */
+    size_t size;
+    size_t used;       /* bytes of allocated blocks, headers left out */
+    uint64_t fl_bitmap;
+    unsigned sl_bitmap[MP_REGION_FL];
+    struct mp_rblock *lists[MP_REGION_FL][MP_REGION_SL];
+};
+
+/* 0, or EINVAL when the region cannot hold one block. */
+MP_HIDDEN int mp_region_init(struct mp_region *r, void *base, size_t size);
+MP_HIDDEN bool mp_region_contains(const struct mp_region *r, const void *p);
+/* NULL with errno ENOMEM when no free block is large enough. */
+MP_HIDDEN void *mp_region_alloc(struct mp_region *r, size_t size,
+                                size_t align);
+/* EINVAL when p is not a live block of the region. */
+MP_HIDDEN int mp_region_free(struct mp_region *r, void *p);
+MP_HIDDEN void *mp_region_realloc(struct mp_region *r, void *p, size_t size);
+/* 0 when p is not a live block. */
+MP_HIDDEN size_t mp_region_usable_size(struct mp_region *r, const void *p);
+/* For tests: free blocks, the largest, bytes in use. */
+MP_HIDDEN void mp_region_census(struct mp_region *r, size_t *free_blocks,
+                                size_t *largest_free, size_t *used);
+
+#endif /* MP_REGION_H */
