@@ -51,7 +51,8 @@ typedef struct mp_slab {
     uint32_t carved;           /* objects constructed: objs[0 .. carved) */
     uint32_t inuse;            /* of those, out of the slab (with the
                                   program or in a magazine) */
-    uint32_t list;             /* bucket 0..7, MP_SLAB_ON_FULL or _EMPTY */
+    uint16_t list;             /* bucket 0..7, MP_SLAB_ON_FULL or _EMPTY */
+    uint16_t purge;            /* give its memory back when released */
     uint32_t colour;           /* objs - run */
 } mp_slab_t;
 
@@ -98,6 +99,7 @@ typedef struct mp_tcache {
 } mp_tcache_t;
 
 _Static_assert(sizeof(mp_tslot_t) == 64, "a thread slot is 64 bytes");
+_Static_assert(sizeof(mp_slab_t) == 64, "a slab descriptor is 64 bytes");
 _Static_assert(sizeof(mp_tcache_t) == 64, "a thread table's header is 64");
 
 /* ------------------------------------------------------------------------
@@ -343,6 +345,10 @@ typedef struct mp_large {
 
 extern MP_HIDDEN struct mpool_cache mp_large_cache;
 MP_HIDDEN void mp_pool_bootstrap(void);
+/* A slab of a pool's cache became empty (+bytes) or stopped being empty
+ * (-bytes); true when the pool now keeps more than it may, and the caller
+ * should give this slab back at once. */
+MP_HIDDEN bool mp_pool_empty_slab(struct mpool *pool, ptrdiff_t bytes);
 /* Count `bytes` more (or fewer, when negative) against the pool's limit;
  * false when it would pass the limit. */
 MP_HIDDEN bool mp_pool_charge(struct mpool *pool, ptrdiff_t bytes);

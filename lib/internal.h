@@ -237,8 +237,10 @@ mp_owner_fast(const void *addr)
  * NULL with errno ENOMEM when there is none. */
 MP_HIDDEN void *mp_arena_alloc_locked(mp_arena_t *arena, size_t npages,
                                       bool grow, bool *is_zero);
+/* purge: drop the run's physical memory first (a retention policy that
+ * wants memory back at once); its pages then count as not committed. */
 MP_HIDDEN void mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg,
-                                    size_t index, size_t npages);
+                                    size_t index, size_t npages, bool purge);
 MP_HIDDEN void mp_arena_add_segment_locked(mp_arena_t *arena,
                                            mp_segment_t *seg, bool is_zero);
 MP_HIDDEN void mp_arena_remove_segment_locked(mp_arena_t *arena,
@@ -258,6 +260,8 @@ MP_HIDDEN int mp_huge_free(mp_segment_t *seg, void *addr, size_t npages);
 
 MP_HIDDEN void *mp_pages_alloc(size_t npages, bool *is_zero);
 MP_HIDDEN int mp_pages_free(void *addr, size_t npages);
+/* The same, giving the run's physical memory back to the backend now. */
+MP_HIDDEN int mp_pages_free_purge(void *addr, size_t npages);
 /* Record `owner` on every page of a live run (the run's caller only). */
 MP_HIDDEN void mp_pages_set_owner(void *run, size_t npages, void *owner);
 /* The owner recorded for the run holding addr; NULL for an address the

@@ -95,6 +95,10 @@ typedef struct mpool_options {
     void *region;     /* NULL, or memory the pool is to carve all of its
                          blocks from, never touching a byte outside it */
     size_t region_size;
+    size_t retain;    /* most bytes of empty slabs the pool keeps for
+                         reuse; past it, freed memory goes back to the
+                         system at once.  0: keep them until
+                         mpool_reclaim(). */
 } mpool_options_t;
 
 /* A new pool; opt == NULL gives the defaults.  NULL with errno EINVAL

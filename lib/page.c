@@ -226,8 +226,17 @@ mp_arena_alloc_locked(mp_arena_t *arena, size_t npages, bool grow,
 
 void
 mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
-                     size_t npages)
+                     size_t npages, bool purge)
 {
+    size_t committed = npages;
+
+    if (purge && mp_config.can_purge &&
+        mp_backend_purge(mp_page_address(seg, index),
+                         npages << MP_PAGE_SHIFT) == 0) {
+        for (size_t i = index; i < index + npages; i++)
+            seg->pages[i].committed = 0;
+        committed = 0;
+    }
     seg->pages[index].state = MP_PAGE_NONE;
     seg->pages[index].count = 0;
     for (size_t i = index; i < index + npages; i++)
@@ -235,7 +244,7 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
     range_free(arena, seg, index, index + npages);
     seg->free_pages += npages;
     arena->free_pages += npages;
-    arena->free_committed += npages;
+    arena->free_committed += committed;
     arena->run_pages -= npages;
     if (segment_is_empty(seg)) {
         arena->empty_segments++;

@@ -57,8 +57,8 @@ mp_pages_alloc(size_t npages, bool *is_zero)
     return run;
 }
 
-int
-mp_pages_free(void *addr, size_t npages)
+static int
+pages_free(void *addr, size_t npages, bool purge)
 {
     mp_segment_t *seg;
     mp_arena_t *arena;
@@ -80,9 +80,21 @@ mp_pages_free(void *addr, size_t npages)
         mp_lock_release(&arena->lock);
         return EINVAL;
     }
-    mp_arena_free_locked(arena, seg, index, npages);
+    mp_arena_free_locked(arena, seg, index, npages, purge);
     mp_lock_release(&arena->lock);
     return 0;
+}
+
+int
+mp_pages_free(void *addr, size_t npages)
+{
+    return pages_free(addr, npages, false);
+}
+
+int
+mp_pages_free_purge(void *addr, size_t npages)
+{
+    return pages_free(addr, npages, true);
 }
 
 void

@@ -40,6 +40,8 @@ struct mpool {
     mp_large_t *large;
     size_t limit;            /* bytes; 0: none */
     _Atomic size_t taken;    /* bytes of pages held */
+    size_t retain;           /* bytes of empty slabs kept; 0: no cap */
+    _Atomic size_t empty;    /* bytes in empty slabs now */
     bool is_default;
     struct mpool *next;      /* every pool, for reclaim */
     struct mpool *prev;
@@ -96,6 +98,16 @@ mp_pool_bootstrap(void)
 }
 
 bool
+mp_pool_empty_slab(struct mpool *p, ptrdiff_t bytes)
+{
+    size_t now = atomic_fetch_add_explicit(&p->empty, (size_t)bytes,
+                                           memory_order_relaxed) +
+                 (size_t)bytes;
+
+    return bytes > 0 && p->retain != 0 && now > p->retain;
+}
+
+bool
 mp_pool_charge(struct mpool *p, ptrdiff_t bytes)
 {
     size_t now = atomic_fetch_add_explicit(&p->taken, (size_t)bytes,
@@ -148,6 +160,8 @@ mpool_create(const mpool_options_t *opt)
         return NULL;
     pool_init(p, opt != NULL ? opt->name : NULL,
               opt != NULL ? opt->limit : 0);
+    if (opt != NULL)
+        p->retain = opt->retain;
     if (opt != NULL && opt->region != NULL) {
         rc = mp_region_init(&p->region_state, opt->region, opt->region_size);
         if (rc != 0) {

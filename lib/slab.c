@@ -140,7 +140,7 @@ list_insert(struct mpool_cache *c, mp_slab_t *s, uint32_t list)
 {
     mp_slab_t **head = list_head(c, list);
 
-    s->list = list;
+    s->list = (uint16_t)list;
     s->prev = NULL;
     s->next = *head;
     if (s->next != NULL)
@@ -179,14 +179,30 @@ list_for(const struct mpool_cache *c, const mp_slab_t *s)
                       c->objs_per_slab);
 }
 
+static size_t slab_release_locked(struct mpool_cache *c, mp_slab_t *s);
+
+/* Move s to the list its occupancy calls for.  For a pool's cache, count
+ * the bytes in empty slabs against the pool's retention cap, and give a
+ * slab that passes it back at once, its memory purged. */
 static void
 relist(struct mpool_cache *c, mp_slab_t *s)
 {
     uint32_t want = list_for(c, s);
+    uint32_t was = s->list;
+    ptrdiff_t bytes = (ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT);
 
-    if (want != s->list) {
-        list_remove(c, s);
-        list_insert(c, s, want);
+    if (want == was)
+        return;
+    list_remove(c, s);
+    list_insert(c, s, want);
+    if (c->pool == NULL)
+        return;
+    if (was == MP_SLAB_ON_EMPTY)
+        mp_pool_empty_slab(c->pool, -bytes);
+    else if (want == MP_SLAB_ON_EMPTY &&
+             mp_pool_empty_slab(c->pool, bytes)) {
+        s->purge = 1;
+        slab_release_locked(c, s);
     }
 }
 
@@ -234,11 +250,16 @@ slab_create_locked(struct mpool_cache *c)
     s->free = NULL;
     s->carved = 0;
     s->inuse = 0;
+    s->purge = 0;
     c->colour_next += c->colour_step;
     if (c->colour_next > c->colour_max)
         c->colour_next = 0;
     mp_pages_set_owner(run, c->slab_pages, s);
     list_insert(c, s, MP_SLAB_ON_EMPTY);
+    if (c->pool != NULL)
+        mp_pool_empty_slab(c->pool, (ptrdiff_t)bytes); /* never past the
+                                                          cap: it is about
+                                                          to be used */
     return s;
 }
 
@@ -246,7 +267,11 @@ static size_t
 slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
 {
     char *run = s->run;
+    bool purge = s->purge;
 
+    if (c->pool != NULL && s->list == MP_SLAB_ON_EMPTY)
+        mp_pool_empty_slab(c->pool,
+                           -(ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT));
     list_remove(c, s);
     if (c->dtor != NULL)
         for (uint32_t i = 0; i < s->carved; i++) {
@@ -262,7 +287,10 @@ slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
         mp_slab_free_locked(&mp_slab_cache, &d, 1, "mp_slab_release");
         mp_lock_release(&mp_slab_cache.lock);
     }
-    mp_pages_free(run, c->slab_pages);
+    if (purge)
+        mp_pages_free_purge(run, c->slab_pages);
+    else
+        mp_pages_free(run, c->slab_pages);
     if (c->pool != NULL)
         mp_pool_charge(c->pool,
                        -(ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT));

@@ -188,6 +188,48 @@ test_limit(void)
     mpool_destroy(p);
 }
 
+static void
+test_retain(void)
+{
+    enum { N = 80000 };
+    mpool_options_t o = {.size = sizeof(o), .name = "capped",
+                         .retain = 64u << 10};
+    mpool_t *capped = mpool_create(&o), *plain = mpool_create(NULL);
+    static void *b[N];
+    size_t full, after_capped, after_plain;
+
+    mpool_reclaim(NULL);
+    for (int i = 0; i < N; i++) {
+        b[i] = mpool_alloc(capped, 256);
+        memset(b[i], 3, 256);
+    }
+    full = tap_resident_bytes();
+    for (int i = 0; i < N; i++)
+        mpool_free(capped, b[i]);
+    after_capped = tap_resident_bytes();
+    diag("retain 64 KiB: resident %zu KiB with 20 MB of blocks, %zu KiB "
+         "after freeing them, with no reclaim",
+         full / 1024, after_capped / 1024);
+    if (tap_under_valgrind())
+        skip(1, "resident memory under valgrind is valgrind's own");
+    else
+        ok(full > after_capped && full - after_capped >= (size_t)N * 256 / 10 * 8,
+           "a pool with a 64 KiB retention cap gives 80%% of freed memory "
+           "back as it is freed");
+    for (int i = 0; i < N; i++) {
+        b[i] = mpool_alloc(plain, 256);
+        memset(b[i], 3, 256);
+    }
+    full = tap_resident_bytes();
+    for (int i = 0; i < N; i++)
+        mpool_free(plain, b[i]);
+    after_plain = tap_resident_bytes();
+    ok(after_plain + (size_t)N * 256 / 2 > full,
+       "without a cap the freed memory is kept for reuse until reclaim");
+    mpool_destroy(capped);
+    mpool_destroy(plain);
+}
+
 #define THREADS 4
 static mpool_t *shared;
 static _Atomic unsigned long bad_blocks;
@@ -292,6 +334,7 @@ main(void)
     ok(mpool_alloc(mpool_default(), 10) != NULL,
        "destroying the default pool or NULL does nothing");
     test_limit();
+    test_retain();
     test_threads_and_destroy();
     return tap_done();
 }
