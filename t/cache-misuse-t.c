@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * t/cache-misuse-t.c - checking mode catches misuse: each case runs in a
+ * t/cache-misuse-t.c - checking mode catches misuse of caches and pools
+ * (and, for what is caught without it, plain mode): each case runs in a
  * child (this program run again with the case's name), which must stop
  * with SIGABRT after one line on standard error naming what happened, the
  * address and the cache.  Cases run with the MPOOL_CACHE_DEBUG flag, with
@@ -90,6 +91,26 @@ case_destroyed(void)
     mpool_cache_alloc(c);
 }
 
+static void
+case_wrong_pool(void)
+{
+    mpool_t *victim = mpool_create(&(mpool_options_t){
+        .size = sizeof(mpool_options_t), .name = "victim"});
+    mpool_t *owner = mpool_create(&(mpool_options_t){
+        .size = sizeof(mpool_options_t), .name = "owner"});
+    void *p = mpool_alloc(owner, 100);
+    mpool_free(victim, p);
+}
+
+static void
+case_pool_foreign(void)
+{
+    mpool_t *victim = mpool_create(&(mpool_options_t){
+        .size = sizeof(mpool_options_t), .name = "victim"});
+    int on_stack[4];
+    mpool_free(victim, on_stack);
+}
+
 static const struct misuse {
     const char *name;
     void (*run)(void);
@@ -106,6 +127,12 @@ static const struct misuse {
     {"interior", case_interior, "pointer is not the start of an object",
      false},
     {"destroyed", case_destroyed, "use of a destroyed cache", true},
+    {"pool-foreign", case_pool_foreign, "pointer not from any pool", true},
+};
+
+/* Pools are put in checking mode by MPOOL_DEBUG=1 only. */
+static const struct misuse pool_cases[] = {
+    {"wrong-pool", case_wrong_pool, "block freed to the wrong pool", false},
 };
 enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
 
@@ -149,9 +176,10 @@ check_case(const struct misuse *m, const char *mode)
            strstr(err, "cache \"victim\"") != NULL,
        "%s (%s): aborts saying \"%s\" and naming the cache", m->name, mode,
        m->message);
-    if (strcmp(m->name, "wrong-cache") == 0)
+    if (strcmp(m->name, "wrong-cache") == 0 ||
+        strcmp(m->name, "wrong-pool") == 0)
         ok(strstr(err, "belongs to cache \"owner\"") != NULL,
-           "wrong-cache (%s): names the cache the object belongs to", mode);
+           "%s (%s): names the one the object belongs to", m->name, mode);
     if (!WIFSIGNALED(status) || strstr(err, m->message) == NULL)
         diag("status %d, stderr: %s", status, err);
 }
@@ -166,6 +194,10 @@ main(int argc, char **argv)
                 cases[i].run();
                 return 5; /* it should not have returned */
             }
+        if (strcmp(argv[1], pool_cases[0].name) == 0) {
+            pool_cases[0].run();
+            return 5;
+        }
         return 6;
     }
     if (tap_under_valgrind())
@@ -178,5 +210,6 @@ main(int argc, char **argv)
     for (int i = 0; i < NCASES; i++)
         if (cases[i].without_checking)
             check_case(&cases[i], "none");
+    check_case(&pool_cases[0], "env");
     return tap_done();
 }
