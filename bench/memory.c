@@ -14,21 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "mpool.h"
-
-static size_t
-resident(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long s = 0, r = 0;
-
-    if (f != NULL) {
-        if (fscanf(f, "%lu %lu", &s, &r) != 2)
-            r = 0;
-        fclose(f);
-    }
-    return (size_t)r * (size_t)sysconf(_SC_PAGESIZE);
-}
 
 int
 main(int argc, char **argv)
@@ -54,12 +41,12 @@ main(int argc, char **argv)
         mpool_cache_free(cache, mpool_cache_alloc(cache));
     else
         free(malloc(size));
-    before = resident();
+    before = bench_resident_bytes();
     for (size_t i = 0; i < n; i++) {
         objs[i] = cache != NULL ? mpool_cache_alloc(cache) : malloc(size);
         memset(objs[i], 1, size);
     }
-    after = resident();
+    after = bench_resident_bytes();
     printf("%.3f\n", (double)(after - before) / (double)(n * size));
     return 0;
 }

@@ -16,23 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "mpool.h"
 
 static mpool_t *pool;
-
-static size_t
-resident(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long s = 0, r = 0;
-
-    if (f != NULL) {
-        if (fscanf(f, "%lu %lu", &s, &r) != 2)
-            r = 0;
-        fclose(f);
-    }
-    return (size_t)r * (size_t)sysconf(_SC_PAGESIZE);
-}
 
 static void *
 a(size_t n)
@@ -87,7 +74,7 @@ main(int argc, char **argv)
     if (strcmp(argv[2], "pool") == 0)
         pool = mpool_create(NULL);
     if (strcmp(argv[1], "mixed") == 0) {
-        size_t live = 0, peak_live = 0, peak_rss = 0, base = resident();
+        size_t live = 0, peak_live = 0, peak_rss = 0, base = bench_resident_bytes();
         for (long op = 0; op < 2000000; op++) {
             size_t i = next() % SLOTS;
             if (slot[i] != NULL) {
@@ -105,7 +92,7 @@ main(int argc, char **argv)
             if (live > peak_live)
                 peak_live = live;
             if (op % 20000 == 0) {
-                size_t r = resident() - base;
+                size_t r = bench_resident_bytes() - base;
                 if (r > peak_rss)
                     peak_rss = r;
             }

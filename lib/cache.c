@@ -227,10 +227,7 @@ mpool_cache_create(const char *name, size_t size, size_t align,
         mp_set_errno(EEXIST);
         return NULL;
     }
-    mp_lock_acquire(&mp_cache_cache.lock);
-    if (mp_slab_alloc_locked(&mp_cache_cache, &mem, 1) != 1)
-        mem = NULL;
-    mp_lock_release(&mp_cache_cache.lock);
+    mem = mp_internal_alloc(&mp_cache_cache);
     if (mem == NULL) {
         mp_lock_release(&registry_lock);
         mp_set_errno(ENOMEM);
@@ -243,9 +240,7 @@ mpool_cache_create(const char *name, size_t size, size_t align,
         !(flags & MPOOL_CACHE_ZERO))
         c->fast_offset = mp_tslot_offset(c->tslot);
     if (rc != 0) {
-        mp_lock_acquire(&mp_cache_cache.lock);
-        mp_slab_free_locked(&mp_cache_cache, &mem, 1, "mpool_cache_create");
-        mp_lock_release(&mp_cache_cache.lock);
+        mp_internal_free(&mp_cache_cache, mem, "mpool_cache_create");
         mp_lock_release(&registry_lock);
         mp_set_errno(rc);
         return NULL;
@@ -269,10 +264,7 @@ mp_cache_new_unlisted(const char *name, size_t size, size_t align,
 
     if (mp_debug_all)
         flags |= MPOOL_CACHE_DEBUG;
-    mp_lock_acquire(&mp_cache_cache.lock);
-    if (mp_slab_alloc_locked(&mp_cache_cache, &mem, 1) != 1)
-        mem = NULL;
-    mp_lock_release(&mp_cache_cache.lock);
+    mem = mp_internal_alloc(&mp_cache_cache);
     if (mem == NULL) {
         mp_set_errno(ENOMEM);
         return NULL;
@@ -280,9 +272,7 @@ mp_cache_new_unlisted(const char *name, size_t size, size_t align,
     c = mem;
     rc = cache_init(c, name, size, align, NULL, NULL, NULL, flags);
     if (rc != 0) {
-        mp_lock_acquire(&mp_cache_cache.lock);
-        mp_slab_free_locked(&mp_cache_cache, &mem, 1, "mp_cache_new");
-        mp_lock_release(&mp_cache_cache.lock);
+        mp_internal_free(&mp_cache_cache, mem, "mp_cache_new");
         mp_set_errno(rc);
         return NULL;
     }
@@ -299,9 +289,7 @@ cache_free_quarantine(struct mpool_cache *c)
     if (c->quarantine != NULL) {
         void *ring = c->quarantine;
         c->quarantine = NULL;
-        mp_lock_acquire(&mp_stack_cache.lock);
-        mp_slab_free_locked(&mp_stack_cache, &ring, 1, "mp_cache_delete");
-        mp_lock_release(&mp_stack_cache.lock);
+        mp_internal_free(&mp_stack_cache, ring, "mp_cache_delete");
     }
 }
 
@@ -320,9 +308,7 @@ mp_cache_delete_unlisted(struct mpool_cache *c)
     mp_lock_release(&c->lock);
     cache_free_quarantine(c);
     c->magic = MP_CACHE_DEAD;
-    mp_lock_acquire(&mp_cache_cache.lock);
-    mp_slab_free_locked(&mp_cache_cache, &mem, 1, "mp_cache_delete");
-    mp_lock_release(&mp_cache_cache.lock);
+    mp_internal_free(&mp_cache_cache, mem, "mp_cache_delete");
 }
 
 size_t
@@ -405,9 +391,7 @@ mpool_cache_destroy(mpool_cache_t *c)
     c->magic = MP_CACHE_DEAD;
     mp_lock_release(&registry_lock);
 
-    mp_lock_acquire(&mp_cache_cache.lock);
-    mp_slab_free_locked(&mp_cache_cache, &mem, 1, "mpool_cache_destroy");
-    mp_lock_release(&mp_cache_cache.lock);
+    mp_internal_free(&mp_cache_cache, mem, "mpool_cache_destroy");
     return 0;
 }
 

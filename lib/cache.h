@@ -183,6 +183,12 @@ MP_HIDDEN void mp_slab_free_locked(struct mpool_cache *cache, void **objs,
 /* Give back empty slabs beyond `keep`; returns pages given back. */
 MP_HIDDEN size_t mp_slab_release_empty_locked(struct mpool_cache *cache,
                                               size_t keep);
+/* One object from, or back to, one of the library's own caches (which
+ * have no magazines and never call out): takes and drops the lock.  NULL
+ * when there is no memory. */
+MP_HIDDEN void *mp_internal_alloc(struct mpool_cache *cache);
+MP_HIDDEN void mp_internal_free(struct mpool_cache *cache, void *obj,
+                                const char *caller);
 /* Give back every slab, whatever is in it (destroy). */
 MP_HIDDEN void mp_slab_release_all_locked(struct mpool_cache *cache);
 /* The byte offset of slot `index` in a thread table. */

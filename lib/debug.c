@@ -198,10 +198,7 @@ mp_debug_free(struct mpool_cache *c, void *obj)
 
     if (c->quarantine == NULL) {
         void *ring;
-        mp_lock_acquire(&mp_stack_cache.lock);
-        if (mp_slab_alloc_locked(&mp_stack_cache, &ring, 1) != 1)
-            ring = NULL;
-        mp_lock_release(&mp_stack_cache.lock);
+        ring = mp_internal_alloc(&mp_stack_cache);
         c->quarantine = ring;
     }
     if (c->quarantine == NULL) {

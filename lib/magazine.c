@@ -116,12 +116,13 @@ mp_tslot_claim(struct mpool_cache *c)
     return index == MP_TSLOT_NONE ? -1 : 0;
 }
 
-void
-mp_tslot_retire(struct mpool_cache *c)
+/* From here no thread can flush into this cache: a slot whose generation
+ * is stale is dropped, never flushed.  mp_tcache_lock held. */
+static void
+tslot_retire_locked(struct mpool_cache *c)
 {
     uint32_t i = c->tslot;
 
-    mp_lock_acquire(&mp_tcache_lock);
     if (i != MP_TSLOT_NONE) {
         tslot_owner[i] = NULL;
         atomic_fetch_add(&tslot_gen[i], 1);
@@ -129,6 +130,13 @@ mp_tslot_retire(struct mpool_cache *c)
     }
     c->tslot = MP_TSLOT_NONE;
     c->fast_offset = MP_TSLOT_NONE;
+}
+
+void
+mp_tslot_retire(struct mpool_cache *c)
+{
+    mp_lock_acquire(&mp_tcache_lock);
+    tslot_retire_locked(c);
     mp_lock_release(&mp_tcache_lock);
 }
 
@@ -178,15 +186,7 @@ mp_tslot_retire_if_idle(struct mpool_cache *c)
         mp_lock_release(&mp_tcache_lock);
         return EBUSY;
     }
-    if (i != MP_TSLOT_NONE) {
-        /* From here no thread can flush into this cache: a slot whose
-         * generation is stale is dropped, never flushed. */
-        tslot_owner[i] = NULL;
-        atomic_fetch_add(&tslot_gen[i], 1);
-        tslot_retired_at[i] = atomic_fetch_add(&tslot_epoch, 1) + 1;
-    }
-    c->tslot = MP_TSLOT_NONE;
-    c->fast_offset = MP_TSLOT_NONE;
+    tslot_retire_locked(c);
     mp_lock_release(&mp_tcache_lock);
     return 0;
 }
@@ -252,9 +252,7 @@ slot_drop(mp_tslot_t *s)
 {
     if (s->base != NULL) {
         void *stack = s->base;
-        mp_lock_acquire(&mp_stack_cache.lock);
-        mp_slab_free_locked(&mp_stack_cache, &stack, 1, "mp_tcache");
-        mp_lock_release(&mp_stack_cache.lock);
+        mp_internal_free(&mp_stack_cache, stack, "mp_tcache");
     }
     __builtin_memset(s, 0, sizeof(*s));
 }
@@ -371,10 +369,7 @@ slot_get(struct mpool_cache *c)
     }
     {
         void *stack;
-        mp_lock_acquire(&mp_stack_cache.lock);
-        if (mp_slab_alloc_locked(&mp_stack_cache, &stack, 1) != 1)
-            stack = NULL;
-        mp_lock_release(&mp_stack_cache.lock);
+        stack = mp_internal_alloc(&mp_stack_cache);
         if (stack == NULL)
             return NULL;
         tc_enter_wait(tc);
@@ -423,10 +418,7 @@ magazine_new(void)
 {
     void *m;
 
-    mp_lock_acquire(&mp_magazine_cache.lock);
-    if (mp_slab_alloc_locked(&mp_magazine_cache, &m, 1) != 1)
-        m = NULL;
-    mp_lock_release(&mp_magazine_cache.lock);
+    m = mp_internal_alloc(&mp_magazine_cache);
     return m;
 }
 
@@ -435,9 +427,7 @@ magazine_delete(mp_magazine_t *m)
 {
     void *p = m;
 
-    mp_lock_acquire(&mp_magazine_cache.lock);
-    mp_slab_free_locked(&mp_magazine_cache, &p, 1, "mp_magazine");
-    mp_lock_release(&mp_magazine_cache.lock);
+    mp_internal_free(&mp_magazine_cache, p, "mp_magazine");
 }
 
 static void

@@ -216,9 +216,7 @@ mpool_destroy(mpool_t *pool)
         void *hdr = l;
         pool->large = l->next;
         mp_pages_free(l->run, l->npages);
-        mp_lock_acquire(&mp_large_cache.lock);
-        mp_slab_free_locked(&mp_large_cache, &hdr, 1, "mpool_destroy");
-        mp_lock_release(&mp_large_cache.lock);
+        mp_internal_free(&mp_large_cache, hdr, "mpool_destroy");
     }
     pool->magic = 0;
     mp_pages_free(pool, POOL_PAGES);
@@ -337,16 +335,11 @@ large_alloc(struct mpool *p, size_t size, size_t align)
         mp_set_errno(ENOMEM);
         return NULL;
     }
-    mp_lock_acquire(&mp_large_cache.lock);
-    if (mp_slab_alloc_locked(&mp_large_cache, &hdr, 1) != 1)
-        hdr = NULL;
-    mp_lock_release(&mp_large_cache.lock);
+    hdr = mp_internal_alloc(&mp_large_cache);
     run = hdr != NULL ? mp_pages_alloc(npages, &is_zero) : NULL;
     if (run == NULL) {
         if (hdr != NULL) {
-            mp_lock_acquire(&mp_large_cache.lock);
-            mp_slab_free_locked(&mp_large_cache, &hdr, 1, "mpool_alloc");
-            mp_lock_release(&mp_large_cache.lock);
+            mp_internal_free(&mp_large_cache, hdr, "mpool_alloc");
         }
         mp_pool_charge(p, -(ptrdiff_t)bytes);
         mp_set_errno(ENOMEM);
@@ -384,9 +377,7 @@ large_free(mp_large_t *l)
     mp_lock_release(&p->lock);
     mp_pages_free(l->run, l->npages);
     mp_pool_charge(p, -(ptrdiff_t)(l->npages << MP_PAGE_SHIFT));
-    mp_lock_acquire(&mp_large_cache.lock);
-    mp_slab_free_locked(&mp_large_cache, &hdr, 1, "mpool_free");
-    mp_lock_release(&mp_large_cache.lock);
+    mp_internal_free(&mp_large_cache, hdr, "mpool_free");
 }
 
 /* The region pool whose memory holds ptr, if any. */

@@ -231,10 +231,7 @@ slab_create_locked(struct mpool_cache *c)
     if (c->desc_on_slab) {
         s = (mp_slab_t *)(run + bytes - sizeof(mp_slab_t));
     } else {
-        void *d;
-        mp_lock_acquire(&mp_slab_cache.lock);
-        d = mp_slab_alloc_locked(&mp_slab_cache, &d, 1) == 1 ? d : NULL;
-        mp_lock_release(&mp_slab_cache.lock);
+        void *d = mp_internal_alloc(&mp_slab_cache);
         if (d == NULL) {
             mp_pages_free(run, c->slab_pages);
             if (c->pool != NULL)
@@ -283,9 +280,7 @@ slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
     c->objs_carved -= s->carved;
     if (!c->desc_on_slab) {
         void *d = s;
-        mp_lock_acquire(&mp_slab_cache.lock);
-        mp_slab_free_locked(&mp_slab_cache, &d, 1, "mp_slab_release");
-        mp_lock_release(&mp_slab_cache.lock);
+        mp_internal_free(&mp_slab_cache, d, "mp_slab_release");
     }
     if (purge)
         mp_pages_free_purge(run, c->slab_pages);
@@ -314,6 +309,26 @@ mp_slab_release_all_locked(struct mpool_cache *c)
         while (*list_head(c, list) != NULL)
             slab_release_locked(c, *list_head(c, list));
     c->objs_out = 0;
+}
+
+void *
+mp_internal_alloc(struct mpool_cache *c)
+{
+    void *obj;
+
+    mp_lock_acquire(&c->lock);
+    if (mp_slab_alloc_locked(c, &obj, 1) != 1)
+        obj = NULL;
+    mp_lock_release(&c->lock);
+    return obj;
+}
+
+void
+mp_internal_free(struct mpool_cache *c, void *obj, const char *caller)
+{
+    mp_lock_acquire(&c->lock);
+    mp_slab_free_locked(c, &obj, 1, caller);
+    mp_lock_release(&c->lock);
 }
 
 mp_slab_t *
