@@ -302,10 +302,10 @@ mp_cache_delete_unlisted(struct mpool_cache *c)
     mp_depot_drain(c);
     mp_tslot_retire(c);
     mp_depot_drain(c);
-    mp_lock_acquire(&c->lock);
+    mp_cache_lock(&c->lock, c);
     c->q_count = 0; /* the quarantine's objects go with their slabs */
     mp_slab_release_all_locked(c);
-    mp_lock_release(&c->lock);
+    mp_cache_unlock(&c->lock, c);
     cache_free_quarantine(c);
     c->magic = MP_CACHE_DEAD;
     mp_internal_free(&mp_cache_cache, mem, "mp_cache_delete");
@@ -319,9 +319,9 @@ mp_cache_shrink(struct mpool_cache *c)
     mp_depot_drain(c);
     if (c->flags & MPOOL_CACHE_DEBUG)
         mp_debug_flush(c);
-    mp_lock_acquire(&c->lock);
+    mp_cache_lock(&c->lock, c);
     pages = mp_slab_release_empty_locked(c, 0);
-    mp_lock_release(&c->lock);
+    mp_cache_unlock(&c->lock, c);
     return pages;
 }
 
@@ -377,9 +377,9 @@ mpool_cache_destroy(mpool_cache_t *c)
         return -1;
     }
     mp_depot_drain(c); /* what other threads flushed before retirement */
-    mp_lock_acquire(&c->lock);
+    mp_cache_lock(&c->lock, c);
     mp_slab_release_all_locked(c);
-    mp_lock_release(&c->lock);
+    mp_cache_unlock(&c->lock, c);
     cache_free_quarantine(c);
 
     if (c->prev != NULL)
@@ -418,9 +418,9 @@ mp_caches_reclaim(void)
     pages += mp_pools_shrink();
     for (unsigned i = 0; mp_internal_caches[i] != NULL; i++) {
         struct mpool_cache *c = mp_internal_caches[i];
-        mp_lock_acquire(&c->lock);
+        mp_cache_lock(&c->lock, c);
         pages += mp_slab_release_empty_locked(c, 0);
-        mp_lock_release(&c->lock);
+        mp_cache_unlock(&c->lock, c);
     }
     mp_lock_release(&registry_lock);
     return pages;

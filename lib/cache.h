@@ -14,6 +14,11 @@
  * with a constructor. */
 #define MP_CACHE_KEEP_STATE 0x80000000u
 
+/* Internal flag: the cache is used by one thread only (a single-threaded
+ * pool's class): its own locks are not taken, and other threads' drains
+ * and global reclaim leave it alone. */
+#define MP_CACHE_NOLOCK 0x40000000u
+
 #define MP_CACHE_MAGIC ((uintptr_t)0x6d706361636865aaull)
 #define MP_CACHE_DEAD ((uintptr_t)0x6d70646561646361ull)
 
@@ -30,6 +35,19 @@
 /* Thread-slot indices: a cache past this many live ones has no magazines. */
 #define MP_TSLOT_MAX 16384
 #define MP_TSLOT_NONE UINT32_MAX
+
+/* A cache's own locks (its slab lock, its depot lock), skipped for a cache
+ * only one thread uses. */
+#define mp_cache_lock(lock, c)                                             \
+    do {                                                                   \
+        if (!((c)->flags & MP_CACHE_NOLOCK))                               \
+            mp_lock_acquire(lock);                                         \
+    } while (0)
+#define mp_cache_unlock(lock, c)                                           \
+    do {                                                                   \
+        if (!((c)->flags & MP_CACHE_NOLOCK))                               \
+            mp_lock_release(lock);                                         \
+    } while (0)
 
 /* ------------------------------------------------------------------------
  * Slabs

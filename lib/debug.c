@@ -111,10 +111,10 @@ quarantine_flush_locked(struct mpool_cache *c)
 void
 mp_debug_flush(struct mpool_cache *c)
 {
-    mp_lock_acquire(&c->lock);
+    mp_cache_lock(&c->lock, c);
     if (c->quarantine != NULL)
         quarantine_flush_locked(c);
-    mp_lock_release(&c->lock);
+    mp_cache_unlock(&c->lock, c);
 }
 
 void *
@@ -123,7 +123,7 @@ mp_debug_alloc(struct mpool_cache *c)
     char *obj;
     uint64_t *state;
 
-    mp_lock_acquire(&c->lock);
+    mp_cache_lock(&c->lock, c);
     if (mp_slab_alloc_locked(c, (void **)&obj, 1) != 1) {
         /* the quarantine may hold the only free objects */
         if (c->quarantine != NULL && c->q_count > 0) {
@@ -131,7 +131,7 @@ mp_debug_alloc(struct mpool_cache *c)
             if (mp_slab_alloc_locked(c, (void **)&obj, 1) == 1)
                 goto got;
         }
-        mp_lock_release(&c->lock);
+        mp_cache_unlock(&c->lock, c);
         return NULL;
     }
 got:
@@ -144,7 +144,7 @@ got:
                            c->name, NULL);
         if (c->ctor != NULL && c->ctor(obj, c->arg) != 0) {
             mp_slab_free_locked(c, (void **)&obj, 1, "mpool_cache_alloc");
-            mp_lock_release(&c->lock);
+            mp_cache_unlock(&c->lock, c);
             mp_set_errno(ENOMEM);
             return NULL;
         }
@@ -154,7 +154,7 @@ got:
     }
     *state = STATE_ALLOC ^ (uintptr_t)obj;
     redzone_fill(c, obj);
-    mp_lock_release(&c->lock);
+    mp_cache_unlock(&c->lock, c);
     atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
     if (c->flags & MPOOL_CACHE_ZERO)
         __builtin_memset(obj, 0, c->size);
@@ -181,7 +181,7 @@ mp_debug_free(struct mpool_cache *c, void *obj)
                        "pointer is not the start of an object", obj, c->name,
                        NULL);
 
-    mp_lock_acquire(&c->lock);
+    mp_cache_lock(&c->lock, c);
     state = state_of(c, obj);
     if (*state == (STATE_FREE ^ (uintptr_t)obj))
         mp_cache_panic("mpool_cache_free", "double free", obj, c->name, NULL);
@@ -213,6 +213,6 @@ mp_debug_free(struct mpool_cache *c, void *obj)
         c->quarantine[(c->q_head + c->q_count) % MP_QUARANTINE] = obj;
         c->q_count++;
     }
-    mp_lock_release(&c->lock);
+    mp_cache_unlock(&c->lock, c);
     atomic_fetch_add_explicit(&c->frees_miss, 1, memory_order_relaxed);
 }

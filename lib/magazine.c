@@ -164,10 +164,10 @@ depot_count(struct mpool_cache *c)
 {
     size_t n = 0;
 
-    mp_lock_acquire(&c->depot_lock);
+    mp_cache_lock(&c->depot_lock, c);
     for (mp_magazine_t *m = c->depot_full; m != NULL; m = m->next)
         n += m->rounds;
-    mp_lock_release(&c->depot_lock);
+    mp_cache_unlock(&c->depot_lock, c);
     return n;
 }
 
@@ -435,9 +435,9 @@ objects_to_slabs(struct mpool_cache *c, void **objs, size_t n)
 {
     if (n == 0)
         return;
-    mp_lock_acquire(&c->lock);
+    mp_cache_lock(&c->lock, c);
     mp_slab_free_locked(c, objs, n, "mpool_cache_free");
-    mp_lock_release(&c->lock);
+    mp_cache_unlock(&c->lock, c);
 }
 
 /* Put n objects into the depot as one full magazine.  With to_slabs, a
@@ -451,13 +451,13 @@ depot_put(struct mpool_cache *c, void **objs, size_t n, bool to_slabs)
     mp_magazine_t *m = NULL;
     bool want;
 
-    mp_lock_acquire(&c->depot_lock);
+    mp_cache_lock(&c->depot_lock, c);
     want = !to_slabs || c->depot_nfull < MP_DEPOT_FULL_MAX;
     if (want && (m = c->depot_empty) != NULL) {
         c->depot_empty = m->next;
         c->depot_nempty--;
     }
-    mp_lock_release(&c->depot_lock);
+    mp_cache_unlock(&c->depot_lock, c);
     if (m == NULL && want)
         m = magazine_new();
     if (m == NULL) {
@@ -468,11 +468,11 @@ depot_put(struct mpool_cache *c, void **objs, size_t n, bool to_slabs)
     }
     __builtin_memcpy(m->round, objs, n * sizeof(void *));
     m->rounds = n;
-    mp_lock_acquire(&c->depot_lock);
+    mp_cache_lock(&c->depot_lock, c);
     m->next = c->depot_full;
     c->depot_full = m;
     c->depot_nfull++;
-    mp_lock_release(&c->depot_lock);
+    mp_cache_unlock(&c->depot_lock, c);
     return true;
 }
 
@@ -483,9 +483,9 @@ depot_take(struct mpool_cache *c, void **out)
     mp_magazine_t *m;
     size_t n;
 
-    mp_lock_acquire(&c->depot_lock);
+    mp_cache_lock(&c->depot_lock, c);
     if ((m = c->depot_full) == NULL) {
-        mp_lock_release(&c->depot_lock);
+        mp_cache_unlock(&c->depot_lock, c);
         return 0;
     }
     c->depot_full = m->next;
@@ -496,7 +496,7 @@ depot_take(struct mpool_cache *c, void **out)
     m->next = c->depot_empty;
     c->depot_empty = m;
     c->depot_nempty++;
-    mp_lock_release(&c->depot_lock);
+    mp_cache_unlock(&c->depot_lock, c);
     return n;
 }
 
@@ -505,12 +505,12 @@ mp_depot_drain(struct mpool_cache *c)
 {
     mp_magazine_t *full, *empty;
 
-    mp_lock_acquire(&c->depot_lock);
+    mp_cache_lock(&c->depot_lock, c);
     full = c->depot_full;
     empty = c->depot_empty;
     c->depot_full = c->depot_empty = NULL;
     c->depot_nfull = c->depot_nempty = 0;
-    mp_lock_release(&c->depot_lock);
+    mp_cache_unlock(&c->depot_lock, c);
     while (full != NULL) {
         mp_magazine_t *next = full->next;
         objects_to_slabs(c, full->round, full->rounds);
@@ -605,7 +605,8 @@ mp_tcache_drain_others(void)
             mp_tslot_t *s = &tc->slots[i];
             if (s->limit != NULL &&
                 s->gen == atomic_load_explicit(&tslot_gen[i],
-                                               memory_order_relaxed))
+                                               memory_order_relaxed) &&
+                !(tslot_owner[i]->flags & MP_CACHE_NOLOCK))
                 slot_flush_ex(tslot_owner[i], s, false);
         }
         atomic_store_explicit(&tc->slots_end, tc->saved_end,
@@ -638,10 +639,10 @@ direct_alloc(struct mpool_cache *c)
 {
     void *obj;
 
-    mp_lock_acquire(&c->lock);
+    mp_cache_lock(&c->lock, c);
     if (mp_slab_alloc_locked(c, &obj, 1) != 1)
         obj = NULL;
-    mp_lock_release(&c->lock);
+    mp_cache_unlock(&c->lock, c);
     if (obj != NULL) {
         atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
         if (c->flags & MPOOL_CACHE_ZERO)
@@ -678,9 +679,9 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
     atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
     n = depot_take(c, buf);
     if (n == 0) {
-        mp_lock_acquire(&c->lock);
+        mp_cache_lock(&c->lock, c);
         n = mp_slab_alloc_locked(c, buf, c->mag_rounds);
-        mp_lock_release(&c->lock);
+        mp_cache_unlock(&c->lock, c);
         if (n == 0) {
             atomic_fetch_sub_explicit(&c->allocs_miss, 1,
                                       memory_order_relaxed);

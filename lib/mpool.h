@@ -99,10 +99,17 @@ typedef struct mpool_options {
                          reuse; past it, freed memory goes back to the
                          system at once.  0: keep them until
                          mpool_reclaim(). */
+    unsigned flags;   /* MPOOL_SINGLE_THREADED */
 } mpool_options_t;
 
+/* Flags for mpool_options_t.flags. */
+#define MPOOL_SINGLE_THREADED 0x1u /* one thread uses the pool: it takes no
+                                      locks of its own, and other threads'
+                                      reclaims leave it alone */
+
 /* A new pool; opt == NULL gives the defaults.  NULL with errno EINVAL
- * (opt->size too small, or a region too small for one block) or ENOMEM. */
+ * (opt->size too small, an unknown flag, or a region too small for one
+ * block) or ENOMEM. */
 MPOOL_API mpool_t *mpool_create(const mpool_options_t *opt)
     MPOOL_ATTR_WARN_UNUSED;
 /* Release every block of the pool and the pool itself.  NULL and the

@@ -41,6 +41,7 @@ struct mpool {
     size_t limit;            /* bytes; 0: none */
     _Atomic size_t taken;    /* bytes of pages held */
     size_t retain;           /* bytes of empty slabs kept; 0: no cap */
+    unsigned flags;          /* MPOOL_SINGLE_THREADED */
     _Atomic size_t empty;    /* bytes in empty slabs now */
     bool is_default;
     struct mpool *next;      /* every pool, for reclaim */
@@ -55,6 +56,18 @@ MP_HIDDEN uint8_t mp_class_table[MP_CLASS_TABLE_MAX / 16 + 1];
 static mp_lock_t pools_lock = MP_LOCK_INITIALIZER;
 static struct mpool *pools; /* under pools_lock */
 static _Atomic unsigned region_pools; /* live pools over caller memory */
+
+/* The pool's own lock, skipped for a single-threaded pool. */
+#define pool_lock(p)                                                       \
+    do {                                                                   \
+        if (!((p)->flags & MPOOL_SINGLE_THREADED))                         \
+            mp_lock_acquire(&(p)->lock);                                   \
+    } while (0)
+#define pool_unlock(p)                                                     \
+    do {                                                                   \
+        if (!((p)->flags & MPOOL_SINGLE_THREADED))                         \
+            mp_lock_release(&(p)->lock);                                   \
+    } while (0)
 
 #define POOL_PAGES ((sizeof(struct mpool) + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT)
 
@@ -147,7 +160,8 @@ mpool_create(const mpool_options_t *opt)
     bool is_zero;
     int rc;
 
-    if (opt != NULL && opt->size < sizeof(mpool_options_t)) {
+    if (opt != NULL && (opt->size < sizeof(mpool_options_t) ||
+                        (opt->flags & ~MPOOL_SINGLE_THREADED) != 0)) {
         mp_set_errno(EINVAL);
         return NULL;
     }
@@ -160,8 +174,10 @@ mpool_create(const mpool_options_t *opt)
         return NULL;
     pool_init(p, opt != NULL ? opt->name : NULL,
               opt != NULL ? opt->limit : 0);
-    if (opt != NULL)
+    if (opt != NULL) {
         p->retain = opt->retain;
+        p->flags = opt->flags;
+    }
     if (opt != NULL && opt->region != NULL) {
         rc = mp_region_init(&p->region_state, opt->region, opt->region_size);
         if (rc != 0) {
@@ -260,7 +276,8 @@ mp_pools_shrink(void)
 
     mp_lock_acquire(&pools_lock);
     for (struct mpool *p = pools; p != NULL; p = p->next)
-        pages += mp_pool_shrink(p);
+        if (!(p->flags & MPOOL_SINGLE_THREADED)) /* its thread's to do */
+            pages += mp_pool_shrink(p);
     mp_lock_release(&pools_lock);
     return pages;
 }
@@ -290,15 +307,19 @@ pool_class_create(struct mpool *p, unsigned index)
         name[n++] = digits[--nd];
     name[n] = '\0';
 
-    mp_lock_acquire(&p->lock);
+    pool_lock(p);
     c = atomic_load_explicit(&p->classes[index], memory_order_acquire);
     if (c == NULL) {
-        c = mp_cache_new_unlisted(name, size, size >= 16 ? 16 : 8, 0, p);
+        c = mp_cache_new_unlisted(name, size, size >= 16 ? 16 : 8,
+                                  p->flags & MPOOL_SINGLE_THREADED
+                                      ? MP_CACHE_NOLOCK
+                                      : 0,
+                                  p);
         if (c != NULL)
             atomic_store_explicit(&p->classes[index], c,
                                   memory_order_release);
     }
-    mp_lock_release(&p->lock);
+    pool_unlock(p);
     return c;
 }
 
@@ -351,13 +372,13 @@ large_alloc(struct mpool *p, size_t size, size_t align)
     l->npages = npages;
     l->block = (char *)(((uintptr_t)run + align - 1) & ~(uintptr_t)(align - 1));
     mp_pages_set_owner(run, npages, (char *)l + 1);
-    mp_lock_acquire(&p->lock);
+    pool_lock(p);
     l->prev = NULL;
     l->next = p->large;
     if (p->large != NULL)
         p->large->prev = l;
     p->large = l;
-    mp_lock_release(&p->lock);
+    pool_unlock(p);
     return l->block;
 }
 
@@ -367,14 +388,14 @@ large_free(mp_large_t *l)
     struct mpool *p = l->pool;
     void *hdr = l;
 
-    mp_lock_acquire(&p->lock);
+    pool_lock(p);
     if (l->prev != NULL)
         l->prev->next = l->next;
     else
         p->large = l->next;
     if (l->next != NULL)
         l->next->prev = l->prev;
-    mp_lock_release(&p->lock);
+    pool_unlock(p);
     mp_pages_free(l->run, l->npages);
     mp_pool_charge(p, -(ptrdiff_t)(l->npages << MP_PAGE_SHIFT));
     mp_internal_free(&mp_large_cache, hdr, "mpool_free");

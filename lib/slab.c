@@ -316,19 +316,19 @@ mp_internal_alloc(struct mpool_cache *c)
 {
     void *obj;
 
-    mp_lock_acquire(&c->lock);
+    mp_cache_lock(&c->lock, c);
     if (mp_slab_alloc_locked(c, &obj, 1) != 1)
         obj = NULL;
-    mp_lock_release(&c->lock);
+    mp_cache_unlock(&c->lock, c);
     return obj;
 }
 
 void
 mp_internal_free(struct mpool_cache *c, void *obj, const char *caller)
 {
-    mp_lock_acquire(&c->lock);
+    mp_cache_lock(&c->lock, c);
     mp_slab_free_locked(c, &obj, 1, caller);
-    mp_lock_release(&c->lock);
+    mp_cache_unlock(&c->lock, c);
 }
 
 mp_slab_t *

@@ -40,7 +40,7 @@ mp_cache_stats_fill(struct mpool_cache *c, mpool_cache_stats_t *st)
     st->size = sizeof(*st);
     publish_current(c);
     cached = mp_magazine_cached(c);
-    mp_lock_acquire(&c->lock);
+    mp_cache_lock(&c->lock, c);
     __builtin_memcpy(st->name, c->name, sizeof(st->name));
     st->object_size = c->size;
     st->align = c->align;
@@ -53,7 +53,7 @@ mp_cache_stats_fill(struct mpool_cache *c, mpool_cache_stats_t *st)
     st->slabs_empty = c->nslabs[MP_SLAB_ON_EMPTY];
     for (unsigned b = 0; b < MP_PARTIAL_BUCKETS; b++)
         st->slabs_partial += c->nslabs[b];
-    mp_lock_release(&c->lock);
+    mp_cache_unlock(&c->lock, c);
     slabs = st->slabs_full + st->slabs_partial + st->slabs_empty;
     st->pages = slabs * c->slab_pages;
     st->waste = slabs * (st->slab_size - c->objs_per_slab * c->size);
@@ -66,7 +66,7 @@ mp_cache_stats_fill(struct mpool_cache *c, mpool_cache_stats_t *st)
         atomic_load(&c->allocs_miss) + atomic_load(&c->frees_miss);
     st->mode = c->tslot == MP_TSLOT_NONE ? MPOOL_MAGAZINE_NONE
                                          : MPOOL_MAGAZINE_PER_THREAD;
-    st->flags = c->flags & ~MP_CACHE_KEEP_STATE;
+    st->flags = c->flags & ~(MP_CACHE_KEEP_STATE | MP_CACHE_NOLOCK);
 }
 
 int

@@ -230,6 +230,76 @@ test_retain(void)
     mpool_destroy(plain);
 }
 
+static _Atomic int reclaimer_stop;
+
+static void *
+reclaimer(void *arg)
+{
+    unsigned long *count = arg;
+
+    while (!reclaimer_stop) {
+        mpool_reclaim(NULL);
+        (*count)++;
+    }
+    return NULL;
+}
+
+/* A single-threaded pool, worked by this thread while another reclaims. */
+static void
+test_single_threaded(void)
+{
+    mpool_options_t o = {.size = sizeof(o), .name = "solo",
+                         .flags = MPOOL_SINGLE_THREADED};
+    mpool_options_t bad = {.size = sizeof(bad), .flags = 0x80};
+    static struct { uint64_t *p; size_t n; } live[512];
+    uint64_t seed = 12345;
+    unsigned long reclaims = 0;
+    size_t n = 0;
+    bool intact = true;
+    pthread_t t;
+    mpool_t *p;
+
+    errno = 0;
+    ok(mpool_create(&bad) == NULL && errno == EINVAL,
+       "an unknown pool flag: NULL, EINVAL");
+    p = mpool_create(&o);
+    ok(p != NULL, "a single-threaded pool");
+    pthread_create(&t, NULL, reclaimer, &reclaims);
+    for (int op = 0; op < 300000; op++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        if (n < 512 && (n == 0 || (seed >> 33) % 2)) {
+            size_t words = 2 + (seed >> 40) % 300;
+            uint64_t *b = mpool_alloc(p, words * 8);
+            if (b == NULL) {
+                intact = false;
+                continue;
+            }
+            b[0] = (uintptr_t)b;
+            b[words - 1] = words;
+            live[n].p = b;
+            live[n++].n = words;
+        } else {
+            size_t i = (seed >> 20) % n;
+            intact &= live[i].p[0] == (uintptr_t)live[i].p &&
+                      live[i].p[live[i].n - 1] == live[i].n;
+            mpool_free(p, live[i].p);
+            live[i] = live[--n];
+        }
+    }
+    reclaimer_stop = 1;
+    pthread_join(t, NULL);
+    ok(intact, "300000 operations while another thread ran %lu reclaims: "
+               "every block intact",
+       reclaims);
+    while (n > 0) {
+        n--;
+        mpool_free(p, live[n].p);
+    }
+    ok(mpool_reclaim(p) > 0,
+       "after freeing everything, its own thread reclaims its pages");
+    mpool_destroy(p);
+}
+
 #define THREADS 4
 static mpool_t *shared;
 static _Atomic unsigned long bad_blocks;
@@ -335,6 +405,7 @@ main(void)
        "destroying the default pool or NULL does nothing");
     test_limit();
     test_retain();
+    test_single_threaded();
     test_threads_and_destroy();
     return tap_done();
 }
