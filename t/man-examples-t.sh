@@ -6,7 +6,7 @@
 #
 # The program is the first literal display (.Bd -literal ... .Ed) of the
 # EXAMPLES section, with the mdoc escapes \& (removed) and \e (a backslash)
-# undone.  Pages without an EXAMPLES section, such as .so stubs, are left
+# undone.  Pages without an EXAMPLES section are left
 # out of the plan.
 : "${top_srcdir:=.}"
 : "${CC:=cc}" "${top_builddir:=.}"
