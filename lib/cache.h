@@ -62,8 +62,9 @@ typedef struct mp_slab {
     struct mpool_cache *cache; /* owner */
     struct mp_slab *next;      /* on the cache's list for .list */
     struct mp_slab *prev;
-    char *run;                 /* the slab's first page */
-    char *objs;                /* its first object: run + colour */
+    struct mpool *pool;        /* cache->pool, kept here for mpool_free */
+    char *objs;                /* its first object: the slab's first page
+                                  + colour */
     void *free;                /* free constructed objects, linked through
                                   the word at cache->link_offset */
     uint32_t carved;           /* objects constructed: objs[0 .. carved) */
@@ -252,8 +253,27 @@ MP_HIDDEN void mp_tcache_thread_exit(void *tcache);
 MP_HIDDEN void *mp_cache_alloc_slow(struct mpool_cache *cache);
 MP_HIDDEN void mp_cache_free_slow(struct mpool_cache *cache, void *obj);
 
+static inline void *mp_cache_alloc_inline_ex(struct mpool_cache *c,
+                                            bool count);
+static inline void mp_cache_free_inline_ex(struct mpool_cache *c, void *obj,
+                                           bool count, bool nonnull);
+
+/* Caches count the calls their magazines serve (for mpool_cache_stats);
+ * pools' class caches, whose numbers nobody reads, do not. */
 static inline void *
 mp_cache_alloc_inline(struct mpool_cache *c)
+{
+    return mp_cache_alloc_inline_ex(c, true);
+}
+
+static inline void
+mp_cache_free_inline(struct mpool_cache *c, void *obj)
+{
+    mp_cache_free_inline_ex(c, obj, true, false);
+}
+
+static inline void *
+mp_cache_alloc_inline_ex(struct mpool_cache *c, bool count)
 {
     mp_tcache_t *tc = mp_backend_tcache_get();
     uint32_t off = c->fast_offset;
@@ -267,7 +287,8 @@ mp_cache_alloc_inline(struct mpool_cache *c)
         if (MP_LIKELY(top != s->base)) {
             void *obj = top[-1];
             s->top = top - 1;
-            s->allocs++;
+            if (count)
+                s->allocs++;
             atomic_signal_fence(memory_order_seq_cst);
             atomic_store_explicit(&tc->in_op, 0, memory_order_release);
             return obj;
@@ -279,7 +300,8 @@ mp_cache_alloc_inline(struct mpool_cache *c)
 }
 
 static inline void
-mp_cache_free_inline(struct mpool_cache *c, void *obj)
+mp_cache_free_inline_ex(struct mpool_cache *c, void *obj, bool count,
+                        bool nonnull)
 {
     mp_tcache_t *tc = mp_backend_tcache_get();
     uint32_t off = c->fast_offset;
@@ -288,13 +310,14 @@ mp_cache_free_inline(struct mpool_cache *c, void *obj)
     atomic_signal_fence(memory_order_seq_cst);
     if (MP_LIKELY(off < atomic_load_explicit(&tc->slots_end,
                                              memory_order_acquire) &&
-                  obj != NULL)) {
+                  (nonnull || obj != NULL))) {
         mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
         void **top = s->top;
         if (MP_LIKELY(top != s->limit)) {
             *top = obj;
             s->top = top + 1;
-            s->frees++;
+            if (count)
+                s->frees++;
             atomic_signal_fence(memory_order_seq_cst);
             atomic_store_explicit(&tc->in_op, 0, memory_order_release);
             return;

@@ -471,7 +471,7 @@ mpool_alloc(mpool_t *pool, size_t size)
                   (c = atomic_load_explicit(
                        &pool->classes[mp_size_class(size)],
                        memory_order_acquire)) != NULL))
-        return mp_cache_alloc_inline(c);
+        return mp_cache_alloc_inline_ex(c, false);
     return pool_alloc_slow(pool, size);
 }
 
@@ -517,9 +517,8 @@ mpool_free(mpool_t *pool, void *ptr)
 
     /* the common case: a slab block of the pool named (NULL for the
      * default pool, and large blocks, go the slow way) */
-    if (MP_LIKELY(s != NULL && ((uintptr_t)s & 1) == 0 &&
-                  s->cache->pool == pool))
-        mp_cache_free_inline(s->cache, ptr);
+    if (MP_LIKELY(s != NULL && ((uintptr_t)s & 1) == 0 && s->pool == pool))
+        mp_cache_free_inline_ex(s->cache, ptr, false, true);
     else
         pool_free_slow(pool, ptr);
 }

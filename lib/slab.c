@@ -241,7 +241,7 @@ slab_create_locked(struct mpool_cache *c)
         s = d;
     }
     s->cache = c;
-    s->run = run;
+    s->pool = c->pool;
     s->colour = (uint32_t)c->colour_next;
     s->objs = run + s->colour;
     s->free = NULL;
@@ -263,7 +263,7 @@ slab_create_locked(struct mpool_cache *c)
 static size_t
 slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
 {
-    char *run = s->run;
+    char *run = s->objs - s->colour;
     bool purge = s->purge;
 
     if (c->pool != NULL && s->list == MP_SLAB_ON_EMPTY)
