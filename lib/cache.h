@@ -62,9 +62,8 @@ typedef struct mp_slab {
     struct mpool_cache *cache; /* owner */
     struct mp_slab *next;      /* on the cache's list for .list */
     struct mp_slab *prev;
-    struct mpool *pool;        /* cache->pool, kept here for mpool_free */
-    char *objs;                /* its first object: the slab's first page
-                                  + colour */
+    char *run;                 /* the slab's first page */
+    char *objs;                /* its first object: run + colour */
     void *free;                /* free constructed objects, linked through
                                   the word at cache->link_offset */
     uint32_t carved;           /* objects constructed: objs[0 .. carved) */

@@ -75,8 +75,16 @@ enum mp_page_state {
 };
 
 typedef struct mp_page {
-    struct mp_page *next; /* FREE: the arena's list for this order */
-    struct mp_page *prev;
+    union {
+        struct mp_page *next;     /* FREE: the arena's list for this order */
+        const struct mpool *pool; /* in a run of a pool's slab: the pool,
+                                     for mpool_free's fast path; NULL in
+                                     every other page but a FREE head */
+    };
+    union {
+        struct mp_page *prev;
+        struct mpool_cache *cache; /* with .pool: the slab's cache */
+    };
     void *owner;       /* in a run: what the layer above keeps there (a
                           slab), set on every page of the run */
     uint32_t count;    /* FREE: the block's order; RUN: the run's length */
@@ -169,10 +177,15 @@ mp_arena_current(void)
  * ------------------------------------------------------------------------ */
 
 MP_HIDDEN mp_segment_t *mp_segment_lookup(const void *addr);
-/* One bit per segment-sized slot of the address space (segment.c). */
-extern MP_HIDDEN _Atomic uintptr_t
-    mp_segment_map[((size_t)1 << (MP_ADDRESS_BITS - MP_SEGMENT_SHIFT)) /
-                   (sizeof(uintptr_t) * 8)];
+/* One bit per segment-sized slot of the address space (segment.c): set
+ * in mp_segment_map while the library holds a segment there, and in
+ * mp_buddy_map while that segment is a buddy segment. */
+#define MP_MAP_SLOTS ((uintptr_t)1 << (MP_ADDRESS_BITS - MP_SEGMENT_SHIFT))
+#define MP_MAP_WORD_BITS (sizeof(uintptr_t) * 8)
+extern MP_HIDDEN _Atomic uintptr_t mp_segment_map[MP_MAP_SLOTS / MP_MAP_WORD_BITS];
+extern MP_HIDDEN _Atomic uintptr_t mp_buddy_map[MP_MAP_SLOTS / MP_MAP_WORD_BITS];
+/* Mark a segment the arena now runs as a buddy segment. */
+MP_HIDDEN void mp_segment_map_buddy(const mp_segment_t *seg);
 MP_HIDDEN int mp_segment_acquire(size_t nsegments, mp_segment_t **out,
                                  bool *is_zero);
 MP_HIDDEN int mp_segment_release(mp_segment_t *seg);
@@ -201,28 +214,24 @@ mp_page_index(const mp_segment_t *seg, const void *addr)
     return ((uintptr_t)addr - (uintptr_t)seg) >> MP_PAGE_SHIFT;
 }
 
-/* The owner recorded on the page of addr when addr lies in a buddy segment
- * the library holds; NULL for any other address, and for huge spans (ask
- * mp_pages_owner).  The fast form of mp_pages_owner, for free paths. */
-static inline void *
-mp_owner_fast(const void *addr)
+/* The page entry of addr when addr lies in a buddy segment the library
+ * holds; NULL for any other address, huge spans included.  Two tests and
+ * no read of the segment itself: mpool_free's fast path. */
+static inline mp_page_t *
+mp_buddy_page_fast(const void *addr)
 {
     uintptr_t a = (uintptr_t)addr;
-    size_t slot = a >> MP_SEGMENT_SHIFT;
-    mp_segment_t *seg;
+    uintptr_t slot = a >> MP_SEGMENT_SHIFT;
 
-    if (MP_UNLIKELY((a >> MP_ADDRESS_BITS) != 0))
+    if (MP_UNLIKELY(slot >= MP_MAP_SLOTS))
         return NULL;
-    if (MP_UNLIKELY(!((atomic_load_explicit(
-                           &mp_segment_map[slot / (sizeof(uintptr_t) * 8)],
-                           memory_order_relaxed) >>
-                       (slot % (sizeof(uintptr_t) * 8))) &
+    if (MP_UNLIKELY(!((atomic_load_explicit(&mp_buddy_map[slot / MP_MAP_WORD_BITS],
+                                            memory_order_relaxed) >>
+                       (slot % MP_MAP_WORD_BITS)) &
                       1)))
         return NULL;
-    seg = mp_segment_of(addr);
-    if (MP_UNLIKELY(seg->kind != MP_SEGMENT_BUDDY))
-        return NULL;
-    return seg->pages[(a - (uintptr_t)seg) >> MP_PAGE_SHIFT].owner;
+    return &mp_segment_of(addr)
+                ->pages[(a & MP_SEGMENT_MASK) >> MP_PAGE_SHIFT];
 }
 
 /* ------------------------------------------------------------------------
@@ -264,6 +273,11 @@ MP_HIDDEN int mp_pages_free(void *addr, size_t npages);
 MP_HIDDEN int mp_pages_free_purge(void *addr, size_t npages);
 /* Record `owner` on every page of a live run (the run's caller only). */
 MP_HIDDEN void mp_pages_set_owner(void *run, size_t npages, void *owner);
+/* The same for a slab of a pool's class cache, whose pages also name the
+ * pool and the cache for mpool_free's fast path (mp_buddy_page_fast). */
+MP_HIDDEN void mp_pages_set_pool_owner(void *run, size_t npages, void *owner,
+                                       const struct mpool *pool,
+                                       struct mpool_cache *cache);
 /* The owner recorded for the run holding addr; NULL for an address the
  * library does not hold or a page in no run. */
 MP_HIDDEN void *mp_pages_owner(const void *addr);

@@ -129,6 +129,7 @@ mp_arena_add_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
     range_free(arena, seg, MP_SEGMENT_FIRST_PAGE, MP_SEGMENT_PAGES);
     seg->free_pages = MP_SEGMENT_USABLE_PAGES;
     arena->free_pages += MP_SEGMENT_USABLE_PAGES;
+    mp_segment_map_buddy(seg);
 }
 
 void
@@ -239,8 +240,10 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
     }
     seg->pages[index].state = MP_PAGE_NONE;
     seg->pages[index].count = 0;
-    for (size_t i = index; i < index + npages; i++)
+    for (size_t i = index; i < index + npages; i++) {
         seg->pages[i].owner = NULL;
+        seg->pages[i].pool = NULL; /* before range_free sets .next */
+    }
     range_free(arena, seg, index, index + npages);
     seg->free_pages += npages;
     arena->free_pages += npages;

@@ -111,6 +111,23 @@ mp_pages_set_owner(void *run, size_t npages, void *owner)
         seg->pages[i].owner = owner;
 }
 
+void
+mp_pages_set_pool_owner(void *run, size_t npages, void *owner,
+                        const struct mpool *pool, struct mpool_cache *cache)
+{
+    mp_segment_t *seg = mp_segment_of(run);
+
+    if (seg->kind == MP_SEGMENT_HUGE) {
+        seg->owner = owner; /* huge spans take mpool_free's slow path */
+        return;
+    }
+    for (size_t i = mp_page_index(seg, run), n = 0; n < npages; i++, n++) {
+        seg->pages[i].owner = owner;
+        seg->pages[i].cache = cache;
+        seg->pages[i].pool = pool;
+    }
+}
+
 void *
 mp_pages_owner(const void *addr)
 {

@@ -12,7 +12,10 @@
  * the page entries: a slab (its cache says the pool and the class), or a
  * large block's header (tagged with bit 0, as slab descriptors never are).
  * So mpool_free and mpool_usable_size need no header in front of a block,
- * and a pointer the library never gave out is recognised as such.
+ * and a pointer the library never gave out is recognised as such.  The
+ * page entries of a pool's slab also name the pool and the cache, so
+ * mpool_free's fast path reads one bit of the buddy map and one entry;
+ * mpool_alloc's reads the pool's direct table of sizes (pool->fast).
  *
  * mpool_destroy() drains every thread's magazines, then gives back each
  * class cache's slabs whole and each large run: time proportional to the
@@ -33,7 +36,26 @@
 #define POOL_ALIGN_FROM_CLASSES 64 /* alignments a class can honour */
 #define POOL_ALIGN_MAX ((size_t)2 << 20)
 
+/* mpool_alloc's direct table: sizes up to 1 KiB by 8-byte steps, then up
+ * to 16 KiB by 128-byte steps, each slot naming the class cache that
+ * serves its sizes once the class exists.  Class boundaries fall on those
+ * steps (sizeclass.h), so one slot never straddles two classes. */
+#define POOL_FAST_SMALL_MAX 1024
+#define POOL_FAST_MAX 16384
+#define POOL_FAST_SLOTS (POOL_FAST_SMALL_MAX / 8 + 1 + \
+                         (POOL_FAST_MAX - POOL_FAST_SMALL_MAX) / 128)
+
+static inline size_t
+pool_fast_slot(size_t size)
+{
+    if (size <= POOL_FAST_SMALL_MAX)
+        return (size + 7) >> 3;
+    return POOL_FAST_SMALL_MAX / 8 + ((size - POOL_FAST_SMALL_MAX + 127) >> 7);
+}
+
 struct mpool {
+    struct mpool_cache *_Atomic fast[POOL_FAST_SLOTS]; /* first: no offset
+                                                         on the fast path */
     uintptr_t magic;
     struct mpool_cache *_Atomic classes[MP_CLASSES];
     mp_lock_t lock;          /* classes[] creation, large list */
@@ -53,6 +75,7 @@ struct mpool {
 
 static struct mpool default_pool;
 MP_HIDDEN uint8_t mp_class_table[MP_CLASS_TABLE_MAX / 16 + 1];
+static uint8_t pool_fast_class[POOL_FAST_SLOTS]; /* slot -> class */
 static mp_lock_t pools_lock = MP_LOCK_INITIALIZER;
 static struct mpool *pools; /* under pools_lock */
 static _Atomic unsigned region_pools; /* live pools over caller memory */
@@ -105,6 +128,9 @@ mp_pool_bootstrap(void)
     /* sizes 16k-15 .. 16k share a class: the class of 16k */
     for (size_t i = 0; i <= MP_CLASS_TABLE_MAX / 16; i++)
         mp_class_table[i] = (uint8_t)mp_size_class_compute(i * 16);
+    for (size_t size = 0; size <= POOL_FAST_MAX; size++)
+        pool_fast_class[pool_fast_slot(size)] =
+            (uint8_t)mp_size_class_compute(size);
     pool_init(&default_pool, "default", 0);
     default_pool.is_default = true;
     pool_link(&default_pool);
@@ -315,9 +341,14 @@ pool_class_create(struct mpool *p, unsigned index)
                                       ? MP_CACHE_NOLOCK
                                       : 0,
                                   p);
-        if (c != NULL)
+        if (c != NULL) {
             atomic_store_explicit(&p->classes[index], c,
                                   memory_order_release);
+            for (size_t i = 0; i < POOL_FAST_SLOTS; i++)
+                if (pool_fast_class[i] == index)
+                    atomic_store_explicit(&p->fast[i], c,
+                                          memory_order_release);
+        }
     }
     pool_unlock(p);
     return c;
@@ -467,10 +498,9 @@ mpool_alloc(mpool_t *pool, size_t size)
 
     /* the common case: a named pool whose class exists; the pool's magic
      * is checked where the class is made */
-    if (MP_LIKELY(pool != NULL && size <= MP_CLASS_TABLE_MAX &&
-                  (c = atomic_load_explicit(
-                       &pool->classes[mp_size_class(size)],
-                       memory_order_acquire)) != NULL))
+    if (MP_LIKELY(pool != NULL && size <= POOL_FAST_MAX &&
+                  (c = atomic_load_explicit(&pool->fast[pool_fast_slot(size)],
+                                            memory_order_acquire)) != NULL))
         return mp_cache_alloc_inline_ex(c, false);
     return pool_alloc_slow(pool, size);
 }
@@ -513,12 +543,14 @@ pool_free_slow(mpool_t *pool, void *ptr)
 void
 mpool_free(mpool_t *pool, void *ptr)
 {
-    mp_slab_t *s = mp_owner_fast(ptr);
+    mp_page_t *page;
 
-    /* the common case: a slab block of the pool named (NULL for the
-     * default pool, and large blocks, go the slow way) */
-    if (MP_LIKELY(s != NULL && ((uintptr_t)s & 1) == 0 && s->pool == pool))
-        mp_cache_free_inline_ex(s->cache, ptr, false, true);
+    /* the common case: a slab block of the pool named, whose page says so
+     * (NULL for the default pool, large blocks and strangers go the slow
+     * way, which checks everything) */
+    if (MP_LIKELY(pool != NULL && (page = mp_buddy_page_fast(ptr)) != NULL &&
+                  page->pool == pool))
+        mp_cache_free_inline_ex(page->cache, ptr, false, true);
     else
         pool_free_slow(pool, ptr);
 }

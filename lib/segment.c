@@ -12,27 +12,36 @@
  * own.  The map is 2^(MP_ADDRESS_BITS - MP_SEGMENT_SHIFT) bits, 8 MiB of
  * zero-filled address space with mmap's 48 bits and 4 MiB segments; only
  * the words for slots in use are ever touched.
+ *
+ * A second map of the same shape, mp_buddy_map, marks the segments run by
+ * an arena's buddy system, whose page entries mpool_free reads directly.
  */
 #include "internal.h"
 
-#define MAP_SLOTS ((size_t)1 << (MP_ADDRESS_BITS - MP_SEGMENT_SHIFT))
-#define MAP_WORD_BITS (sizeof(uintptr_t) * 8)
+#define MAP_WORD_BITS MP_MAP_WORD_BITS
 
-MP_HIDDEN _Atomic uintptr_t mp_segment_map[MAP_SLOTS / MAP_WORD_BITS];
+MP_HIDDEN _Atomic uintptr_t mp_segment_map[MP_MAP_SLOTS / MAP_WORD_BITS];
+MP_HIDDEN _Atomic uintptr_t mp_buddy_map[MP_MAP_SLOTS / MAP_WORD_BITS];
 #define segment_map mp_segment_map
 
 static void
-segment_map_set(const mp_segment_t *seg, bool present)
+map_set(_Atomic uintptr_t *map, const mp_segment_t *seg, bool present)
 {
     size_t slot = (uintptr_t)seg >> MP_SEGMENT_SHIFT;
     uintptr_t bit = (uintptr_t)1 << (slot % MAP_WORD_BITS);
 
     if (present)
-        atomic_fetch_or_explicit(&segment_map[slot / MAP_WORD_BITS], bit,
+        atomic_fetch_or_explicit(&map[slot / MAP_WORD_BITS], bit,
                                  memory_order_release);
     else
-        atomic_fetch_and_explicit(&segment_map[slot / MAP_WORD_BITS], ~bit,
+        atomic_fetch_and_explicit(&map[slot / MAP_WORD_BITS], ~bit,
                                   memory_order_release);
+}
+
+void
+mp_segment_map_buddy(const mp_segment_t *seg)
+{
+    map_set(mp_buddy_map, seg, true);
 }
 
 mp_segment_t *
@@ -77,7 +86,7 @@ mp_segment_acquire(size_t nsegments, mp_segment_t **out, bool *is_zero)
     seg->free_pages = 0;
     seg->run_pages = 0;
     seg->owner = NULL;
-    segment_map_set(seg, true);
+    map_set(segment_map, seg, true);
     *out = seg;
     return 0;
 }
@@ -87,7 +96,8 @@ mp_segment_release(mp_segment_t *seg)
 {
     size_t n = seg->nsegments;
 
-    segment_map_set(seg, false);
+    map_set(mp_buddy_map, seg, false);
+    map_set(segment_map, seg, false);
     seg->magic = 0;
     return mp_backend_segments_free(seg, n);
 }

@@ -241,7 +241,7 @@ slab_create_locked(struct mpool_cache *c)
         s = d;
     }
     s->cache = c;
-    s->pool = c->pool;
+    s->run = run;
     s->colour = (uint32_t)c->colour_next;
     s->objs = run + s->colour;
     s->free = NULL;
@@ -251,7 +251,10 @@ slab_create_locked(struct mpool_cache *c)
     c->colour_next += c->colour_step;
     if (c->colour_next > c->colour_max)
         c->colour_next = 0;
-    mp_pages_set_owner(run, c->slab_pages, s);
+    if (c->pool != NULL)
+        mp_pages_set_pool_owner(run, c->slab_pages, s, c->pool, c);
+    else
+        mp_pages_set_owner(run, c->slab_pages, s);
     list_insert(c, s, MP_SLAB_ON_EMPTY);
     if (c->pool != NULL)
         mp_pool_empty_slab(c->pool, (ptrdiff_t)bytes); /* never past the
@@ -263,7 +266,7 @@ slab_create_locked(struct mpool_cache *c)
 static size_t
 slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
 {
-    char *run = s->objs - s->colour;
+    char *run = s->run;
     bool purge = s->purge;
 
     if (c->pool != NULL && s->list == MP_SLAB_ON_EMPTY)

@@ -111,6 +111,13 @@ case_pool_foreign(void)
     mpool_free(victim, on_stack);
 }
 
+static void
+case_cache_to_pool(void)
+{
+    mpool_cache_t *c = make("victim", 40);
+    mpool_free(NULL, mpool_cache_alloc(c));
+}
+
 static const struct misuse {
     const char *name;
     void (*run)(void);
@@ -128,6 +135,8 @@ static const struct misuse {
      false},
     {"destroyed", case_destroyed, "use of a destroyed cache", true},
     {"pool-foreign", case_pool_foreign, "pointer not from any pool", true},
+    {"cache-to-pool", case_cache_to_pool,
+     "object of a cache freed with mpool_free", true},
 };
 
 /* Pools are put in checking mode by MPOOL_DEBUG=1 only. */
