@@ -69,6 +69,7 @@
  *   A reclaim callback runs with registry_lock held and no other.
  */
 #include "cache.h"
+#include "vg.h"
 
 MP_HIDDEN struct mpool_cache mp_slab_cache;
 MP_HIDDEN struct mpool_cache mp_magazine_cache;
@@ -220,6 +221,8 @@ mpool_cache_create(const char *name, size_t size, size_t align,
         mp_set_errno(rc);
         return NULL;
     }
+    if (mp_vg_active)
+        flags |= MP_CACHE_VG;
 
     mp_lock_acquire(&registry_lock);
     if (registry_find_locked(name) != NULL) {
@@ -235,7 +238,8 @@ mpool_cache_create(const char *name, size_t size, size_t align,
     }
     c = mem;
     rc = cache_init(c, name, size, align, ctor, dtor, arg, flags);
-    if (rc == 0 && !(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG)) &&
+    if (rc == 0 &&
+        !(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG | MP_CACHE_VG)) &&
         c->stride <= MP_MAGAZINE_BYTES && mp_tslot_claim(c) == 0 &&
         !(flags & MPOOL_CACHE_ZERO))
         c->fast_offset = mp_tslot_offset(c->tslot);
@@ -264,6 +268,8 @@ mp_cache_new_unlisted(const char *name, size_t size, size_t align,
 
     if (mp_debug_all)
         flags |= MPOOL_CACHE_DEBUG;
+    if (mp_vg_active)
+        flags |= MP_CACHE_VG;
     mem = mp_internal_alloc(&mp_cache_cache);
     if (mem == NULL) {
         mp_set_errno(ENOMEM);
@@ -277,7 +283,7 @@ mp_cache_new_unlisted(const char *name, size_t size, size_t align,
         return NULL;
     }
     c->pool = pool;
-    if (!(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG)) &&
+    if (!(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG | MP_CACHE_VG)) &&
         c->stride <= MP_MAGAZINE_BYTES && mp_tslot_claim(c) == 0)
         c->fast_offset = mp_tslot_offset(c->tslot);
     return c;

@@ -19,6 +19,12 @@
  * and global reclaim leave it alone. */
 #define MP_CACHE_NOLOCK 0x40000000u
 
+/* Internal flag: the cache's objects are described to valgrind's memcheck
+ * (vg.h); set on the program's caches and pools' classes, never on the
+ * library's own, when running under valgrind.  Such a cache has no
+ * magazines. */
+#define MP_CACHE_VG 0x20000000u
+
 #define MP_CACHE_MAGIC ((uintptr_t)0x6d706361636865aaull)
 #define MP_CACHE_DEAD ((uintptr_t)0x6d70646561646361ull)
 
@@ -62,8 +68,8 @@ typedef struct mp_slab {
     struct mpool_cache *cache; /* owner */
     struct mp_slab *next;      /* on the cache's list for .list */
     struct mp_slab *prev;
-    char *run;                 /* the slab's first page */
-    char *objs;                /* its first object: run + colour */
+    uintptr_t run_h;           /* the slab's first page, mp_hide()n */
+    uintptr_t objs_h;          /* its first object, run + colour, the same */
     void *free;                /* free constructed objects, linked through
                                   the word at cache->link_offset */
     uint32_t carved;           /* objects constructed: objs[0 .. carved) */
@@ -295,7 +301,13 @@ mp_cache_alloc_inline_ex(struct mpool_cache *c, bool count)
     }
     atomic_signal_fence(memory_order_seq_cst);
     atomic_store_explicit(&tc->in_op, 0, memory_order_release);
-    return mp_cache_alloc_slow(c);
+    {
+        /* a call, not a jump: the public function that got here stays on
+         * the stack, where valgrind's allocation stacks show it */
+        void *obj = mp_cache_alloc_slow(c);
+        __asm__("" : "+r"(obj));
+        return obj;
+    }
 }
 
 static inline void
@@ -325,6 +337,7 @@ mp_cache_free_inline_ex(struct mpool_cache *c, void *obj, bool count,
     atomic_signal_fence(memory_order_seq_cst);
     atomic_store_explicit(&tc->in_op, 0, memory_order_release);
     mp_cache_free_slow(c, obj);
+    __asm__("" ::: "memory"); /* a call, not a jump (above) */
 }
 
 /* ------------------------------------------------------------------------
@@ -382,12 +395,19 @@ MP_HIDDEN bool mp_debug_is_free(const struct mpool_cache *cache,
  * whose pages record (header | 1) as their owner. */
 typedef struct mp_large {
     struct mpool *pool;
-    char *run;             /* first page */
+    uintptr_t run_h;       /* first page, mp_hide()n */
     size_t npages;         /* of the run */
-    char *block;           /* what the program got: run, or aligned in it */
+    uintptr_t block_h;     /* what the program got: run, or aligned in it;
+                              mp_hide()n */
     struct mp_large *next; /* the pool's list */
     struct mp_large *prev;
 } mp_large_t;
+
+static inline char *
+mp_slab_objs(const mp_slab_t *s)
+{
+    return mp_unhide(s->objs_h);
+}
 
 extern MP_HIDDEN struct mpool_cache mp_large_cache;
 MP_HIDDEN void mp_pool_bootstrap(void);

@@ -27,6 +27,7 @@
  * address and the cache, then abort (error.c).
  */
 #include "cache.h"
+#include "vg.h"
 
 #define STATE_ALLOC 0xa110ca7eda110ca7ull
 #define STATE_FREE 0xf7eef7eef7eef7eeull
@@ -154,6 +155,8 @@ got:
     }
     *state = STATE_ALLOC ^ (uintptr_t)obj;
     redzone_fill(c, obj);
+    if ((c->flags & MP_CACHE_VG) && c->ctor == NULL)
+        mp_vg_undefined(obj, c->size); /* the fill is not the program's */
     mp_cache_unlock(&c->lock, c);
     atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
     if (c->flags & MPOOL_CACHE_ZERO)
@@ -174,9 +177,9 @@ mp_debug_free(struct mpool_cache *c, void *obj)
     if (s->cache != c)
         mp_cache_panic("mpool_cache_free", "object freed to the wrong cache",
                        obj, c->name, s->cache->name);
-    if ((char *)obj < s->objs ||
-        (size_t)((char *)obj - s->objs) % c->stride != 0 ||
-        (size_t)((char *)obj - s->objs) / c->stride >= s->carved)
+    if ((char *)obj < mp_slab_objs(s) ||
+        (size_t)((char *)obj - mp_slab_objs(s)) % c->stride != 0 ||
+        (size_t)((char *)obj - mp_slab_objs(s)) / c->stride >= s->carved)
         mp_cache_panic("mpool_cache_free",
                        "pointer is not the start of an object", obj, c->name,
                        NULL);

@@ -15,6 +15,36 @@
  */
 #include "internal.h"
 
+/* Give the backend every fully free buddy segment the arenas keep (page.c
+ * keeps two an arena, so that a program allocating around a segment
+ * boundary does not take and give back segments in a loop).  Not while
+ * mpool_reclaim() runs: it gives them back itself, and counts them. */
+static size_t
+release_empty_segments(void)
+{
+    size_t released = 0;
+
+    if (atomic_load_explicit(&mp_reclaim_active, memory_order_relaxed) != 0)
+        return 0;
+    for (unsigned i = 0; i < mp_narenas; i++) {
+        mp_arena_t *a = &mp_arenas[i];
+        mp_segment_t *seg, *next;
+
+        mp_lock_acquire(&a->lock);
+        for (seg = a->segments; seg != NULL && a->empty_segments > 0;
+             seg = next) {
+            next = seg->next;
+            if (seg->free_pages != MP_SEGMENT_USABLE_PAGES)
+                continue;
+            mp_arena_remove_segment_locked(a, seg);
+            if (mp_segment_release(seg) == 0)
+                released++;
+        }
+        mp_lock_release(&a->lock);
+    }
+    return released;
+}
+
 void *
 mp_huge_alloc(mp_arena_t *arena, size_t npages, bool *is_zero)
 {
@@ -29,6 +59,11 @@ mp_huge_alloc(mp_arena_t *arena, size_t npages, bool *is_zero)
     }
     nsegments = (total + MP_SEGMENT_PAGES - 1) >> MP_SEGMENT_ORDER;
     rc = mp_segment_acquire(nsegments, &seg, is_zero);
+    /* Out of segments: the arenas' spare empty ones may make the span.
+     * Where memory is a fixed few MiB (k210) they can be a good part of
+     * it. */
+    if (rc == ENOMEM && release_empty_segments() > 0)
+        rc = mp_segment_acquire(nsegments, &seg, is_zero);
     if (rc != 0) {
         mp_set_errno(rc);
         return NULL;

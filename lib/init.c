@@ -9,12 +9,17 @@
  * arriving meanwhile waits for it.  After that, mp_init() is one load.
  */
 #include "cache.h"
+#include "vg.h"
 
 MP_HIDDEN mp_backend_config_t mp_config;
 MP_HIDDEN mp_arena_t mp_arenas[MP_ARENAS_MAX];
 MP_HIDDEN unsigned mp_narenas = 1;
 MP_HIDDEN _Atomic int mp_init_state;
 MP_HIDDEN _Atomic int mp_reclaim_active;
+
+#if MPOOL_VALGRIND
+MP_HIDDEN bool mp_vg_active; /* running under valgrind (vg.h) */
+#endif
 
 static int init_error; /* why initialisation failed, once it has */
 
@@ -52,6 +57,9 @@ mp_init_slow(void)
             mp_lock_init(&mp_arenas[i].lock);
             mp_arenas[i].index = i;
         }
+#if MPOOL_VALGRIND
+        mp_vg_active = mp_vg_running();
+#endif
         mp_cache_bootstrap();
         mp_pool_bootstrap();
         atomic_store_explicit(&mp_init_state, 2, memory_order_release);

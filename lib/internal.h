@@ -64,6 +64,25 @@
 #error "a segment must hold more than one page"
 #endif
 
+/* The library's records of where the program's blocks are (a slab's first
+ * object, a large block) are kept with the top bit flipped: not pointers to
+ * valgrind's leak check, which scans the library's metadata like any
+ * memory and would otherwise take them for references that keep a leaked
+ * block reachable. */
+#define MP_HIDE_BIT ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+
+static inline uintptr_t
+mp_hide(const void *p)
+{
+    return (uintptr_t)p ^ MP_HIDE_BIT;
+}
+
+static inline char *
+mp_unhide(uintptr_t hidden)
+{
+    return (char *)(hidden ^ MP_HIDE_BIT);
+}
+
 /* ------------------------------------------------------------------------
  * Page entries, segments, arenas
  * ------------------------------------------------------------------------ */

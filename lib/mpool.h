@@ -9,7 +9,9 @@
  *
  * Conventions, as in the C library:
  *   - A function that returns a pointer returns NULL on failure and sets
- *     errno; one that returns int returns -1 and sets errno.
+ *     errno; one that returns int returns -1 and sets errno.  (A
+ *     freestanding build has no errno of the C library: it sets the
+ *     library's own, mpool_errno, below.)
  *   - A successful call leaves errno as it was.
  *   - Every function is thread-safe unless its manual page says otherwise.
  *
@@ -17,6 +19,16 @@
  */
 #ifndef MPOOL_H
 #define MPOOL_H
+
+/* A freestanding program (a kernel: no C library, no <stdio.h>) defines
+ * MPOOL_FREESTANDING, or is compiled with -ffreestanding, which defines it
+ * here.  A program for the k210 backend's host build defines MPOOL_K210.
+ * Either one declares the k210 interface at the end of this file, and
+ * leaves out what only hosted backends have (mpool_report). */
+#if !defined(MPOOL_FREESTANDING) && defined(__STDC_HOSTED__) &&             \
+    __STDC_HOSTED__ == 0
+#define MPOOL_FREESTANDING 1
+#endif
 
 #include <stddef.h>
 #include <stdint.h>
@@ -237,9 +249,11 @@ MPOOL_API int mpool_cache_stats(const mpool_cache_t *cache,
                                 mpool_cache_stats_t *stats);
 
 /* A table of every live cache, one line each, like /proc/slabinfo.  0, or
- * -1 with errno from the failed write (EBADF, EIO, ...). */
+ * -1 with errno from the failed write (EBADF, EIO, ...).  Hosted backends
+ * only (mmap, sbrk): MPOOL_HAVE_REPORT says they are declared. */
+#if !defined(MPOOL_FREESTANDING) && !defined(MPOOL_K210)
+#define MPOOL_HAVE_REPORT 1
 MPOOL_API int mpool_report_fd(int fd);
-#if !defined(MPOOL_FREESTANDING)
 MPOOL_API int mpool_report(FILE *stream);
 #endif
 
@@ -256,6 +270,32 @@ MPOOL_API int mpool_report(FILE *stream);
  * holds; a pool, that pool's free objects and empty slabs, and then the free
  * pages of the page level.  0 with errno EINVAL for something not a pool. */
 MPOOL_API size_t mpool_reclaim(mpool_t *pool);
+
+/* ------------------------------------------------------------------------
+ * The k210 backend (bare metal): only in a library configured with
+ * --with-backend=k210.  See mpool_k210_init(3).
+ * ------------------------------------------------------------------------ */
+
+#if defined(MPOOL_K210) || defined(MPOOL_FREESTANDING)
+/* Hand the library its RAM, [base, base + len), once, before any other
+ * call; it uses the whole 256 KiB-aligned segments inside.  0, or -1 with
+ * mpool_errno EINVAL (NULL, empty or wrapping range, no whole segment in
+ * it, more than 256 MiB, or a second call). */
+MPOOL_API int mpool_k210_init(void *base, size_t len);
+
+/* Hooks: weak defaults in the library, which a kernel replaces by defining
+ * its own.  The calling hart's id, 0 .. MP_K210_HARTS - 1 (default: the
+ * mhartid CSR, M-mode only).  Diagnostics, one line each (default: none).
+ * Stop after a fatal error (default: wfi forever). */
+MPOOL_API unsigned mpool_k210_hart_id(void);
+MPOOL_API void mpool_k210_write(const char *msg, size_t len);
+MPOOL_API void mpool_k210_halt(void);
+
+/* The library's errno, one per hart: where it stores the error number of
+ * a failed call (the host build sets the C library's errno as well). */
+MPOOL_API int *mpool_errno_location(void);
+#define mpool_errno (*mpool_errno_location())
+#endif
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,7 @@
 #include "cache.h"
 #include "region.h"
 #include "sizeclass.h"
+#include "vg.h"
 
 #define MP_POOL_MAGIC ((uintptr_t)0x6d70706f6f6c2121ull)
 #define POOL_ALIGN_FROM_CLASSES 64 /* alignments a class can honour */
@@ -242,6 +243,10 @@ mpool_destroy(mpool_t *pool)
     mp_lock_release(&pools_lock);
     if (pool->region != NULL) {
         /* the memory is the caller's: nothing to give back */
+        if (mp_vg_active) {
+            mp_region_forget(pool->region); /* its blocks, for memcheck */
+            mp_vg_undefined(pool->region->base, pool->region->size);
+        }
         atomic_fetch_sub(&region_pools, 1);
         pool->magic = 0;
         mp_pages_free(pool, POOL_PAGES);
@@ -257,7 +262,9 @@ mpool_destroy(mpool_t *pool)
     while ((l = pool->large) != NULL) {
         void *hdr = l;
         pool->large = l->next;
-        mp_pages_free(l->run, l->npages);
+        mp_vg_block_free(mp_unhide(l->block_h));
+        mp_vg_undefined(mp_unhide(l->run_h), l->npages << MP_PAGE_SHIFT);
+        mp_pages_free(mp_unhide(l->run_h), l->npages);
         mp_internal_free(&mp_large_cache, hdr, "mpool_destroy");
     }
     pool->magic = 0;
@@ -344,7 +351,7 @@ pool_class_create(struct mpool *p, unsigned index)
         if (c != NULL) {
             atomic_store_explicit(&p->classes[index], c,
                                   memory_order_release);
-            for (size_t i = 0; i < POOL_FAST_SLOTS; i++)
+            for (size_t i = 0; i < POOL_FAST_SLOTS && !mp_vg_active; i++)
                 if (pool_fast_class[i] == index)
                     atomic_store_explicit(&p->fast[i], c,
                                           memory_order_release);
@@ -361,6 +368,31 @@ pool_class(struct mpool *p, unsigned index)
         atomic_load_explicit(&p->classes[index], memory_order_acquire);
 
     return MP_LIKELY(c != NULL) ? c : pool_class_create(p, index);
+}
+
+/* Under valgrind: a class block is a heap block of its class's size; make it
+ * the size the program asked for, the rest of the class inaccessible. */
+static void *
+pool_vg_trim(struct mpool_cache *c, void *obj, size_t size)
+{
+    if (obj != NULL && (c->flags & MP_CACHE_VG)) {
+        size_t keep = size > 0 ? size : 1; /* so destroy can see it */
+        mp_vg_block_resize(obj, c->size, keep);
+        mp_vg_noaccess((char *)obj + keep, c->size - keep);
+    }
+    return obj;
+}
+
+/* Under valgrind: a block of a region pool is a heap block too. */
+static void *
+pool_vg_region_block(struct mpool *p, void *block, size_t size)
+{
+    if (block != NULL && mp_vg_active) {
+        mp_vg_block_alloc(block, size);
+        mp_vg_noaccess((char *)block + size,
+                       mp_region_usable_size(p->region, block) - size);
+    }
+    return block;
 }
 
 static void *
@@ -399,10 +431,15 @@ large_alloc(struct mpool *p, size_t size, size_t align)
     }
     l = hdr;
     l->pool = p;
-    l->run = run;
+    l->run_h = mp_hide(run);
     l->npages = npages;
-    l->block = (char *)(((uintptr_t)run + align - 1) & ~(uintptr_t)(align - 1));
+    l->block_h = mp_hide((char *)(((uintptr_t)run + align - 1) &
+                                  ~(uintptr_t)(align - 1)));
     mp_pages_set_owner(run, npages, (char *)l + 1);
+    if (mp_vg_active) {
+        mp_vg_noaccess(run, npages << MP_PAGE_SHIFT);
+        mp_vg_block_alloc(mp_unhide(l->block_h), size);
+    }
     pool_lock(p);
     l->prev = NULL;
     l->next = p->large;
@@ -410,7 +447,14 @@ large_alloc(struct mpool *p, size_t size, size_t align)
         p->large->prev = l;
     p->large = l;
     pool_unlock(p);
-    return l->block;
+    return mp_unhide(l->block_h);
+}
+
+static size_t
+large_usable(const mp_large_t *l)
+{
+    return (size_t)(mp_unhide(l->run_h) + (l->npages << MP_PAGE_SHIFT) -
+                    mp_unhide(l->block_h));
 }
 
 static void
@@ -427,7 +471,11 @@ large_free(mp_large_t *l)
     if (l->next != NULL)
         l->next->prev = l->prev;
     pool_unlock(p);
-    mp_pages_free(l->run, l->npages);
+    if (mp_vg_active) {
+        mp_vg_block_free(mp_unhide(l->block_h));
+        mp_vg_undefined(mp_unhide(l->run_h), l->npages << MP_PAGE_SHIFT);
+    }
+    mp_pages_free(mp_unhide(l->run_h), l->npages);
     mp_pool_charge(p, -(ptrdiff_t)(l->npages << MP_PAGE_SHIFT));
     mp_internal_free(&mp_large_cache, hdr, "mpool_free");
 }
@@ -460,7 +508,7 @@ block_owner(const void *ptr, mp_slab_t **slab, const char *caller,
                        p != NULL ? p->name : NULL, NULL);
     if (((uintptr_t)owner & 1) != 0) {
         mp_large_t *l = (mp_large_t *)((char *)owner - 1);
-        if (l->block != ptr)
+        if (mp_unhide(l->block_h) != ptr)
             mp_cache_panic(caller, "pointer is not the start of a block",
                            ptr, l->pool->name, NULL);
         *slab = NULL;
@@ -483,10 +531,12 @@ pool_alloc_slow(mpool_t *pool, size_t size)
     if (p == NULL)
         return NULL;
     if (p->region != NULL)
-        return mp_region_alloc(p->region, size, 16);
+        return pool_vg_region_block(p, mp_region_alloc(p->region, size, 16),
+                                    size);
     if (size <= MP_CLASS_LARGEST) {
         c = pool_class(p, mp_size_class(size));
-        return c != NULL ? mp_cache_alloc_inline(c) : NULL;
+        return c != NULL ? pool_vg_trim(c, mp_cache_alloc_inline(c), size)
+                         : NULL;
     }
     return large_alloc(p, size, MP_PAGE_SIZE);
 }
@@ -514,6 +564,7 @@ pool_free_slow(mpool_t *pool, void *ptr)
     if (ptr == NULL)
         return;
     if (pool != NULL && pool->magic == MP_POOL_MAGIC && pool->region != NULL) {
+        mp_vg_block_free(ptr);
         if (mp_region_free(pool->region, ptr) != 0)
             mp_cache_panic("mpool_free",
                            mp_region_contains(pool->region, ptr)
@@ -568,7 +619,7 @@ mpool_usable_size(const void *ptr)
         return mp_region_usable_size(rp->region, ptr);
     l = block_owner(ptr, &s, "mpool_usable_size", NULL);
     if (l != NULL)
-        return (size_t)(l->run + (l->npages << MP_PAGE_SHIFT) - l->block);
+        return large_usable(l);
     return s->cache->size;
 }
 
@@ -599,13 +650,14 @@ mpool_aligned_alloc(mpool_t *pool, size_t alignment, size_t size)
         mp_set_errno(EINVAL);
         return NULL;
     }
-    if (alignment <= 16)
-        return mpool_alloc(pool, size);
+    if (alignment <= 16) /* every class of 16 B or more is 16-aligned */
+        return mpool_alloc(pool, size < alignment ? alignment : size);
     p = pool_resolve(pool, "mpool_aligned_alloc");
     if (p == NULL)
         return NULL;
     if (p->region != NULL)
-        return mp_region_alloc(p->region, size, alignment);
+        return pool_vg_region_block(
+            p, mp_region_alloc(p->region, size, alignment), size);
     if (alignment <= POOL_ALIGN_FROM_CLASSES && size <= MP_CLASS_LARGEST) {
         /* the smallest class that is a multiple of the alignment: its
          * objects are, since slabs start on pages and colours step by 64 */
@@ -613,11 +665,44 @@ mpool_aligned_alloc(mpool_t *pool, size_t alignment, size_t size)
         for (unsigned i = mp_size_class(rounded); i < MP_CLASSES; i++)
             if (mp_class_size(i) % alignment == 0) {
                 struct mpool_cache *c = pool_class(p, i);
-                return c != NULL ? mp_cache_alloc_inline(c) : NULL;
+                return c != NULL
+                           ? pool_vg_trim(c, mp_cache_alloc_inline(c), size)
+                           : NULL;
             }
     }
     return large_alloc(p, size, alignment > MP_PAGE_SIZE ? alignment
                                                          : MP_PAGE_SIZE);
+}
+
+/* Under valgrind, realloc always moves the block: memcheck then sees the
+ * old block freed and a new one of the new size, and the bytes copied are
+ * those the program asked for (what is addressable of the old block). */
+static void *
+pool_realloc_vg(mpool_t *pool, void *ptr, size_t size)
+{
+    struct mpool *owner = pool;
+    size_t old;
+    void *moved;
+
+    if (pool != NULL && pool_resolve(pool, "mpool_realloc")->region != NULL) {
+        old = mp_region_usable_size(pool->region, ptr);
+        if (old == 0)
+            mp_cache_panic("mpool_realloc", "pointer not from this pool", ptr,
+                           pool->name, NULL);
+    } else {
+        mp_slab_t *s;
+        mp_large_t *l = block_owner(ptr, &s, "mpool_realloc", pool);
+        old = mpool_usable_size(ptr);
+        if (owner == NULL)
+            owner = l != NULL ? l->pool : s->cache->pool;
+    }
+    old = mp_vg_addressable(ptr, old);
+    moved = mpool_alloc(owner, size);
+    if (moved == NULL)
+        return NULL;
+    __builtin_memcpy(moved, ptr, old < size ? old : size);
+    mpool_free(pool, ptr);
+    return moved;
 }
 
 void *
@@ -630,6 +715,8 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
 
     if (ptr == NULL)
         return mpool_alloc(pool, size);
+    if (mp_vg_active)
+        return pool_realloc_vg(pool, ptr, size);
     if (pool != NULL && pool_resolve(pool, "mpool_realloc")->region != NULL) {
         void *r = mp_region_realloc(pool->region, ptr, size);
         if (r == NULL && mp_region_usable_size(pool->region, ptr) == 0)
@@ -645,7 +732,7 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
             mp_class_size(mp_size_class(size)) == old)
             return ptr;
     } else {
-        old = (size_t)(l->run + (l->npages << MP_PAGE_SHIFT) - l->block);
+        old = large_usable(l);
         if (size > MP_CLASS_LARGEST && size <= old &&
             size > old - MP_PAGE_SIZE)
             return ptr; /* the same number of pages */

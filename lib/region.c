@@ -29,6 +29,7 @@
  * Locks: the region's own lock, taken by every call.
  */
 #include "region.h"
+#include "vg.h"
 
 #define ALIGN 16
 #define HEADER 16
@@ -128,10 +129,26 @@ mapping_search(size_t size, unsigned *fl, unsigned *sl)
     mapping(size, fl, sl);
 }
 
+/* Under valgrind a freed block is inaccessible (vg.h): open its links, or
+ * a header about to be written inside what was a block. */
+static void
+open_links(rblock_t *b)
+{
+    mp_vg_undefined(&b->next_free, 2 * sizeof(rblock_t *));
+}
+
+static void
+open_header(rblock_t *b)
+{
+    mp_vg_undefined(b, HEADER);
+}
+
 static void
 list_insert(struct mp_region *r, rblock_t *b)
 {
     unsigned fl, sl;
+
+    open_links(b);
 
     mapping(block_size(b), &fl, &sl);
     b->prev_free = NULL;
@@ -194,6 +211,7 @@ block_trim(struct mp_region *r, rblock_t *b, size_t size)
         return;
     block_set_size(b, size);
     rest = block_next(b);
+    open_header(rest);
     rest->size_flags = have - size - HEADER;
     rest->prev_phys = b;
     /* rest's block before (b) is in use; rest goes on the lists, and may
@@ -283,6 +301,7 @@ mp_region_alloc(struct mp_region *r, size_t size, size_t align)
             /* the gap in front becomes a free block of its own */
             size_t gap = aligned - ptr; /* >= HEADER + MIN_BLOCK */
             rblock_t *moved = (rblock_t *)(aligned - HEADER);
+            open_header(moved);
             moved->size_flags = block_size(b) - gap;
             moved->prev_phys = b;
             block_set_size(b, gap - HEADER);
@@ -396,6 +415,19 @@ mp_region_realloc(struct mp_region *r, void *p, size_t size)
     __builtin_memcpy(moved, p, have);
     mp_region_free(r, p);
     return moved;
+}
+
+void
+mp_region_forget(struct mp_region *r)
+{
+    char *start = (char *)(((uintptr_t)r->base + ALIGN - 1) &
+                           ~(uintptr_t)(ALIGN - 1));
+
+    mp_lock_acquire(&r->lock);
+    for (rblock_t *b = (rblock_t *)start; block_size(b) != 0; b = block_next(b))
+        if (!block_is_free(b))
+            mp_vg_block_free(block_to_ptr(b));
+    mp_lock_release(&r->lock);
 }
 
 void

@@ -34,6 +34,8 @@ MP_HIDDEN int mp_region_free(struct mp_region *r, void *p);
 MP_HIDDEN void *mp_region_realloc(struct mp_region *r, void *p, size_t size);
 /* 0 when p is not a live block. */
 MP_HIDDEN size_t mp_region_usable_size(struct mp_region *r, const void *p);
+/* Under valgrind: tell memcheck every live block is freed (destroy). */
+MP_HIDDEN void mp_region_forget(struct mp_region *r);
 /* For tests: free blocks, the largest, bytes in use. */
 MP_HIDDEN void mp_region_census(struct mp_region *r, size_t *free_blocks,
                                 size_t *largest_free, size_t *used);

@@ -37,6 +37,7 @@
  * Callers hold cache->lock.  Constructors and destructors run under it.
  */
 #include "cache.h"
+#include "vg.h"
 
 static size_t
 round_up(size_t n, size_t to)
@@ -119,6 +120,37 @@ static void **
 link_of(const struct mpool_cache *c, void *obj)
 {
     return (void **)((char *)obj + c->link_offset);
+}
+
+/* The free-list link of a free object.  Under valgrind a free object of a
+ * described cache is inaccessible: the link's word is opened for the read
+ * or write and closed again (vg.h). */
+static void *
+link_get(const struct mpool_cache *c, void *obj)
+{
+    void **link = link_of(c, obj);
+    void *next;
+
+    if (!(c->flags & MP_CACHE_VG))
+        return *link;
+    mp_vg_defined(link, sizeof(*link));
+    next = *link;
+    mp_vg_noaccess(link, sizeof(*link));
+    return next;
+}
+
+static void
+link_set(const struct mpool_cache *c, void *obj, void *next)
+{
+    void **link = link_of(c, obj);
+
+    if (!(c->flags & MP_CACHE_VG)) {
+        *link = next;
+        return;
+    }
+    mp_vg_undefined(link, sizeof(*link));
+    *link = next;
+    mp_vg_noaccess(link, sizeof(*link));
 }
 
 /* ------------------------------------------------------------------------
@@ -241,9 +273,9 @@ slab_create_locked(struct mpool_cache *c)
         s = d;
     }
     s->cache = c;
-    s->run = run;
+    s->run_h = mp_hide(run);
     s->colour = (uint32_t)c->colour_next;
-    s->objs = run + s->colour;
+    s->objs_h = mp_hide(run + s->colour);
     s->free = NULL;
     s->carved = 0;
     s->inuse = 0;
@@ -255,6 +287,10 @@ slab_create_locked(struct mpool_cache *c)
         mp_pages_set_pool_owner(run, c->slab_pages, s, c->pool, c);
     else
         mp_pages_set_owner(run, c->slab_pages, s);
+    if ((c->flags & MP_CACHE_VG) && !(c->flags & MPOOL_CACHE_DEBUG))
+        /* nothing in it is the program's until handed out; the padding
+         * after each object stays inaccessible, a red zone */
+        mp_vg_noaccess(mp_slab_objs(s), (size_t)c->objs_per_slab * c->stride);
     list_insert(c, s, MP_SLAB_ON_EMPTY);
     if (c->pool != NULL)
         mp_pool_empty_slab(c->pool, (ptrdiff_t)bytes); /* never past the
@@ -266,17 +302,27 @@ slab_create_locked(struct mpool_cache *c)
 static size_t
 slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
 {
-    char *run = s->run;
+    char *run = mp_unhide(s->run_h);
     bool purge = s->purge;
 
     if (c->pool != NULL && s->list == MP_SLAB_ON_EMPTY)
         mp_pool_empty_slab(c->pool,
                            -(ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT));
     list_remove(c, s);
+    if (c->flags & MP_CACHE_VG)
+        /* a destroyed cache frees what is still out: the objects whose
+         * first byte is accessible (free ones are not) */
+        for (uint32_t i = 0; i < s->carved; i++) {
+            char *obj = mp_slab_objs(s) + (size_t)i * c->stride;
+            if (mp_vg_addressable(obj, 1) == 1)
+                mp_vg_block_free(obj);
+        }
     if (c->dtor != NULL)
         for (uint32_t i = 0; i < s->carved; i++) {
-            char *obj = s->objs + (size_t)i * c->stride;
+            char *obj = mp_slab_objs(s) + (size_t)i * c->stride;
             /* in checking mode a freed object was destructed at free */
+            if (c->flags & MP_CACHE_VG)
+                mp_vg_defined(obj, c->size); /* its constructed state */
             if (!(c->flags & MPOOL_CACHE_DEBUG) || !mp_debug_is_free(c, obj))
                 c->dtor(obj, c->arg);
         }
@@ -285,6 +331,8 @@ slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
         void *d = s;
         mp_internal_free(&mp_slab_cache, d, "mp_slab_release");
     }
+    if (c->flags & MP_CACHE_VG) /* plain pages again, for their next use */
+        mp_vg_undefined(run, c->slab_pages << MP_PAGE_SHIFT);
     if (purge)
         mp_pages_free_purge(run, c->slab_pages);
     else
@@ -368,9 +416,11 @@ mp_slab_alloc_locked(struct mpool_cache *c, void **out, size_t n)
             char *obj = s->free;
 
             if (obj != NULL) {
-                s->free = *link_of(c, obj);
+                s->free = link_get(c, obj);
             } else {
-                obj = s->objs + (size_t)s->carved * c->stride;
+                obj = mp_slab_objs(s) + (size_t)s->carved * c->stride;
+                if (c->flags & MP_CACHE_VG)
+                    mp_vg_undefined(obj, c->size);
                 if (c->ctor != NULL && c->ctor(obj, c->arg) != 0) {
                     ctor_failed = true;
                     break;
@@ -382,6 +432,13 @@ mp_slab_alloc_locked(struct mpool_cache *c, void **out, size_t n)
             }
             s->inuse++;
             out[got++] = obj;
+            if (c->flags & MP_CACHE_VG) {
+                /* a chunk: undefined, but a constructed object's state is
+                 * the constructor's, defined */
+                mp_vg_block_alloc(obj, c->size);
+                if (c->ctor != NULL || (c->flags & MPOOL_CACHE_DEBUG))
+                    mp_vg_defined(obj, c->size);
+            }
         }
         relist(c, s);
     }
@@ -414,12 +471,14 @@ mp_slab_free_locked(struct mpool_cache *c, void **objs, size_t n,
         if (s->cache != c)
             slab_bad_free(caller, "object freed to the wrong cache", obj, c,
                           s->cache);
-        offset = (size_t)(obj - s->objs);
-        if (obj < s->objs || offset % c->stride != 0 ||
+        offset = (size_t)(obj - mp_slab_objs(s));
+        if (obj < mp_slab_objs(s) || offset % c->stride != 0 ||
             offset / c->stride >= s->carved)
             slab_bad_free(caller, "pointer is not the start of an object",
                           obj, c, NULL);
-        *link_of(c, obj) = s->free;
+        if (c->flags & MP_CACHE_VG)
+            mp_vg_block_free(obj); /* inaccessible from now on */
+        link_set(c, obj, s->free);
         s->free = obj;
         s->inuse--;
         relist(c, s);

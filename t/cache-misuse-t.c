@@ -214,11 +214,21 @@ main(int argc, char **argv)
     plan_lazy();
     for (int i = 0; i < NCASES; i++)
         check_case(&cases[i], "flag");
-    for (int i = 0; i < NCASES; i++)
-        check_case(&cases[i], "env");
+    if (tap_backend_is("k210")) {
+        /* MPOOL_DEBUG is read by lib/options.c, which only hosted
+         * backends build: a kernel has no environment */
+        int n = 2; /* the pool case, which names its owner too */
+        for (int i = 0; i < NCASES; i++)
+            n += 1 + (strcmp(cases[i].name, "wrong-cache") == 0);
+        skip(n, "MPOOL_DEBUG=1: the k210 build reads no environment");
+    } else {
+        for (int i = 0; i < NCASES; i++)
+            check_case(&cases[i], "env");
+    }
     for (int i = 0; i < NCASES; i++)
         if (cases[i].without_checking)
             check_case(&cases[i], "none");
-    check_case(&pool_cases[0], "env");
+    if (!tap_backend_is("k210"))
+        check_case(&pool_cases[0], "env");
     return tap_done();
 }

@@ -307,6 +307,8 @@ test_stats_report_reclaim(void)
 {
     enum { N = 100000 };
     static void *objs[N];
+    /* 25 MB of objects; 5 MB in the 8 MiB of the k210 host build */
+    const int n = tap_backend_is("k210") ? N / 5 : N;
     mpool_cache_stats_t st = {.size = sizeof(st)};
     mpool_cache_stats_t small = {.size = 8};
     mpool_cache_t *c = mpool_cache_create("stats", 256, 0, NULL, NULL, NULL,
@@ -323,21 +325,30 @@ test_stats_report_reclaim(void)
     ok(mpool_cache_stats(NULL, &st) == -1 && errno == EINVAL,
        "stats of NULL: -1, EINVAL");
 
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < n; i++) {
         objs[i] = mpool_cache_alloc(c);
+        if (objs[i] == NULL)
+            bail("mpool_cache_alloc failed at %d of %d", i, n);
         memset(objs[i], i & 0xff, 256);
     }
     mpool_cache_stats(c, &st);
-    is_size(st.objects_in_use, N, "stats: %d objects in use", N);
-    is_size(st.allocs, N, "stats: %d allocations", N);
+    is_size(st.objects_in_use, (size_t)n, "stats: %d objects in use", n);
+    is_size(st.allocs, (size_t)n, "stats: %d allocations", n);
     is_size(st.object_size, 256, "stats: object size 256");
     ok(st.slab_size * 7 <= st.objects_per_slab * st.stride * 8,
        "stats: the slab's unusable tail is at most 1/8 of it");
-    ok(st.magazine_hits > (uint64_t)N * 9 / 10,
-       "most allocations were magazine hits (%llu of %d)",
-       (unsigned long long)st.magazine_hits, N);
-    is_int(st.mode, MPOOL_MAGAZINE_PER_THREAD, "per-thread magazines");
+    if (tap_under_memcheck_requests()) {
+        /* under memcheck every call goes to the slabs (libmpool(7)) */
+        is_int(st.mode, MPOOL_MAGAZINE_NONE, "under memcheck: no magazines");
+        is_int((int)st.magazine_hits, 0, "under memcheck: no magazine hits");
+    } else {
+        ok(st.magazine_hits > (uint64_t)n * 9 / 10,
+           "most allocations were magazine hits (%llu of %d)",
+           (unsigned long long)st.magazine_hits, n);
+        is_int(st.mode, MPOOL_MAGAZINE_PER_THREAD, "per-thread magazines");
+    }
 
+#if defined(MPOOL_HAVE_REPORT)
     f = tmpfile();
     ok(mpool_report(f) == 0, "mpool_report to a file");
     rewind(f);
@@ -355,25 +366,36 @@ test_stats_report_reclaim(void)
            "mpool_report_fd on a closed descriptor: -1, EBADF");
         close(fds[1]);
     }
+#else
+    (void)buf;
+    (void)f;
+    (void)fds;
+    skip(4, "mpool_report and mpool_report_fd: the k210 build has no "
+            "stdio and no file descriptors");
+#endif
 
     rss_full = tap_resident_bytes();
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < n; i++)
         mpool_cache_free(c, objs[i]);
     mpool_cache_stats(c, &st);
     is_size(st.objects_in_use, 0, "all freed: none in use");
-    is_size(st.frees, N, "stats: %d frees", N);
+    is_size(st.frees, (size_t)n, "stats: %d frees", n);
     pages = mpool_reclaim(NULL);
     rss_after = tap_resident_bytes();
     mpool_cache_stats(c, &st);
     is_size(st.pages, 0, "after reclaim the emptied cache holds no page");
-    ok(pages >= (size_t)N * 256 / mpool_page_size(),
+    ok(pages >= (size_t)n * 256 / mpool_page_size(),
        "reclaim counts at least the %zu pages of objects (%zu)",
-       (size_t)N * 256 / mpool_page_size(), pages);
-    ok(rss_full > rss_after &&
-           rss_full - rss_after >= (size_t)N * 256 / 10 * 9,
-       "resident memory drops by at least 90%% of the objects' bytes "
-       "(%zu KiB)",
-       (rss_full - rss_after) / 1024);
+       (size_t)n * 256 / mpool_page_size(), pages);
+    if (tap_backend_is("k210"))
+        skip(1, "resident memory: the k210 backend has no OS to give pages "
+                "back to");
+    else
+        ok(rss_full > rss_after &&
+               rss_full - rss_after >= (size_t)n * 256 / 10 * 9,
+           "resident memory drops by at least 90%% of the objects' bytes "
+           "(%zu KiB)",
+           (rss_full - rss_after) / 1024);
     mpool_cache_destroy(c);
 
     /* The reclaim callback. */
@@ -392,6 +414,7 @@ test_stats_report_reclaim(void)
 int
 main(void)
 {
+    tap_skip_if_break_capped(); /* sbrk under valgrind */
     plan_lazy();
     test_errors();
     test_ctor_dtor();

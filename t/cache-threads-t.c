@@ -261,13 +261,24 @@ main(void)
     pthread_barrier_init(&barrier, NULL, 2);
     pthread_create(&t, NULL, sleeper, NULL);
     pthread_barrier_wait(&barrier);
-    ok(cached(cache) >= 20, "a live thread holds objects in its magazine "
-                            "(%zu)", cached(cache));
+    if (tap_under_memcheck_requests())
+        skip(1, "under memcheck caches keep no magazines");
+    else
+        ok(cached(cache) >= 20, "a live thread holds objects in its "
+                                "magazine (%zu)", cached(cache));
     mpool_reclaim(NULL);
-    is_size(cached(cache), 0,
-            "mpool_reclaim from another thread drains them at once");
-    mpool_cache_stats(cache, &st);
-    is_size(st.pages, 0, "and gives back every page of the idle cache");
+    if (tap_backend_is("k210")) {
+        /* mp_backend_barrier_all_threads() is ENOSYS there (a kernel has
+         * no membarrier): reclaim asks the thread to flush at its next
+         * call instead, which the rest of this test goes on to make. */
+        skip(2, "the k210 backend cannot drain another hart's magazines "
+                "at once: they are flushed at that hart's next call");
+    } else {
+        is_size(cached(cache), 0,
+                "mpool_reclaim from another thread drains them at once");
+        mpool_cache_stats(cache, &st);
+        is_size(st.pages, 0, "and gives back every page of the idle cache");
+    }
     pthread_barrier_wait(&barrier);
     pthread_join(t, NULL);
     ok(sleeper_ok, "the drained thread goes on using the cache correctly");

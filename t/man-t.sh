@@ -38,7 +38,7 @@ done
 # every link the build installs points at a page that exists and names it
 i=$((i + 1))
 bad=
-for l in $(sed -n 's/^\t\(mpool_[a-z_]*\.3\):\(mpool_[a-z_]*\.3\) \\$/\1:\2/p' \
+for l in $(sed -n 's/^\t\(mpool_[a-z0-9_]*\.3\):\(mpool_[a-z0-9_]*\.3\) \\$/\1:\2/p' \
     "$top_srcdir/man/Makefile.inc"); do
     target=${l%%:*}; name=${l#*:}; fn=${name%.3}
     grep -q "^\.Nm $fn\( ,\)\{0,1\}\$" "$top_srcdir/man/$target" 2>/dev/null ||

@@ -211,7 +211,11 @@ main(void)
         unsigned char *r;
         memset(a, 7, 100);
         r = mpool_realloc(p, a, 5000);
-        ok(r == a && r[99] == 7, "realloc grows in place into free space");
+        if (tap_under_memcheck_requests())
+            ok(r != NULL && r[99] == 7, "realloc grows, keeping the contents "
+                                         "(under memcheck it always moves)");
+        else
+            ok(r == a && r[99] == 7, "realloc grows in place into free space");
         r = mpool_realloc(p, r, 50);
         ok(r == a && r[49] == 7, "realloc shrinks in place");
         ok(mpool_usable_size(r) >= 50 && mpool_usable_size(r) < 100,

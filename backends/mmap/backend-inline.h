@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * backends/mmap/backend-inline.h - the mmap backend's geometry and its
- * hottest primitives, inlined into the core (see lib/backend.h).
+ * backends/mmap/backend-inline.h - the mmap backend's geometry (see
+ * lib/backend.h); its inline primitives (lock, CPU id, thread table,
+ * errno) are the hosted ones, in backends/hosted/hosted-inline.h.
  *
  * Segments are 4 MiB, aligned to 4 MiB, so that the segment header of any
  * address the library handed out is `addr & ~(4 MiB - 1)`.  Pages are 4 KiB;
@@ -10,10 +11,6 @@
 #ifndef MP_BACKEND_INLINE_H
 #define MP_BACKEND_INLINE_H
 
-#include <errno.h>
-#include <sched.h>
-#include <stdatomic.h>
-
 #ifndef MP_PAGE_SHIFT
 #define MP_PAGE_SHIFT 12 /* 4 KiB */
 #endif
@@ -21,78 +18,6 @@
 #define MP_ADDRESS_BITS 48  /* user space on x86-64, AArch64, RV64 Sv48 */
 #define MP_ARENAS_MAX 64
 
-/* A futex lock (Drepper, "Futexes Are Tricky", mutex 2): taking and
- * releasing it uncontended is one atomic instruction each, and a thread
- * that finds it taken spins briefly, then sleeps in the kernel instead of
- * burning the CPU its holder may need.  state: 0 free, 1 taken, 2 taken
- * with sleepers.  Slow paths live in backend.c. */
-typedef struct mp_lock {
-    _Atomic unsigned state;
-} mp_lock_t;
-#define MP_LOCK_INITIALIZER {0}
-
-void mp_lock_acquire_slow(mp_lock_t *lock);
-void mp_lock_wake(mp_lock_t *lock);
-
-static inline void
-mp_lock_init(mp_lock_t *lock)
-{
-    atomic_init(&lock->state, 0);
-}
-
-static inline void
-mp_lock_acquire(mp_lock_t *lock)
-{
-    unsigned free_state = 0;
-
-    if (__builtin_expect(atomic_compare_exchange_strong_explicit(
-                             &lock->state, &free_state, 1,
-                             memory_order_acquire, memory_order_relaxed),
-                         1))
-        return;
-    mp_lock_acquire_slow(lock);
-}
-
-static inline void
-mp_lock_release(mp_lock_t *lock)
-{
-    if (__builtin_expect(atomic_exchange_explicit(&lock->state, 0,
-                                                  memory_order_release) == 2,
-                         0))
-        mp_lock_wake(lock);
-}
-
-/* glibc answers sched_getcpu() from the rseq area or the vDSO: no system
- * call on the machines we support. */
-static inline unsigned
-mp_backend_cpu_id(void)
-{
-    int cpu = sched_getcpu();
-    return cpu < 0 ? 0u : (unsigned)cpu;
-}
-
-/* The calling thread's cache table.  Initial-exec TLS: one load from the
- * thread pointer, where the default model for a shared library would call
- * __tls_get_addr on every access. */
-extern __thread void *mp_tls_tcache
-    __attribute__((tls_model("initial-exec"), visibility("hidden")));
-
-static inline void *
-mp_backend_tcache_get(void)
-{
-    return mp_tls_tcache;
-}
-
-static inline void
-mp_backend_tcache_set(void *tcache)
-{
-    mp_tls_tcache = tcache;
-}
-
-static inline void
-mp_set_errno(int e)
-{
-    errno = e;
-}
+#include "../hosted/hosted-inline.h"
 
 #endif /* MP_BACKEND_INLINE_H */

@@ -4,6 +4,8 @@
  */
 #include "tap.h"
 
+#include "config.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -196,6 +198,15 @@ tap_under_valgrind(void)
 }
 
 bool
+tap_under_memcheck_requests(void)
+{
+    const char *preload = getenv("LD_PRELOAD");
+
+    return MPOOL_VALGRIND && preload != NULL &&
+           strstr(preload, "vgpreload_memcheck") != NULL;
+}
+
+bool
 tap_under_asan(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
@@ -219,6 +230,28 @@ tap_skip_if_rlimit_as_unusable(void)
     if (tap_under_asan())
         skip_all("AddressSanitizer reserves more address space than the "
                  "test allows");
+}
+
+bool
+tap_backend_is(const char *name)
+{
+    return strcmp(MPOOL_BACKEND_NAME, name) == 0;
+}
+
+void
+tap_skip_if_break_capped(void)
+{
+    const intptr_t probe = (intptr_t)64 << 20;
+
+    if (!tap_backend_is("sbrk"))
+        return;
+    if (sbrk(probe) != (void *)-1) {
+        sbrk(-probe);
+        return;
+    }
+    skip_all("the sbrk backend needs a program break that can grow by "
+             "64 MiB%s",
+             tap_under_valgrind() ? "; valgrind caps it at 8 MiB" : "");
 }
 
 size_t

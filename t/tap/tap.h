@@ -41,10 +41,25 @@ void sysbail(const char *fmt, ...) TAP_PRINTF(1, 2) TAP_NORETURN;
  * change resource limits cannot run there. */
 bool tap_under_valgrind(void);
 bool tap_under_asan(void);
+/* Under valgrind's memcheck, with the library's client requests built in:
+ * caches have no magazines and realloc always moves (libmpool(7)). */
+bool tap_under_memcheck_requests(void);
 
 /* Skip the whole program when a lowered RLIMIT_AS cannot work: under
  * valgrind or AddressSanitizer, which need far more address space. */
 void tap_skip_if_rlimit_as_unusable(void);
+
+/* Whether the library was configured with this backend (MPOOL_BACKEND_NAME
+ * in config.h).  A test scales down, or skips saying why, what a backend
+ * cannot do: "k210" has 8 MiB of RAM in its host build and no operating
+ * system under it (nothing mapped, purged or resident to measure). */
+bool tap_backend_is(const char *name);
+
+/* Skip the whole program when the sbrk backend is compiled in and the
+ * program break cannot grow by 64 MiB: valgrind emulates the break in
+ * 8 MiB of its own, room for one segment, not for a test that needs more
+ * (doc/backends.md). */
+void tap_skip_if_break_capped(void);
 
 /* Resident memory of this process, in bytes, from /proc/self/statm. */
 size_t tap_resident_bytes(void);

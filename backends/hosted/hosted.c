@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backends/hosted/hosted.c - the part of a Linux backend that does not
+ * depend on where segments come from, shared by mmap and sbrk so that
+ * neither repeats it: the futex lock's slow paths, the thread-exit hook
+ * (a pthread key), the barrier on every thread (membarrier), yielding,
+ * error output and abort, the configuration, and madvise purging.
+ *
+ * Everything here keeps the caller's errno, as backend.h requires.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "hosted.h"
+
+/* ------------------------------------------------------------------------
+ * The lock's slow paths (the fast paths are in hosted-inline.h).
+ * ------------------------------------------------------------------------ */
+
+#define LOCK_SPINS 100
+
+static inline void
+lock_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+void
+mp_lock_acquire_slow(mp_lock_t *lock)
+{
+    int saved_errno = errno;
+    unsigned c;
+
+    /* A short spin: most holders are about to release. */
+    for (int i = 0; i < LOCK_SPINS; i++) {
+        lock_cpu_relax();
+        c = 0;
+        if (atomic_load_explicit(&lock->state, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_weak_explicit(&lock->state, &c, 1,
+                                                  memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+    }
+    /* Then sleep, marking the lock as having sleepers (2). */
+    c = atomic_exchange_explicit(&lock->state, 2, memory_order_acquire);
+    while (c != 0) {
+        syscall(SYS_futex, &lock->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL,
+                0);
+        c = atomic_exchange_explicit(&lock->state, 2, memory_order_acquire);
+    }
+    errno = saved_errno;
+}
+
+void
+mp_lock_wake(mp_lock_t *lock)
+{
+    int saved_errno = errno;
+
+    syscall(SYS_futex, &lock->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    errno = saved_errno;
+}
+
+/* ------------------------------------------------------------------------
+ * Threads: the cache table pointer, and a key whose destructor flushes the
+ * table when the thread exits.
+ * ------------------------------------------------------------------------ */
+
+__thread void *mp_tls_tcache = &mp_tcache_empty;
+
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+static int thread_key_error;
+
+static void
+thread_key_create(void)
+{
+    thread_key_error = pthread_key_create(&thread_key, mp_tcache_thread_exit);
+}
+
+int
+mp_backend_thread_attach(void *tcache)
+{
+    int saved_errno = errno;
+    int rc;
+
+    pthread_once(&thread_key_once, thread_key_create);
+    rc = thread_key_error != 0 ? thread_key_error
+                               : pthread_setspecific(thread_key, tcache);
+    errno = saved_errno;
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * A barrier on every thread: membarrier(2), registered on first use.
+ * ------------------------------------------------------------------------ */
+
+static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;
+static int barrier_error;
+
+static void
+barrier_register(void)
+{
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+    if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+        barrier_error = ENOSYS;
+    else if (syscall(SYS_membarrier,
+                     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0)
+        barrier_error = errno;
+}
+
+int
+mp_backend_barrier_all_threads(void)
+{
+    int saved_errno = errno;
+    int rc;
+
+    pthread_once(&barrier_once, barrier_register);
+    rc = barrier_error;
+    if (rc == 0 &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+        rc = errno;
+    errno = saved_errno;
+    return rc;
+}
+
+void
+mp_backend_yield(void)
+{
+    sched_yield();
+}
+
+/* ------------------------------------------------------------------------
+ * Configuration and purging
+ * ------------------------------------------------------------------------ */
+
+int
+mp_hosted_config(mp_backend_config_t *cfg)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+
+    if (page <= 0 || MP_PAGE_SIZE % (size_t)page != 0)
+        return EINVAL; /* built for a smaller page than this machine's */
+    cfg->os_page_size = (size_t)page;
+    cfg->ncpu = ncpu > 0 ? (unsigned)ncpu : 1u;
+    cfg->can_purge = true;
+    cfg->purge_zeroes = true; /* MADV_DONTNEED on private anonymous memory */
+    return 0;
+}
+
+int
+mp_hosted_purge(void *addr, size_t len)
+{
+    int saved_errno = errno;
+    int rc = madvise(addr, len, MADV_DONTNEED) == 0 ? 0 : errno;
+
+    errno = saved_errno;
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Diagnostics
+ * ------------------------------------------------------------------------ */
+
+void
+mp_backend_write_error(const char *msg, size_t len)
+{
+    int saved_errno = errno;
+
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, msg, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        msg += n;
+        len -= (size_t)n;
+    }
+    errno = saved_errno;
+}
+
+void
+mp_backend_abort(void)
+{
+    abort();
+}
