@@ -21,6 +21,11 @@ if ! grep -q '^#define MPOOL_VALGRIND 1' "$top_builddir/config.h"; then
 fi
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
+# valgrind 3.19 cannot read clang 14's default DWARF 5 (build with
+# -gdwarf-4 for this test to run there)
+if "$VALGRIND" "$prog" none 2>&1 | grep -q "unhandled dwarf2\|corrupted debuginfo"; then
+    echo "1..0 # SKIP this valgrind cannot read the debug information (DWARF 5?)"; exit 0
+fi
 n=0
 # expect CASE DESCRIPTION PATTERN...: every pattern appears in the report
 expect() {
