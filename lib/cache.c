@@ -492,3 +492,46 @@ mp_cache_free_slow(struct mpool_cache *c, void *obj)
     else
         mp_magazine_free_slow(c, obj);
 }
+
+/* ------------------------------------------------------------------------
+ * fork (fork.c calls these in the lock order)
+ * ------------------------------------------------------------------------ */
+
+void
+mp_fork_registry(enum mp_fork_phase phase)
+{
+    mp_fork_lock(&registry_lock, phase);
+}
+
+static void
+fork_cache_lock(struct mpool_cache *c, enum mp_fork_phase phase)
+{
+    mp_fork_lock(&c->lock, phase);
+}
+
+static void
+fork_depot_lock(struct mpool_cache *c, enum mp_fork_phase phase)
+{
+    mp_fork_lock(&c->depot_lock, phase);
+}
+
+/* Under registry_lock (held since mp_fork_registry). */
+void
+mp_fork_cache_locks(enum mp_fork_phase phase)
+{
+    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
+        fork_cache_lock(c, phase);
+    mp_pools_each_class(fork_cache_lock, phase);
+}
+
+void
+mp_fork_depots_internal(enum mp_fork_phase phase)
+{
+    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
+        fork_depot_lock(c, phase);
+    mp_pools_each_class(fork_depot_lock, phase);
+    for (unsigned i = 0; mp_internal_caches[i] != NULL; i++)
+        fork_depot_lock(mp_internal_caches[i], phase);
+    for (unsigned i = 0; mp_internal_caches[i] != NULL; i++)
+        fork_cache_lock(mp_internal_caches[i], phase);
+}

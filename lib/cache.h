@@ -434,4 +434,30 @@ MP_HIDDEN void mp_cache_stats_fill(struct mpool_cache *cache,
 /* Give back what every cache can: callbacks, magazines, empty slabs. */
 MP_HIDDEN size_t mp_caches_reclaim(void);
 
+/* ------------------------------------------------------------------------
+ * fork.c's steps, in the order it takes them (the lock order)
+ * ------------------------------------------------------------------------ */
+
+/* Registered with pthread_atfork once the library is initialised, in
+ * hosted builds (fork.c); a weak reference from init.c elsewhere. */
+MP_HIDDEN void mp_fork_register(void) __attribute__((weak));
+MP_HIDDEN void mp_fork_registry(enum mp_fork_phase phase);  /* cache.c */
+MP_HIDDEN void mp_fork_pools(enum mp_fork_phase phase);     /* pool.c */
+/* cache.c: the locks of the program's caches and the pools' classes */
+MP_HIDDEN void mp_fork_cache_locks(enum mp_fork_phase phase);
+MP_HIDDEN void mp_fork_tcache(enum mp_fork_phase phase);    /* magazine.c */
+/* cache.c: every cache's depot lock, then the internal caches' locks */
+MP_HIDDEN void mp_fork_depots_internal(enum mp_fork_phase phase);
+/* In the child, after every lock is new: the other threads are gone, so
+ * their thread tables are emptied into the depots and given back. */
+MP_HIDDEN void mp_tcache_fork_child(void);
+/* pool.c: fn on every class cache of every pool, under pools_lock (for
+ * the report; after registry_lock in the lock order) */
+MP_HIDDEN void mp_pools_visit_classes(void (*fn)(struct mpool_cache *, void *),
+                                      void *arg);
+/* pool.c: fn on every class cache of every pool */
+MP_HIDDEN void mp_pools_each_class(void (*fn)(struct mpool_cache *,
+                                              enum mp_fork_phase),
+                                   enum mp_fork_phase phase);
+
 #endif /* MP_CACHE_H */

@@ -63,6 +63,8 @@ mp_init_slow(void)
         mp_cache_bootstrap();
         mp_pool_bootstrap();
         atomic_store_explicit(&mp_init_state, 2, memory_order_release);
+        if (mp_fork_register != NULL) /* after: it may allocate */
+            mp_fork_register();
         return 0;
     }
     while ((state = atomic_load_explicit(&mp_init_state,

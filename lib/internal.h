@@ -83,6 +83,22 @@ mp_unhide(uintptr_t hidden)
     return (char *)(hidden ^ MP_HIDE_BIT);
 }
 
+/* fork() in a threaded program (fork.c): before it every lock is taken in
+ * the lock order (doc/design.md), after it the parent releases them and
+ * the child, whose one thread holds them all, makes them new. */
+enum mp_fork_phase { MP_FORK_PREPARE, MP_FORK_PARENT, MP_FORK_CHILD };
+
+static inline void
+mp_fork_lock(mp_lock_t *lock, enum mp_fork_phase phase)
+{
+    if (phase == MP_FORK_PREPARE)
+        mp_lock_acquire(lock);
+    else if (phase == MP_FORK_PARENT)
+        mp_lock_release(lock);
+    else
+        mp_lock_init(lock);
+}
+
 /* ------------------------------------------------------------------------
  * Page entries, segments, arenas
  * ------------------------------------------------------------------------ */

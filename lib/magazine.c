@@ -381,15 +381,10 @@ slot_get(struct mpool_cache *c)
     return s;
 }
 
-void
-mp_tcache_thread_exit(void *arg)
+/* Empty a thread's table into the depots and take it off the list. */
+static void
+tcache_retire_locked(mp_tcache_t *tc)
 {
-    mp_tcache_t *tc = arg;
-
-    if (tc == NULL || tc == &mp_tcache_empty)
-        return;
-    mp_backend_tcache_set(&mp_tcache_empty);
-    mp_lock_acquire(&mp_tcache_lock);
     for (uint32_t i = 0; i < tc->capacity; i++) {
         mp_tslot_t *s = &tc->slots[i];
         if (s->limit == NULL)
@@ -405,8 +400,50 @@ mp_tcache_thread_exit(void *arg)
         tcache_list = tc->next;
     if (tc->next != NULL)
         tc->next->prev = tc->prev;
+}
+
+void
+mp_tcache_thread_exit(void *arg)
+{
+    mp_tcache_t *tc = arg;
+
+    if (tc == NULL || tc == &mp_tcache_empty)
+        return;
+    mp_backend_tcache_set(&mp_tcache_empty);
+    mp_lock_acquire(&mp_tcache_lock);
+    tcache_retire_locked(tc);
     mp_lock_release(&mp_tcache_lock);
     mp_pages_free(tc, table_pages(tc->capacity));
+}
+
+void
+mp_fork_tcache(enum mp_fork_phase phase)
+{
+    mp_fork_lock(&mp_tcache_lock, phase);
+}
+
+void
+mp_tcache_fork_child(void)
+{
+    mp_tcache_t *mine = mp_backend_tcache_get();
+    mp_tcache_t *tc, *next;
+
+    mp_lock_acquire(&mp_tcache_lock);
+    for (tc = tcache_list; tc != NULL; tc = next) {
+        next = tc->next;
+        if (tc == mine)
+            continue;
+        /* its thread stopped wherever it was: an operation cut short
+         * left the slot consistent (the top moves last), at worst one
+         * object short */
+        atomic_store_explicit(&tc->in_op, 0, memory_order_relaxed);
+        tcache_retire_locked(tc); /* no drain was under way: fork.c
+                                     held mp_tcache_lock */
+        mp_lock_release(&mp_tcache_lock);
+        mp_pages_free(tc, table_pages(tc->capacity));
+        mp_lock_acquire(&mp_tcache_lock);
+    }
+    mp_lock_release(&mp_tcache_lock);
 }
 
 /* ------------------------------------------------------------------------

@@ -74,7 +74,13 @@ struct mpool {
     struct mp_region region_state;
 };
 
-static struct mpool default_pool;
+/* The default pool; libmpool-malloc (malloc.c) allocates from it. */
+MP_HIDDEN struct mpool mp_default_pool;
+#define default_pool mp_default_pool
+/* Defined (true) in libmpool-malloc only: free() of a pointer the library
+ * never gave out is ignored there, as memory from before the library was
+ * loaded may reach it; MPOOL_DEBUG=1 reports it instead. */
+extern const bool mp_malloc_override __attribute__((weak));
 MP_HIDDEN uint8_t mp_class_table[MP_CLASS_TABLE_MAX / 16 + 1];
 static uint8_t pool_fast_class[POOL_FAST_SLOTS]; /* slot -> class */
 static mp_lock_t pools_lock = MP_LOCK_INITIALIZER;
@@ -166,7 +172,7 @@ mp_pool_charge(struct mpool *p, ptrdiff_t bytes)
 static struct mpool *
 pool_resolve(mpool_t *pool, const char *caller)
 {
-    if (pool == NULL) {
+    if (pool == NULL || pool == &default_pool) {
         if (mp_init() != 0)
             return NULL;
         return &default_pool;
@@ -563,6 +569,10 @@ pool_free_slow(mpool_t *pool, void *ptr)
 
     if (ptr == NULL)
         return;
+    if (pool == &default_pool && &mp_malloc_override != NULL &&
+        mp_segment_lookup(ptr) == NULL && region_pool_of(ptr) == NULL &&
+        !mp_debug_all)
+        return; /* free() of memory libmpool-malloc never gave out */
     if (pool != NULL && pool->magic == MP_POOL_MAGIC && pool->region != NULL) {
         mp_vg_block_free(ptr);
         if (mp_region_free(pool->region, ptr) != 0)
@@ -746,4 +756,51 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
     __builtin_memcpy(moved, ptr, old < size ? old : size);
     mpool_free(pool, ptr);
     return moved;
+}
+
+/* ------------------------------------------------------------------------
+ * fork (fork.c)
+ * ------------------------------------------------------------------------ */
+
+/* pools_lock, then each pool's lock and its region's (a leaf: its holder
+ * waits for nothing, so taking it early cannot deadlock).  pools_lock
+ * stays held until the parent or child phase: the pool list is walked
+ * again by mp_pools_each_class. */
+void
+mp_fork_pools(enum mp_fork_phase phase)
+{
+    if (phase == MP_FORK_PREPARE)
+        mp_lock_acquire(&pools_lock);
+    for (struct mpool *p = pools; p != NULL; p = p->next) {
+        mp_fork_lock(&p->lock, phase);
+        if (p->region != NULL)
+            mp_fork_lock(&p->region->lock, phase);
+    }
+    if (phase != MP_FORK_PREPARE)
+        mp_fork_lock(&pools_lock, phase);
+}
+
+void
+mp_pools_each_class(void (*fn)(struct mpool_cache *, enum mp_fork_phase),
+                    enum mp_fork_phase phase)
+{
+    for (struct mpool *p = pools; p != NULL; p = p->next)
+        for (unsigned i = 0; i < MP_CLASSES; i++) {
+            struct mpool_cache *c = atomic_load(&p->classes[i]);
+            if (c != NULL)
+                fn(c, phase);
+        }
+}
+
+void
+mp_pools_visit_classes(void (*fn)(struct mpool_cache *, void *), void *arg)
+{
+    mp_lock_acquire(&pools_lock);
+    for (struct mpool *p = pools; p != NULL; p = p->next)
+        for (unsigned i = 0; i < MP_CLASSES; i++) {
+            struct mpool_cache *c = atomic_load(&p->classes[i]);
+            if (c != NULL)
+                fn(c, arg);
+        }
+    mp_lock_release(&pools_lock);
 }

@@ -10,8 +10,16 @@
  * purged, in maximal contiguous stretches, one backend call a stretch.  The
  * count returned is exact: pages whose memory the backend got back,
  * including the header pages of released segments, and excluding anything
- * already purged or never touched.  When the backend cannot purge (bare
- * metal), only whole segments count.
+ * already purged or never touched.
+ *
+ * When the backend cannot purge (k210: bare metal, nothing underneath to
+ * take memory back), a page is given back when it leaves a run for the
+ * buddy lists, where any allocation can have it again: the count is the
+ * pages that leave runs while the caches and pools give back their slabs
+ * (net of the pages they take meanwhile, for magazines to flush into), and
+ * the header pages of the segments returned to the backend.  Pages that
+ * were free already count nothing, wherever they go.  Other threads
+ * allocating and freeing during the call blur the first part.
  */
 #include "cache.h"
 
@@ -46,6 +54,20 @@ block_purge_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
     return purged;
 }
 
+/* Pages in runs in all arenas, huge spans included. */
+static size_t
+run_pages_now(void)
+{
+    size_t n = 0;
+
+    for (unsigned i = 0; i < mp_narenas; i++) {
+        mp_lock_acquire(&mp_arenas[i].lock);
+        n += mp_arenas[i].run_pages;
+        mp_lock_release(&mp_arenas[i].lock);
+    }
+    return n;
+}
+
 static size_t
 segment_committed_pages(const mp_segment_t *seg)
 {
@@ -66,11 +88,13 @@ mp_arena_reclaim(mp_arena_t *arena)
     for (seg = arena->segments; seg != NULL; seg = next) {
         next = seg->next;
         if (seg->free_pages == MP_SEGMENT_USABLE_PAGES) {
-            size_t committed = segment_committed_pages(seg);
+            size_t counted = mp_config.can_purge
+                                 ? segment_committed_pages(seg)
+                                 : seg->first_page; /* its header */
 
             mp_arena_remove_segment_locked(arena, seg);
             if (mp_segment_release(seg) == 0)
-                pages += committed;
+                pages += counted;
             continue;
         }
         if (!mp_config.can_purge)
@@ -96,7 +120,7 @@ mp_arena_reclaim(mp_arena_t *arena)
 size_t
 mpool_reclaim(mpool_t *pool)
 {
-    size_t pages = 0;
+    size_t pages = 0, in_runs = 0, left;
 
     if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2) {
         if (pool != NULL)
@@ -108,6 +132,8 @@ mpool_reclaim(mpool_t *pool)
         return 0;
     }
     atomic_fetch_add(&mp_reclaim_active, 1);
+    if (!mp_config.can_purge)
+        in_runs = run_pages_now();
     if (pool == NULL) {
         mp_caches_reclaim(); /* callbacks, magazines, empty slabs: to pages */
     } else {
@@ -115,6 +141,9 @@ mpool_reclaim(mpool_t *pool)
         mp_tcache_drain_others();
         mp_pool_shrink(pool);
     }
+    /* With purge, freed pages are counted when they are purged, below. */
+    if (!mp_config.can_purge && (left = run_pages_now()) < in_runs)
+        pages += in_runs - left;
     for (unsigned i = 0; i < mp_narenas; i++)
         pages += mp_arena_reclaim(&mp_arenas[i]);
     atomic_fetch_sub(&mp_reclaim_active, 1);

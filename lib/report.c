@@ -6,7 +6,8 @@
  *
  *   cache              objsize  stride  in-use   total  slabs f/p/e  pages ...
  *
- * One line per live cache, then the library's own caches.  Columns follow
+ * One line per live cache, then each pool's size classes (named
+ * pool:size), then the library's own caches.  Columns follow
  * /proc/slabinfo's spirit: sizes, objects, slabs, pages, then the calls and
  * how many of them a thread's magazine served.
  */
@@ -30,6 +31,30 @@ write_all(int fd, const char *buf, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+struct report {
+    int fd;
+    int rc;
+};
+
+static int format_line(char *buf, size_t cap, const mpool_cache_stats_t *st);
+
+/* One cache's line. */
+static void
+report_cache(struct mpool_cache *c, void *arg)
+{
+    struct report *r = arg;
+    mpool_cache_stats_t st;
+    char line[256];
+    int n;
+
+    if (r->rc != 0)
+        return;
+    mp_cache_stats_fill(c, &st);
+    n = format_line(line, sizeof(line), &st);
+    r->rc = write_all(r->fd, line, (size_t)n < sizeof(line) ? (size_t)n
+                                                            : sizeof(line) - 1);
 }
 
 static int
@@ -59,32 +84,20 @@ static const char report_header[] =
 int
 mpool_report_fd(int fd)
 {
-    char line[256];
-    mpool_cache_stats_t st;
-    int rc = 0;
+    struct report r = {fd, 0};
 
     if (write_all(fd, report_header, sizeof(report_header) - 1) != 0)
         return -1;
     if (mp_init() != 0)
         return 0;
     mp_registry_lock();
-    for (struct mpool_cache *c = mp_registry; c != NULL && rc == 0;
-         c = c->next) {
-        int n;
-        mp_cache_stats_fill(c, &st);
-        n = format_line(line, sizeof(line), &st);
-        rc = write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n
-                                                           : sizeof(line) - 1);
-    }
-    for (unsigned i = 0; mp_internal_caches[i] != NULL && rc == 0; i++) {
-        int n;
-        mp_cache_stats_fill(mp_internal_caches[i], &st);
-        n = format_line(line, sizeof(line), &st);
-        rc = write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n
-                                                           : sizeof(line) - 1);
-    }
+    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
+        report_cache(c, &r);
+    mp_pools_visit_classes(report_cache, &r); /* "pool:size" */
+    for (unsigned i = 0; mp_internal_caches[i] != NULL; i++)
+        report_cache(mp_internal_caches[i], &r);
     mp_registry_unlock();
-    return rc;
+    return r.rc;
 }
 
 int

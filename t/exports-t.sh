@@ -13,7 +13,7 @@ if [ ! -f "$lib" ]; then
     echo "1..0 # SKIP no shared library was built"
     exit 0
 fi
-echo "1..3"
+echo "1..4"
 exports=$($NM -D --defined-only "$lib" |
     awk '$2 ~ /^[TDBRVW]$/ { sub(/@.*/, "", $3); print $3 }')
 strangers=$(printf '%s\n' "$exports" | grep -v '^mpool_' | grep -v '^MPOOL_')
@@ -48,4 +48,26 @@ if [ -n "$declared" ] && [ -z "$missing" ]; then
 else
     echo "not ok 3 - all functions declared in mpool.h are exported"
     echo "# missing:$missing"
+fi
+# libmpool-malloc exports the malloc family and the mpool_* interface,
+# nothing else (its core is the same hidden code)
+mlib="$top_builddir/lib/.libs/libmpool-malloc.so"
+if [ -f "$mlib" ]; then
+    family="aligned_alloc calloc free malloc malloc_usable_size memalign posix_memalign pvalloc realloc reallocarray valloc"
+    mexports=$($NM -D --defined-only "$mlib" |
+        awk '$2 ~ /^[TDBRVW]$/ { sub(/@.*/, "", $3); print $3 }')
+    extra=$(printf '%s\n' "$mexports" | grep -v '^mpool_' |
+        grep -vx "$(printf '%s\n' $family)")
+    absent=
+    for f in $family; do
+        printf '%s\n' "$mexports" | grep -qx "$f" || absent="$absent $f"
+    done
+    if [ -z "$extra" ] && [ -z "$absent" ]; then
+        echo "ok 4 - libmpool-malloc exports the malloc family and mpool_*, nothing else"
+    else
+        echo "not ok 4 - libmpool-malloc exports the malloc family and mpool_*, nothing else"
+        echo "# extra: $extra"; echo "# missing:$absent"
+    fi
+else
+    echo "ok 4 # SKIP no libmpool-malloc was built"
 fi

@@ -397,12 +397,56 @@ test_exhaustion(char *base, size_t nseg)
     got = mpool_reclaim(NULL);
     mp_census(&c);
     mp_backend_counters(&counters);
-    is_size(got, nseg * MP_SEGMENT_PAGES,
-            "mpool_reclaim counts every page of every segment it gives "
-            "back, headers included, purging nothing");
+    is_size(got, nseg * MP_SEGMENT_FIRST_PAGE,
+            "mpool_reclaim counts the header pages of the segments it gives "
+            "back (their other pages were free already), purging nothing");
     ok(c.segments == 0 && counters.segments_out == 0,
        "every segment is back in the range");
     is_size(mpool_reclaim(NULL), 0, "a second reclaim finds nothing");
+}
+
+/* Without purge, reclaim counts the pages it takes out of use: the slabs
+ * the caches give back to the buddy lists, and the headers of the segments
+ * it returns to the range; the census before and after says the same. */
+static void
+test_reclaim_count(void)
+{
+    enum { N = 20000 };
+    static void *objs[N];
+    mpool_cache_t *c = mpool_cache_create("counted", 200, 0, NULL, NULL,
+                                          NULL, 0);
+    mpool_t *p = mpool_create(NULL);
+    mp_arena_census_t before, after;
+    size_t got, want, held;
+
+    for (int i = 0; i < N; i++)
+        if ((objs[i] = i % 2 ? mpool_cache_alloc(c)
+                             : mpool_alloc(p, 100 + (size_t)i % 900)) == NULL)
+            bail("allocation %d failed", i);
+    for (int i = 0; i < N; i += 2)
+        mpool_free(p, objs[i]);
+    for (int i = 1; i < N; i += 4) /* half the cache's objects stay */
+        mpool_cache_free(c, objs[i]);
+    mp_census(&before);
+    got = mpool_reclaim(NULL);
+    mp_census(&after);
+    want = before.run_pages - after.run_pages +
+           (before.segments - after.segments) * MP_SEGMENT_FIRST_PAGE;
+    ok(got == want && got > 0,
+       "reclaim of a cache and a pool freed in part counts the %zu pages "
+       "that left runs and the %zu headers of segments given back (%zu)",
+       before.run_pages - after.run_pages, before.segments - after.segments,
+       got);
+    held = after.run_pages;
+    for (int i = 3; i < N; i += 4)
+        mpool_cache_free(c, objs[i]);
+    mpool_destroy(p);
+    mpool_cache_destroy(c);
+    got = mpool_reclaim(NULL);
+    mp_census(&after);
+    ok(after.run_pages < held && got > 0,
+       "the rest freed, destroyed and reclaimed: %zu pages still in runs "
+       "(the library's own), %zu counted", after.run_pages, got);
 }
 
 /* One run of all the RAM; and again after freeing pages, whose segments
@@ -638,6 +682,7 @@ main(void)
     test_placement(base, nseg);
     test_threads();
     test_errno();
+    test_reclaim_count(); /* caches: the library's own pages stay after */
     test_usable(nseg);
     return tap_done();
 }

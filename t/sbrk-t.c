@@ -167,7 +167,8 @@ static bool
 all_intact(void)
 {
     for (int i = 0; i < nheld; i++)
-        if (!intact(held[i].p, held[i].n * SEG, (uint32_t)(uintptr_t)held[i].p))
+        if (!intact(held[i].p, held[i].n * SEG,
+                    (uint32_t)(uintptr_t)held[i].p))
             return false;
     for (int i = 0; i < nmblocks; i++)
         if (!intact(mblocks[i], MBLOCK, 0xb10c0000u + (uint32_t)i))
@@ -387,7 +388,8 @@ test_break_goes_down(void)
     b1 = brk_now();
     for (int i = 0; i < NRUNS; i++)
         ok_runs &= intact(runs[i], ((size_t)(i % 7) + 1) * page, (uint32_t)i);
-    ok(b1 >= b0 + 16 * SEG && ok_runs && intact(big, huge_pages * page, 0xb16u),
+    ok(b1 >= b0 + 16 * SEG && ok_runs &&
+           intact(big, huge_pages * page, 0xb16u),
        "page runs and a 64 MiB run grew the break (%zu MiB)",
        (size_t)(b1 - b0) >> 20);
 

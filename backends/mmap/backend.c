@@ -186,3 +186,14 @@ mp_backend_counters(mp_backend_counters_t *out)
     out->segments_cached = mmap_state.pooled;
     mp_lock_release(&mmap_state.lock);
 }
+
+void
+mp_backend_fork(int phase)
+{
+    if (phase == 0)
+        mp_lock_acquire(&mmap_state.lock);
+    else if (phase == 1)
+        mp_lock_release(&mmap_state.lock);
+    else
+        mp_lock_init(&mmap_state.lock);
+}

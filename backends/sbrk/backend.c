@@ -282,9 +282,11 @@ sbrk_grow_locked(size_t nsegments)
         /* Normally old == cur.  If not, another user moved the break
          * between the two calls: align what was granted, [old, end). */
         end = (uintptr_t)old + pad + size;
-        start = ((uintptr_t)old + MP_SEGMENT_MASK) & ~(uintptr_t)MP_SEGMENT_MASK;
+        start = ((uintptr_t)old + MP_SEGMENT_MASK) &
+                ~(uintptr_t)MP_SEGMENT_MASK;
         if (start + size <= end) {
-            /* A tail is left only when the break had moved down. */
+            /* A tail is left when the break moved by less than the
+             * padding (or down): give it back if it is at the top. */
             if (end > start + size && (uintptr_t)sbrk(0) == end) {
                 sbrk_state.counters.os_unmap_calls++;
                 sbrk(-(intptr_t)(end - (start + size)));
@@ -448,4 +450,15 @@ mp_backend_counters(mp_backend_counters_t *out)
     *out = sbrk_state.counters;
     out->segments_cached = sbrk_state.free_segments;
     mp_lock_release(&sbrk_state.lock);
+}
+
+void
+mp_backend_fork(int phase)
+{
+    if (phase == 0)
+        mp_lock_acquire(&sbrk_state.lock);
+    else if (phase == 1)
+        mp_lock_release(&sbrk_state.lock);
+    else
+        mp_lock_init(&sbrk_state.lock);
 }

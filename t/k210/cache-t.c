@@ -345,7 +345,8 @@ test_main(void)
     ok(mpool_cache_stats(big, &st) == 0 && st.objects_in_use == 0,
        "the big cache has no object in use (%zu)", st.objects_in_use);
     ok(mpool_cache_stats(shared, &st) == 0 && st.objects_in_use == 0 &&
-       st.allocs == st.frees && st.allocs >= 2 * (CHURN_ROUNDS + CROSS_OBJECTS),
+       st.allocs == st.frees &&
+       st.allocs >= 2 * (CHURN_ROUNDS + CROSS_OBJECTS),
        "shared cache statistics: %llu allocations, %llu frees, %zu in use",
        (unsigned long long)st.allocs, (unsigned long long)st.frees,
        st.objects_in_use);

@@ -274,13 +274,14 @@ test_main(void)
        "each of the %zu whole segments in the range gives %zu pages",
        segments, total / segments);
 
-    /* Segments a whole free segment at once, keeping a few for the next
-     * request; reclaim gives those back, whole segments only (there is
-     * nothing to purge on bare metal). */
+    /* The arenas gave most segments back as they became free, keeping a
+     * few for the next request; reclaim gives those back too (there is
+     * nothing to purge on bare metal).  That all of them are back shows
+     * below, when the whole range is one run. */
     reclaimed = mpool_reclaim(NULL);
-    ok(reclaimed % SEGMENT_PAGES == 0 && reclaimed <= segments * SEGMENT_PAGES,
-       "mpool_reclaim gives back whole segments: %zu pages (%zu segments)",
-       reclaimed, reclaimed / SEGMENT_PAGES);
+    ok(reclaimed > 0 && reclaimed <= segments * SEGMENT_PAGES,
+       "mpool_reclaim gives back the segments the arenas kept (%zu pages "
+       "counted)", reclaimed);
     is_u(mpool_reclaim(NULL), 0, "a second mpool_reclaim finds nothing");
 
     /* Coalesced: all segments are one free block again, so one run fills

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * t/k210/pool-t.c - pools of the k210 build on two harts at once (bare
- * metal, QEMU virt): blocks of every size class and page runs above them
- * from one shared pool and the default pool, filled, checked, resized and
- * freed on each hart; blocks allocated on one hart and freed by the other;
- * calloc, aligned_alloc, a pool with a limit and one in a region; then a
- * pool run dry until ENOMEM, destroyed whole, and reclaim.
+ * metal, QEMU virt): a pool with a limit and one in a region; then on
+ * both harts, blocks of 64-384 KiB and blocks aligned to 8-64 KiB; blocks
+ * of 1 B-4 KiB from a shared pool and the default pool, filled, checked,
+ * resized and freed; blocks allocated on one hart and freed by the other;
+ * calloc, realloc and aligned_alloc; a pool run dry until ENOMEM and
+ * destroyed whole; reclaim, and the memory is all there again.
  */
 #include "kernel.h"
 
