@@ -24,8 +24,8 @@ function geo(k, x) { if (x != "" && x > 0) { gsum[k] += log(x); gn[k]++ } }
 function mean(k) { return gn[k] ? exp(gsum[k] / gn[k]) : "" }
 function header(first, cols,    i, n, c, line, rule) {
     n = split(cols, c, " ")
-    line = sprintf("| %-12s |", first)
-    rule = "|--------------|"
+    line = sprintf("| %-15s |", first)
+    rule = "|-----------------|"
     for (i = 1; i <= n; i++) {
         line = line sprintf(" %12s |", c[i])
         rule = rule "-------------:|"
@@ -76,7 +76,7 @@ END {
         cols = cols " " short(mine[m]) "-rss/mimalloc"
     header("workload", cols)
     for (r = 1; r <= nrow; r++) {
-        line = sprintf("| %-12s |", row[r])
+        line = sprintf("| %-15s |", row[r])
         for (m = 1; m <= nmine; m++)
             for (p = 1; p <= npeer; p++) {
                 x = rat(get(row[r], mine[m], "ns_op"), get(row[r], peer[p], "ns_op"))
@@ -90,7 +90,7 @@ END {
         }
         print line
     }
-    line = sprintf("| %-12s |", "**geomean**")
+    line = sprintf("| %-15s |", "**geomean**")
     for (m = 1; m <= nmine; m++)
         for (p = 1; p <= npeer; p++)
             line = line sprintf(" %12s |", fmt(mean("t" mine[m] peer[p]), "**%.2f**"))
@@ -104,7 +104,7 @@ END {
     print ""
     header("workload", names)
     for (r = 1; r <= nrow; r++) {
-        line = sprintf("| %-12s |", row[r])
+        line = sprintf("| %-15s |", row[r])
         for (a = 1; a <= nname; a++)
             line = line sprintf(" %12s |", fmt(get(row[r], name[a], "ns_op"), "%.1f"))
         print line
@@ -114,7 +114,7 @@ END {
     print ""
     header("workload", names)
     for (r = 1; r <= nrow; r++) {
-        line = sprintf("| %-12s |", row[r])
+        line = sprintf("| %-15s |", row[r])
         for (a = 1; a <= nname; a++) {
             x = get(row[r], name[a], "hwm_kib")
             line = line sprintf(" %12s |", x == "" ? "-" : sprintf("%.1f", x / 1024))
@@ -130,21 +130,21 @@ END {
     print "everything (kept), and after the allocator's trim call (trimmed)."
     print ""
     header("", names)
-    line = sprintf("| %-12s |", "frag")
+    line = sprintf("| %-15s |", "frag")
     for (a = 1; a <= nname; a++)
         line = line sprintf(" %12s |", fmt(get("frag", name[a], "frag"), "%.2f"))
     print line
     split("peak_kib kept_kib trimmed_kib", key, " ")
     split("release peak|release kept|release trimmed", label, "|")
     for (k = 1; k <= 3; k++) {
-        line = sprintf("| %-12s |", label[k])
+        line = sprintf("| %-15s |", label[k])
         for (a = 1; a <= nname; a++) {
             x = get("release", name[a], key[k])
             line = line sprintf(" %12s |", x == "" ? "-" : sprintf("%.1f", x / 1024))
         }
         print line
     }
-    line = sprintf("| %-12s |", "trim call")
+    line = sprintf("| %-15s |", "trim call")
     for (a = 1; a <= nname; a++) {
         x = get("release", name[a], "trim")
         line = line sprintf(" %12s |", x == "" ? "-" : x)
@@ -156,7 +156,7 @@ END {
     print ""
     header("threads", names)
     for (t = 2; t <= nt; t++) {
-        line = sprintf("| %-12s |", thr[t] " / " thr[1])
+        line = sprintf("| %-15s |", thr[t] " / " thr[1])
         for (a = 1; a <= nname; a++) {
             x = rat(get("larson-" thr[1] "t", name[a], "ns_op"),
                     get("larson-" thr[t] "t", name[a], "ns_op"))
@@ -180,7 +180,7 @@ END {
         header("shape, size", cols)
         for (r = 1; r <= nirow; r++) {
             split(irow[r], sz, " ")
-            line = sprintf("| %-12s |", sz[1] ", " sz[2])
+            line = sprintf("| %-15s |", sz[1] ", " sz[2])
             for (a = 1; a <= nname; a++)
                 line = line sprintf(" %12s |", fmt(ins[sz[1], sz[2], name[a]], "%d"))
             for (m = 1; m <= nmine; m++) {

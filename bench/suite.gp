@@ -36,7 +36,7 @@ set xlabel "threads"
 set ylabel "Mop/s"
 set logscale x 2
 set yrange [0:*]
-plot for [i = 2:n + 1] f using 1:i
+plot for [i = 2:n + 1] f using 1:i lw 2
 unset logscale x
 unset xlabel
 unset ylabel
@@ -51,5 +51,5 @@ if (system("wc -l < '" . f . "'") + 0 > 1) {
     set xlabel "block size, bytes"
     set logscale x 2
     set yrange [0:*]
-    plot for [i = 2:n + 1] f using 1:i
+    plot for [i = 2:n + 1] f using 1:i lw 2
 }

@@ -100,22 +100,36 @@ main(void)
     for (uintptr_t i = 0; i < WORKERS; i++)
         pthread_create(&t[i], NULL, worker, (void *)(i + 1));
     for (int f = 0; f < forks; f++) {
-        int status;
+        int status, report[2];
+        char verdict;
         pid_t pid;
 
         while (atomic_load(&work_done) < (long)(f + 1) * 2)
             usleep(100);
         fflush(stdout);
+        if (pipe(report) != 0)
+            sysbail("pipe");
         pid = fork();
         if (pid < 0)
             sysbail("fork");
-        if (pid == 0)
-            _exit(child());
-        if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-            WEXITSTATUS(status) == 0)
+        if (pid == 0) {
+            char mine = child() == 0 ? 'y' : 'n';
+            ssize_t w = write(report[1], &mine, 1);
+            _exit(w == 1 && mine == 'y' ? 0 : 1);
+        }
+        close(report[1]);
+        if (read(report[0], &verdict, 1) != 1)
+            verdict = '?';
+        close(report[0]);
+        /* the verdict comes through the pipe: under valgrind the child's
+         * exit status is memcheck's, which counts the blocks of threads
+         * that do not exist in the child as leaked */
+        if (waitpid(pid, &status, 0) == pid && verdict == 'y' &&
+            (tap_under_valgrind() ||
+             (WIFEXITED(status) && WEXITSTATUS(status) == 0)))
             children_ok++;
         else
-            diag("child %d: status %#x", f, status);
+            diag("child %d: verdict %c, status %#x", f, verdict, status);
         void *x = mpool_alloc(pool, 100);
         parent_ok &= x != NULL;
         mpool_free(pool, x);

@@ -58,6 +58,9 @@ main(void)
 
     if (tap_under_asan())
         skip_all("AddressSanitizer's malloc takes the place of libmpool-malloc's");
+    if (tap_under_valgrind())
+        skip_all("valgrind's malloc takes the place of libmpool-malloc's "
+                 "(t/malloc-programs-t.sh runs memcheck over it)");
     plan(24);
     p = do_malloc(100);
     ok(p != NULL && mpool_usable_size(p) >= 100,
