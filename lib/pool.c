@@ -35,7 +35,12 @@
 
 #define MP_POOL_MAGIC ((uintptr_t)0x6d70706f6f6c2121ull)
 #define POOL_ALIGN_FROM_CLASSES 64 /* alignments a class can honour */
-#define POOL_ALIGN_MAX ((size_t)2 << 20)
+/* Alignments up to 2 MiB, and at most half a segment: a block aligned
+ * further would start past its span's first segment, where its address
+ * no longer leads to its header (256 KiB segments on k210). */
+#define POOL_ALIGN_MAX                                                     \
+    ((size_t)2 << 20 < MP_SEGMENT_SIZE / 2 ? (size_t)2 << 20                \
+                                           : MP_SEGMENT_SIZE / 2)
 
 /* mpool_alloc's direct table: sizes up to 1 KiB by 8-byte steps, then up
  * to 16 KiB by 128-byte steps, each slot naming the class cache that

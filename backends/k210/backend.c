@@ -14,16 +14,18 @@
  * 256 KiB) are never touched and stay the kernel's.  A bitmap says which
  * segments are handed out.  A request for one segment takes the first free
  * one from the bottom; a request for n > 1 contiguous ones (a run larger
- * than a buddy block) the first fit from the top.  The segments arenas
- * run as buddy systems, which small long-lived things (slab descriptors,
- * thread tables) pin, gather at one end; large runs come and go at the
- * other, and the hole one leaves fits the next.  With first fit from one
- * end, 8 MiB soon had no 2.5 MB hole left among a dozen pinned segments.
- * There is nothing to map or unmap: the core's buddy system
- * does the page-level work, in the segments' headers, and a segment it
- * gives back is free again at once.  Purge has nothing to give back (no
- * OS is underneath), so it answers ENOTSUP and freed pages simply return
- * to the buddy lists.
+ * than a buddy block) the first fit from the top.  So the arenas' buddy
+ * segments, which small long-lived things pin (slab descriptors, thread
+ * tables), gather at one end, and large runs come and go at the other,
+ * where the hole one leaves fits the next.  (With first fit from the
+ * bottom for both, 8 MiB soon had no 2.5 MB hole among a dozen pinned
+ * segments.)
+ *
+ * There is nothing to map or unmap: the core's buddy system does the
+ * page-level work, in the segments' headers, and a segment it gives back
+ * is free again at once.  Purge has nothing to give back (no OS is
+ * underneath), so it answers ENOTSUP, and freed pages simply return to
+ * the buddy lists.
  *
  * A segment is reported zero-filled only when it was never handed out and
  * the range was known to be zero at init: the host build's static array
@@ -51,8 +53,6 @@ static struct {
     bool ready;                  /* a range was handed over */
     bool zeroed;                 /* ... and it was all zero bytes */
     bool warned;                 /* the "no range" diagnostic was written */
-    char *range_start;           /* as given to mpool_k210_init */
-    char *range_end;
     char *base;                  /* the first whole segment */
     size_t nsegments;            /* whole segments in the range */
     uint64_t used[K210_WORDS];   /* bit i: segment i is handed out */
@@ -130,8 +130,6 @@ mp_k210_init_range(void *base, size_t len, bool zeroed)
     if (k210.ready) {
         rc = EINVAL;
     } else {
-        k210.range_start = (char *)start;
-        k210.range_end = (char *)end;
         k210.base = (char *)first;
         k210.nsegments = (last - first) >> MP_SEGMENT_SHIFT;
         k210.zeroed = zeroed;
