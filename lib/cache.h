@@ -38,8 +38,12 @@
 #define MP_MAGAZINE_BYTES (64 * 1024)
 /* Full magazines the depot keeps; beyond that they go back to the slabs. */
 #define MP_DEPOT_FULL_MAX 16
-/* Thread-slot indices: a cache past this many live ones has no magazines. */
+/* Thread-slot indices: a cache past this many live ones has no magazines.
+ * 16384 cost 256 KiB of static tables; a backend for a small machine sets
+ * fewer in its backend-inline.h. */
+#ifndef MP_TSLOT_MAX
 #define MP_TSLOT_MAX 16384
+#endif
 #define MP_TSLOT_NONE UINT32_MAX
 
 /* A cache's own locks (its slab lock, its depot lock), skipped for a cache
