@@ -72,34 +72,11 @@ mp_lock_wake(mp_lock_t *lock)
 }
 
 /* ------------------------------------------------------------------------
- * Threads: the cache table pointer, and a key whose destructor flushes the
- * table when the thread exits.
+ * Threads: the cache table pointer (thread-exit.c has the exit hook).
  * ------------------------------------------------------------------------ */
 
 __thread void *mp_tls_tcache = &mp_tcache_empty;
 
-static pthread_key_t thread_key;
-static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
-static int thread_key_error;
-
-static void
-thread_key_create(void)
-{
-    thread_key_error = pthread_key_create(&thread_key, mp_tcache_thread_exit);
-}
-
-int
-mp_backend_thread_attach(void *tcache)
-{
-    int saved_errno = errno;
-    int rc;
-
-    pthread_once(&thread_key_once, thread_key_create);
-    rc = thread_key_error != 0 ? thread_key_error
-                               : pthread_setspecific(thread_key, tcache);
-    errno = saved_errno;
-    return rc;
-}
 
 /* ------------------------------------------------------------------------
  * A barrier on every thread: membarrier(2), registered on first use.

@@ -71,28 +71,6 @@ mpool_k210_hart_id(void)
     return host_hart - 1;
 }
 
-static pthread_key_t thread_key;
-static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
-static int thread_key_error;
-
-static void
-thread_key_create(void)
-{
-    thread_key_error = pthread_key_create(&thread_key, mp_tcache_thread_exit);
-}
-
-int
-mp_backend_thread_attach(void *tcache)
-{
-    int saved_errno = errno;
-    int rc;
-
-    pthread_once(&thread_key_once, thread_key_create);
-    rc = thread_key_error != 0 ? thread_key_error
-                               : pthread_setspecific(thread_key, tcache);
-    errno = saved_errno;
-    return rc;
-}
 
 /* A spinning thread lets the holder run: on the host, harts share CPUs. */
 void
