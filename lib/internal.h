@@ -208,6 +208,29 @@ mp_arena_current(void)
 }
 
 /* ------------------------------------------------------------------------
+ * fault.c
+ * ------------------------------------------------------------------------ */
+
+/* Tests only: > 0 makes the request for segments that counts it down to 0
+ * fail with ENOMEM (fault.c).  0, the default, disarms it. */
+extern MP_HIDDEN _Atomic long mp_fault_countdown;
+/* Tests only: the failure, once due, persists until disarmed. */
+extern MP_HIDDEN _Atomic bool mp_fault_persist;
+extern MP_HIDDEN _Atomic long mp_fault_injected; /* requests failed */
+MP_HIDDEN MP_NOINLINE int mp_fault_hit(void);
+
+/* ENOMEM when an injected fault is due; otherwise 0.  One relaxed load
+ * while disarmed. */
+static inline int
+mp_fault_check(void)
+{
+    if (MP_LIKELY(atomic_load_explicit(&mp_fault_countdown,
+                                       memory_order_relaxed) <= 0))
+        return 0;
+    return mp_fault_hit();
+}
+
+/* ------------------------------------------------------------------------
  * segment.c
  * ------------------------------------------------------------------------ */
 

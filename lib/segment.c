@@ -67,8 +67,10 @@ int
 mp_segment_acquire(size_t nsegments, mp_segment_t **out, bool *is_zero)
 {
     void *addr;
-    int rc = mp_backend_segments_alloc(nsegments, &addr, is_zero);
+    int rc = mp_fault_check(); /* tests only: fault.c */
 
+    if (rc == 0)
+        rc = mp_backend_segments_alloc(nsegments, &addr, is_zero);
     if (rc != 0)
         return rc;
     if (((uintptr_t)addr >> MP_ADDRESS_BITS) != 0) {
