@@ -8,18 +8,21 @@
  * on its hot path when threads share work: throughput, and how it scales
  * with threads (bench/suite runs 1 and 2; more with THREADS=...).
  *
- *   larson THREADS SECONDS [SLOTS [MIN MAX]]
+ *   larson THREADS SECONDS [HANDOFF [SLOTS [MIN MAX]]]
  *
  * Each thread holds SLOTS blocks (5000) of MIN .. MAX bytes (8 .. 1000, as
  * mimalloc-bench runs it).  A step frees a random slot's block, allocates
- * a new one and writes its first and last byte.  One step in 64 then
- * swaps the new block with a slot of a shared exchange: the block left
- * there, most likely by another thread, takes its place, and this thread
- * frees it later.  The original hands a thread's whole set to a successor
- * thread instead, which with mimalloc-bench's parameters makes about 1 %
- * of the frees remote (5000 blocks inherited, 500 000 steps); the exchange
- * gives a steady share of the same order (bench/prodcons.c is the
- * workload where every free is remote).
+ * a new one and writes its first and last byte.  Every HANDOFF-th step
+ * (64; 0: none) then swaps the new block with a slot of a shared exchange: the
+ * block left there, most likely by another thread, takes its place, and
+ * this thread frees it later.  The original hands a thread's whole set to
+ * a successor thread instead, which with mimalloc-bench's parameters
+ * makes about 1 % of the frees remote (5000 blocks inherited, 500 000
+ * steps); the exchange gives a steady share of the same order
+ * (bench/prodcons.c is the workload where every free is remote).  Each
+ * hand-over moves cache lines between CPUs (the exchange slot, the block,
+ * the allocator's remote-free list): with HANDOFF 0 the threads share
+ * nothing, and only the allocator's own sharing limits the scaling.
  *
  * An operation is one step: an allocation and a free.
  */
@@ -32,6 +35,7 @@
 #define MAX_THREADS 256
 
 static size_t slots = 5000, min_size = 8, max_size = 1000;
+static unsigned long handoff = 64;
 static _Atomic(void *) exchange[EXCHANGE];
 static _Atomic int stop;
 
@@ -57,21 +61,24 @@ static void *
 work(void *arg)
 {
     struct worker *w = arg;
-    unsigned long steps = 0;
+    unsigned long steps = 0, until_handoff = handoff;
 
     for (size_t i = 0; i < slots; i++)
         w->slot[i] = new_block(&w->rng);
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
         for (int k = 0; k < 64; k++) {
             uint64_t r = bench_rand(&w->rng);
-            size_t i = (size_t)(r >> 8) % slots;
+            size_t i = (uint32_t)(r >> 8) % (uint32_t)slots;
 
             bench_free(w->slot[i]);
             w->slot[i] = new_block(&w->rng);
-            if ((r & 63) == 0)
+            /* with handoff 0 the count wraps: no hand-over in 2^64 steps */
+            if (--until_handoff == 0) {
+                until_handoff = handoff;
                 w->slot[i] = atomic_exchange_explicit(
                     &exchange[(r >> 40) % EXCHANGE], w->slot[i],
                     memory_order_acq_rel);
+            }
         }
         steps += 64;
     }
@@ -88,20 +95,23 @@ main(int argc, char **argv)
     unsigned long steps = 0;
 
     if (argc < 3) {
-        fprintf(stderr, "usage: %s THREADS SECONDS [SLOTS [MIN MAX]]\n",
+        fprintf(stderr,
+                "usage: %s THREADS SECONDS [HANDOFF [SLOTS [MIN MAX]]]\n",
                 argv[0]);
         return 2;
     }
     threads = atoi(argv[1]);
     seconds = atof(argv[2]);
     if (argc > 3)
-        slots = (size_t)atol(argv[3]);
-    if (argc > 5) {
-        min_size = (size_t)atol(argv[4]);
-        max_size = (size_t)atol(argv[5]);
+        handoff = strtoul(argv[3], NULL, 10);
+    if (argc > 4)
+        slots = (size_t)atol(argv[4]);
+    if (argc > 6) {
+        min_size = (size_t)atol(argv[5]);
+        max_size = (size_t)atol(argv[6]);
     }
-    if (threads < 1 || threads > MAX_THREADS || slots < 1 || min_size < 1 ||
-        max_size < min_size)
+    if (threads < 1 || threads > MAX_THREADS || slots < 1 ||
+        slots > UINT32_MAX || min_size < 1 || max_size < min_size)
         return 2;
     bench_api_init();
     for (int t = 0; t < threads; t++) {
@@ -120,7 +130,7 @@ main(int argc, char **argv)
     }
     end = bench_now();
     bench_report((double)steps, end - start);
-    printf(" threads=%d\n", threads);
+    printf(" threads=%d handoff=%lu\n", threads, handoff);
     /* Free everything, so that a broken free shows here as a crash. */
     for (int t = 0; t < threads; t++)
         for (size_t i = 0; i < slots; i++)

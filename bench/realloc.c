@@ -15,7 +15,8 @@
  *   - 5 in 100, or when it would pass 64 KiB: frees it (the string is
  *     done) and starts again empty.
  *
- * An operation is one of these steps: one realloc or free.
+ * An operation is one of these steps: one realloc or free.  Also prints
+ * moved=the share of reallocs that returned a new address (a copy).
  */
 #include "bench.h"
 
@@ -33,7 +34,7 @@ main(int argc, char **argv)
     size_t nbuf = argc > 2 ? (size_t)atol(argv[2]) : 1000;
     struct buffer *buf;
     uint64_t rng = 0xda942042e4dd58b5ull;
-    unsigned long sum = 0;
+    unsigned long sum = 0, reallocs = 0, moves = 0;
     double start;
 
     if (ops < 1 || nbuf < 1)
@@ -48,12 +49,21 @@ main(int argc, char **argv)
         size_t add = 1 + (size_t)((r >> 8) % 64);
 
         if (what < 85 && b->len + add <= MAX_LEN) {
-            b->data = bench_check(bench_realloc(b->data, b->len + add));
+            char *p = bench_check(bench_realloc(b->data, b->len + add));
+
+            moves += b->data != NULL && p != b->data;
+            reallocs += b->data != NULL;
+            b->data = p;
             memset(b->data + b->len, (int)op, add);
             b->len += add;
         } else if (what >= 85 && what < 95 && b->len >= 2) {
+            char *p;
+
             b->len /= 2;
-            b->data = bench_check(bench_realloc(b->data, b->len));
+            p = bench_check(bench_realloc(b->data, b->len));
+            moves += p != b->data;
+            reallocs++;
+            b->data = p;
             sum += (unsigned char)b->data[b->len - 1];
         } else {
             bench_free(b->data);
@@ -62,7 +72,8 @@ main(int argc, char **argv)
         }
     }
     bench_report((double)ops, bench_now() - start);
-    printf(" check=%lu\n", sum % 1000);
+    printf(" moved=%.3f check=%lu\n", (double)moves / (double)reallocs,
+           sum % 1000);
     for (size_t i = 0; i < nbuf; i++)
         bench_free(buf[i].data);
     return 0;

@@ -152,19 +152,33 @@ END {
     print line
 
     print ""
+    print "## realloc: share of the reallocs that moved the block (a copy)"
+    print ""
+    header("", names)
+    line = sprintf("| %-15s |", "moved")
+    for (a = 1; a <= nname; a++)
+        line = line sprintf(" %12s |", fmt(get("realloc", name[a], "moved"), "%.2f"))
+    print line
+
+    print ""
     print "## Scaling: Larson throughput on N threads / on " thr[1]
     print ""
+    print "larson: with hand-over between threads; local: without."
+    print ""
     header("threads", names)
-    for (t = 2; t <= nt; t++) {
-        line = sprintf("| %-15s |", thr[t] " / " thr[1])
-        for (a = 1; a <= nname; a++) {
-            x = rat(get("larson-" thr[1] "t", name[a], "ns_op"),
-                    get("larson-" thr[t] "t", name[a], "ns_op"))
-            scale[thr[t], name[a]] = x
-            line = line sprintf(" %12s |", fmt(x, "%.2f"))
+    split("|-local", kind, "|")
+    for (k = 1; k <= 2; k++)
+        for (t = 2; t <= nt; t++) {
+            line = sprintf("| %-15s |", (k == 1 ? "larson " : "local ") \
+                thr[t] "/" thr[1])
+            for (a = 1; a <= nname; a++) {
+                x = rat(get("larson-" thr[1] "t" kind[k], name[a], "ns_op"),
+                        get("larson-" thr[t] "t" kind[k], name[a], "ns_op"))
+                scale[k, thr[t], name[a]] = x
+                line = line sprintf(" %12s |", fmt(x, "%.2f"))
+            }
+            print line
         }
-        print line
-    }
 
     if (nirow > 0) {
         print ""
@@ -209,13 +223,15 @@ END {
         x = mean("r" mine[m])
         print "- " s ": geomean peak RSS / mimalloc " fmt(x, "%.2f") \
             " (target <= 1.00: " verdict(x, 1.00, 1) ")"
-        for (t = 2; t <= nt; t++) {
-            x = scale[thr[t], mine[m]]
-            target = thr[t] == 2 ? 1.9 : (thr[t] == 16 ? 14 : "")
-            print "- " s ": Larson " thr[t] "/" thr[1] " thread scaling " \
-                fmt(x, "%.2f") (target == "" ? "" : " (target >= " target \
-                ": " verdict(x, target, 0) ")")
-        }
+        for (k = 1; k <= 2; k++)
+            for (t = 2; t <= nt; t++) {
+                x = scale[k, thr[t], mine[m]]
+                target = thr[t] == 2 ? 1.9 : (thr[t] == 16 ? 14 : "")
+                print "- " s ": Larson" (k == 1 ? "" : " (local)") " " \
+                    thr[t] "/" thr[1] " thread scaling " fmt(x, "%.2f") \
+                    (target == "" ? "" : " (target >= " target ": " \
+                    verdict(x, target, 0) ")")
+            }
     }
 
     # --- data for bench/suite.gp --------------------------------------------
@@ -231,16 +247,21 @@ END {
         printf "\n" > f
     }
     close(f)
+    # scaling.dat: threads, then Mop/s of each allocator with hand-over,
+    # then of each without
     f = data "/scaling.dat"
     printf "threads" > f
-    for (a = 1; a <= nname; a++) printf " %s", name[a] > f
+    for (k = 1; k <= 2; k++)
+        for (a = 1; a <= nname; a++)
+            printf " %s%s", name[a], k == 1 ? "" : "-local" > f
     printf "\n" > f
     for (t = 1; t <= nt; t++) {
         printf "%s", thr[t] > f
-        for (a = 1; a <= nname; a++) {
-            x = get("larson-" thr[t] "t", name[a], "ns_op")
-            printf " %s", x == "" ? "-" : sprintf("%.3f", 1000 / x) > f
-        }
+        for (k = 1; k <= 2; k++)
+            for (a = 1; a <= nname; a++) {
+                x = get("larson-" thr[t] "t" kind[k], name[a], "ns_op")
+                printf " %s", x == "" ? "-" : sprintf("%.3f", 1000 / x) > f
+            }
         printf "\n" > f
     }
     close(f)

@@ -3,7 +3,8 @@
 #   gnuplot -e "data='DIR'; plots='DIR'" bench/suite.gp
 # throughput.svg: each workload's throughput under each allocator,
 #                 relative to glibc (data/throughput.dat);
-# scaling.svg:    Larson throughput by thread count (data/scaling.dat);
+# scaling.svg:    Larson throughput by thread count, with and without
+#                 hand-over between threads (data/scaling.dat);
 # insns.svg:      instructions per malloc + free pair by size
 #                 (data/insns.dat), when the suite counted them.
 # The first line of each data file names the columns; "-" is no figure.
@@ -28,15 +29,21 @@ plot for [i = 2:n + 1] f using i:xtic(1)
 unset logscale y
 
 f = data . "/scaling.dat"
-n = columns(f)
+n = columns(f) / 2
 set output plots . "/scaling.svg"
-set title "Larson: operations per microsecond by thread count (higher is better)"
+set terminal svg size 1100,500
+set multiplot layout 1,2 title "Larson: operations per microsecond by thread count (higher is better)"
 set style data linespoints
 set xlabel "threads"
 set ylabel "Mop/s"
 set logscale x 2
 set yrange [0:*]
+set title "one step in 64 hands its block to another thread"
 plot for [i = 2:n + 1] f using 1:i lw 2
+set title "no hand-over (threads share nothing)"
+plot for [i = n + 2:2 * n + 1] f using 1:i lw 2
+unset multiplot
+set terminal svg size 900,500
 unset logscale x
 unset xlabel
 unset ylabel
