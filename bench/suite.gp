@@ -23,7 +23,7 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set logscale y 2
-set key top left
+set key inside top left
 set xtics nomirror
 plot for [i = 2:n + 1] f using i:xtic(1)
 unset logscale y
@@ -38,12 +38,14 @@ set xlabel "threads"
 set ylabel "Mop/s"
 set logscale x 2
 set yrange [0:*]
-set title "one step in 64 hands its block to another thread"
+set key below
+set title "with hand-over between threads"
 plot for [i = 2:n + 1] f using 1:i lw 2
 set title "no hand-over (threads share nothing)"
 plot for [i = n + 2:2 * n + 1] f using 1:i lw 2
 unset multiplot
 set terminal svg size 900,500
+set key inside top left
 unset logscale x
 unset xlabel
 unset ylabel
