@@ -104,10 +104,10 @@ void mp_tcache_thread_exit(void *tcache);
  * their caches instead of flushing them itself. */
 int mp_backend_barrier_all_threads(void);
 
-/* Hosted backends, for fork.c: phase 0 takes the backend's locks before
- * fork(), 1 releases them in the parent, 2 makes them new in the child.
+/* Hosted backends, for fork.c: the backend's one lock, which fork.c takes
+ * last before fork() (the lock order) and releases or renews after it.
  * Bare-metal backends have no fork and need not define it. */
-void mp_backend_fork(int phase);
+mp_lock_t *mp_backend_fork_lock(void);
 
 /* Let another thread run (sched_yield); a busy-wait's pause. */
 void mp_backend_yield(void);

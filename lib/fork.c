@@ -49,7 +49,7 @@ fork_step(enum mp_fork_phase phase, unsigned step)
             mp_fork_lock(&mp_arenas[i].lock, phase);
         break;
     case 6:
-        mp_backend_fork(phase);
+        mp_fork_lock(mp_backend_fork_lock(), phase);
         break;
     }
 }

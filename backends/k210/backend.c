@@ -299,17 +299,11 @@ mp_backend_abort(void)
 
 #if !MP_K210_TARGET
 /* The host build only, for fork.c where it is built: bare metal has no
- * fork.  0 takes the lock before fork(), 1 releases it in the parent, 2
- * makes it new in the child. */
-void
-mp_backend_fork(int phase)
+ * fork. */
+mp_lock_t *
+mp_backend_fork_lock(void)
 {
-    if (phase == 0)
-        mp_lock_acquire(&k210.lock);
-    else if (phase == 1)
-        mp_lock_release(&k210.lock);
-    else
-        mp_lock_init(&k210.lock);
+    return &k210.lock;
 }
 #endif
 

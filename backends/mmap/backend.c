@@ -187,13 +187,8 @@ mp_backend_counters(mp_backend_counters_t *out)
     mp_lock_release(&mmap_state.lock);
 }
 
-void
-mp_backend_fork(int phase)
+mp_lock_t *
+mp_backend_fork_lock(void)
 {
-    if (phase == 0)
-        mp_lock_acquire(&mmap_state.lock);
-    else if (phase == 1)
-        mp_lock_release(&mmap_state.lock);
-    else
-        mp_lock_init(&mmap_state.lock);
+    return &mmap_state.lock;
 }
