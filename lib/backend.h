@@ -57,6 +57,7 @@ typedef struct mp_backend_config {
     unsigned ncpu;       /* CPUs that mp_backend_cpu_id() may name */
     bool can_purge;      /* purge() gives physical memory back */
     bool purge_zeroes;   /* a purged range reads back as zeros */
+    bool can_protect;    /* protect() can make pages inaccessible */
 } mp_backend_config_t;
 
 /* Counters kept by the backend, for tests and statistics. */
@@ -80,6 +81,9 @@ int mp_backend_segments_free(void *addr, size_t nsegments);
 /* Drop the physical memory behind [addr, addr + len). */
 int mp_backend_purge(void *addr, size_t len);
 
+/* Make [addr, addr + len) inaccessible, or readable and writable again
+ * (page-aligned).  ENOTSUP where there is no memory protection. */
+int mp_backend_protect(void *addr, size_t len, bool accessible);
 /* Give back the segments held ready in the backend's own cache; returns how
  * many were released.  They hold no physical memory, so reclaim counts no
  * pages for them. */

@@ -167,7 +167,7 @@ mp_cache_bootstrap(void)
     internal_cache_init(&mp_magazine_cache, "mpool_magazine",
                         sizeof(mp_magazine_t));
     internal_cache_init(&mp_stack_cache, "mpool_stack",
-                        2 * MP_MAGAZINE_ROUNDS_MAX * sizeof(void *));
+                        (2 * MP_MAGAZINE_ROUNDS_MAX + 1) * sizeof(void *));
     internal_cache_init(&mp_cache_cache, "mpool_cache",
                         sizeof(struct mpool_cache));
     internal_cache_init(&mp_large_cache, "mpool_large", sizeof(mp_large_t));
@@ -474,6 +474,15 @@ mp_cache_alloc_slow(struct mpool_cache *c)
             mp_set_errno(ENOMEM);
     }
     return obj;
+}
+
+/* Reported from the free fast path (cache.h), which found the object on
+ * top of the thread's stack of free objects: freed twice in a row. */
+MP_NOINLINE __attribute__((cold)) void
+mp_cache_double_free(const struct mpool_cache *c, const void *obj)
+{
+    mp_cache_panic(c->pool != NULL ? "mpool_free" : "mpool_cache_free",
+                   "double free", obj, c->name, NULL);
 }
 
 MP_NOINLINE void

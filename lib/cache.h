@@ -96,8 +96,9 @@ typedef struct mp_magazine {
 
 /* One thread's stack of free objects for one cache: [base, top) hold
  * objects, at most 2 * rounds of them (a loaded and a previous magazine,
- * in Bonwick's terms, as one array).  64 bytes, so a slot is one shift
- * from the table. */
+ * in Bonwick's terms, as one array).  base[-1] is always NULL, so the free
+ * path may compare top[-1] with the object without testing for an empty
+ * stack.  64 bytes, so a slot is one shift from the table. */
 typedef struct mp_tslot {
     void **top;
     void **base;
@@ -241,6 +242,10 @@ MP_HIDDEN void mp_tslot_retire(struct mpool_cache *cache);
 MP_HIDDEN int mp_tslot_retire_if_idle(struct mpool_cache *cache);
 MP_HIDDEN void *mp_magazine_alloc_slow(struct mpool_cache *cache);
 MP_HIDDEN void mp_magazine_free_slow(struct mpool_cache *cache, void *obj);
+/* Report an object freed twice in a row, found on top of the thread's
+ * stack (magazine.c); never returns. */
+MP_HIDDEN MP_NORETURN void mp_cache_double_free(const struct mpool_cache *c,
+                                                const void *obj);
 /* Move the calling thread's objects of `cache` (or of every cache, with
  * NULL) to the depot, and publish its counts. */
 MP_HIDDEN void mp_tcache_flush_current(struct mpool_cache *cache);
@@ -328,7 +333,9 @@ mp_cache_free_inline_ex(struct mpool_cache *c, void *obj, bool count,
                   (nonnull || obj != NULL))) {
         mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
         void **top = s->top;
-        if (MP_LIKELY(top != s->limit)) {
+        /* top[-1] == obj: freed twice in a row, which the slow path
+         * reports (a cheap check: base[-1] is NULL, magazine.c) */
+        if (MP_LIKELY(top != s->limit && top[-1] != obj)) {
             *top = obj;
             s->top = top + 1;
             if (count)
@@ -351,7 +358,7 @@ mp_cache_free_inline_ex(struct mpool_cache *c, void *obj, bool count,
 /* Internal caches: slab descriptors, magazines, thread tables' stacks. */
 extern MP_HIDDEN struct mpool_cache mp_slab_cache;
 extern MP_HIDDEN struct mpool_cache mp_magazine_cache;
-extern MP_HIDDEN struct mpool_cache mp_stack_cache; /* 512-byte objects */
+extern MP_HIDDEN struct mpool_cache mp_stack_cache; /* 520-byte objects */
 
 MP_HIDDEN void mp_cache_bootstrap(void);
 /* A cache outside the registry, for a pool's size class; flags as for
@@ -379,12 +386,15 @@ extern MP_HIDDEN struct mpool_cache *mp_registry;
 #define MP_REDZONE 16             /* bytes after each object */
 #define MP_QUARANTINE 64          /* freed objects held back from reuse */
 #define MP_STATE_FRESH 0x6672657368ull /* carved, never freed */
-/* Set by MPOOL_DEBUG=1 (hosted builds) or by a kernel before it creates
- * caches: every cache made afterwards is in checking mode. */
-extern MP_HIDDEN int mp_debug_all;
 
 MP_HIDDEN void *mp_debug_alloc(struct mpool_cache *cache);
 MP_HIDDEN void mp_debug_free(struct mpool_cache *cache, void *obj);
+/* A pool's block in a checking class: the program may use `usable` bytes,
+ * the rest of the object is red zone; and the size it may use. */
+MP_HIDDEN void mp_debug_trim(struct mpool_cache *cache, void *obj,
+                             size_t usable);
+MP_HIDDEN size_t mp_debug_usable(const struct mpool_cache *cache,
+                                 const void *obj);
 /* Release the quarantine into the slabs, checking each object. */
 MP_HIDDEN void mp_debug_flush(struct mpool_cache *cache);
 /* Whether a free object of a checking-mode cache was destructed already. */
@@ -403,6 +413,8 @@ typedef struct mp_large {
     size_t npages;         /* of the run */
     uintptr_t block_h;     /* what the program got: run, or aligned in it;
                               mp_hide()n */
+    size_t size;           /* checking mode: the size asked for, the rest
+                              of the run to its guard page filled; else 0 */
     struct mp_large *next; /* the pool's list */
     struct mp_large *prev;
 } mp_large_t;

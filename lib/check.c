@@ -24,7 +24,13 @@ census_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
     for (size_t h = 0; h < seg->first_page; h++)
         if (seg->pages[h].state != MP_PAGE_NONE)
             check_failed("header page used as a block", seg);
-    while (i < MP_SEGMENT_PAGES) {
+    if (seg->end_page != MP_SEGMENT_PAGES &&
+        seg->end_page != MP_SEGMENT_PAGES - 1)
+        check_failed("segment end wrong", seg);
+    for (size_t g = seg->end_page; g < MP_SEGMENT_PAGES; g++)
+        if (seg->pages[g].state != MP_PAGE_NONE)
+            check_failed("guard page used as a block", seg);
+    while (i < seg->end_page) {
         mp_page_t *p = &seg->pages[i];
         size_t len;
 
@@ -59,7 +65,7 @@ census_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
                          mp_page_address(seg, i));
             return;
         }
-        if (i + len > MP_SEGMENT_PAGES)
+        if (i + len > seg->end_page)
             check_failed("block runs past the segment",
                          mp_page_address(seg, i));
         for (size_t j = i + 1; j < i + len; j++)
@@ -99,7 +105,7 @@ mp_census(mp_arena_census_t *out)
         for (mp_segment_t *seg = arena->segments; seg; seg = seg->next) {
             census_segment_locked(arena, seg, &mine, list_blocks);
             mine.segments++;
-            empty += seg->free_pages == MP_SEGMENT_USABLE_PAGES;
+            empty += seg->free_pages == mp_segment_usable(seg);
         }
         for (mp_segment_t *seg = arena->huge; seg; seg = seg->next) {
             if (seg->kind != MP_SEGMENT_HUGE || seg->arena != arena)

@@ -7,6 +7,10 @@
  *
  *   | object (size) | pad | red zone (16 bytes of 0xbb) | state | link |
  *
+ * - While an object is handed out, its link word holds the size the
+ *   program may use: the cache's object size, or for a pool's block the
+ *   size asked for (mp_debug_trim), the rest of the class being red zone
+ *   too.  mpool_usable_size() reports that size.
  * - A checking cache has no magazines: every call goes to the slabs under
  *   the cache's lock, so every check happens at the call that breaks it.
  * - The state word says whether the object is handed out (ALLOC ^ addr),
@@ -36,10 +40,30 @@
 
 MP_HIDDEN int mp_debug_all;
 
+int
+mpool_set_debug(int on)
+{
+    int was = mp_debug_all;
+
+    if (on != 0 && on != 1) {
+        mp_set_errno(EINVAL);
+        return -1;
+    }
+    mp_debug_all = on;
+    return was;
+}
+
 static uint64_t *
 state_of(const struct mpool_cache *c, const void *obj)
 {
     return (uint64_t *)((char *)obj + c->state_offset);
+}
+
+/* The size the program may use of a handed-out object. */
+static size_t *
+usable_of(const struct mpool_cache *c, const void *obj)
+{
+    return (size_t *)((char *)obj + c->link_offset);
 }
 
 bool
@@ -70,22 +94,39 @@ poison_intact(const struct mpool_cache *c, const void *obj)
     return true;
 }
 
+/* The red zone: from the usable size to the state word. */
 static void
-redzone_fill(const struct mpool_cache *c, void *obj)
+redzone_fill(const struct mpool_cache *c, void *obj, size_t usable)
 {
-    __builtin_memset((char *)obj + c->size, REDZONE_BYTE,
-                     c->state_offset - c->size);
+    *usable_of(c, obj) = usable;
+    __builtin_memset((char *)obj + usable, REDZONE_BYTE,
+                     c->state_offset - usable);
 }
 
 static bool
-redzone_intact(const struct mpool_cache *c, const void *obj)
+redzone_intact(const struct mpool_cache *c, const void *obj, size_t usable)
 {
-    const unsigned char *p = (const unsigned char *)obj + c->size;
+    const unsigned char *p = (const unsigned char *)obj + usable;
 
-    for (size_t i = 0; i < c->state_offset - c->size; i++)
+    for (size_t i = 0; i < c->state_offset - usable; i++)
         if (p[i] != REDZONE_BYTE)
             return false;
     return true;
+}
+
+void
+mp_debug_trim(struct mpool_cache *c, void *obj, size_t usable)
+{
+    if (usable < c->size)
+        redzone_fill(c, obj, usable);
+}
+
+size_t
+mp_debug_usable(const struct mpool_cache *c, const void *obj)
+{
+    size_t usable = *usable_of(c, obj);
+
+    return usable <= c->size ? usable : c->size;
 }
 
 /* Out of quarantine into the slabs, checking that nobody wrote to it. */
@@ -154,7 +195,7 @@ got:
                        obj, c->name, NULL);
     }
     *state = STATE_ALLOC ^ (uintptr_t)obj;
-    redzone_fill(c, obj);
+    redzone_fill(c, obj, c->size);
     if ((c->flags & MP_CACHE_VG) && c->ctor == NULL)
         mp_vg_undefined(obj, c->size); /* the fill is not the program's */
     mp_cache_unlock(&c->lock, c);
@@ -167,33 +208,38 @@ got:
 void
 mp_debug_free(struct mpool_cache *c, void *obj)
 {
+    const char *caller = c->pool != NULL ? "mpool_free" : "mpool_cache_free";
     mp_slab_t *s = mp_slab_of(obj);
     uint64_t *state;
+    size_t usable;
 
     /* Where is it?  Checked before anything in it is read. */
     if (s == NULL)
-        mp_cache_panic("mpool_cache_free", "pointer not from any cache", obj,
-                       c->name, NULL);
+        mp_cache_panic(caller, "pointer not from any cache", obj, c->name,
+                       NULL);
     if (s->cache != c)
-        mp_cache_panic("mpool_cache_free", "object freed to the wrong cache",
-                       obj, c->name, s->cache->name);
+        mp_cache_panic(caller, "object freed to the wrong cache", obj,
+                       c->name, s->cache->name);
     if ((char *)obj < mp_slab_objs(s) ||
         (size_t)((char *)obj - mp_slab_objs(s)) % c->stride != 0 ||
         (size_t)((char *)obj - mp_slab_objs(s)) / c->stride >= s->carved)
-        mp_cache_panic("mpool_cache_free",
-                       "pointer is not the start of an object", obj, c->name,
-                       NULL);
+        mp_cache_panic(caller, "pointer is not the start of an object", obj,
+                       c->name, NULL);
 
     mp_cache_lock(&c->lock, c);
     state = state_of(c, obj);
     if (*state == (STATE_FREE ^ (uintptr_t)obj))
-        mp_cache_panic("mpool_cache_free", "double free", obj, c->name, NULL);
-    if (*state != (STATE_ALLOC ^ (uintptr_t)obj))
-        mp_cache_panic("mpool_cache_free", "object state word overwritten",
-                       obj, c->name, NULL);
-    if (!redzone_intact(c, obj))
-        mp_cache_panic("mpool_cache_free",
-                       "write past the end of an object", obj, c->name, NULL);
+        mp_cache_panic(caller, "double free", obj, c->name, NULL);
+    if (*state != (STATE_ALLOC ^ (uintptr_t)obj) ||
+        *usable_of(c, obj) > c->size)
+        mp_cache_panic(caller, "object state word overwritten", obj, c->name,
+                       NULL);
+    usable = *usable_of(c, obj);
+    if (c->flags & MP_CACHE_VG) /* a pool's block: the rest is closed */
+        mp_vg_defined((char *)obj + usable, c->size - usable);
+    if (!redzone_intact(c, obj, usable))
+        mp_cache_panic(caller, "write past the end of an object", obj,
+                       c->name, NULL);
     if (c->dtor != NULL)
         c->dtor(obj, c->arg);
     poison(c, obj);

@@ -34,7 +34,7 @@ release_empty_segments(void)
         for (seg = a->segments; seg != NULL && a->empty_segments > 0;
              seg = next) {
             next = seg->next;
-            if (seg->free_pages != MP_SEGMENT_USABLE_PAGES)
+            if (seg->free_pages != mp_segment_usable(seg))
                 continue;
             mp_arena_remove_segment_locked(a, seg);
             if (mp_segment_release(seg) == 0)
@@ -87,15 +87,21 @@ int
 mp_huge_free(mp_segment_t *seg, void *addr, size_t npages)
 {
     mp_arena_t *arena = seg->arena;
+    bool guarded;
 
     mp_lock_acquire(&arena->lock);
+    guarded = (seg->flags & MP_PAGE_GUARDED) != 0;
     if (seg->kind != MP_SEGMENT_HUGE ||
         addr != mp_page_address(seg, seg->first_page) ||
-        npages != seg->run_pages) {
+        npages + guarded != seg->run_pages) {
         mp_lock_release(&arena->lock);
         return EINVAL;
     }
     seg->kind = 0; /* a racing second free now fails the test above */
+    npages = seg->run_pages;
+    if (guarded)
+        mp_guard_disarm((char *)addr + ((npages - 1) << MP_PAGE_SHIFT),
+                        "mpool_pages_free", addr);
     if (seg->prev != NULL)
         seg->prev->next = seg->next;
     else

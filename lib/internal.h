@@ -125,8 +125,12 @@ typedef struct mp_page {
     uint32_t count;    /* FREE: the block's order; RUN: the run's length */
     uint8_t state;     /* enum mp_page_state */
     uint8_t committed; /* may hold physical memory */
-    uint16_t reserved;
+    uint16_t flags;    /* RUN head: MP_PAGE_GUARDED */
 } mp_page_t;
+
+/* mp_page_t.flags: the run's last page is a guard page (guard.c), not
+ * counted in the length its caller knows. */
+#define MP_PAGE_GUARDED 0x1u
 
 enum mp_segment_kind {
     MP_SEGMENT_BUDDY = 1, /* pages managed by the arena's buddy system */
@@ -143,6 +147,10 @@ typedef struct mp_segment {
     size_t nsegments;          /* 1 for BUDDY; the span's length for HUGE */
     uint32_t kind;             /* enum mp_segment_kind */
     uint32_t first_page;       /* first page after the header */
+    uint32_t end_page;         /* BUDDY: past the last page blocks use;
+                                  MP_SEGMENT_PAGES, or one less when the
+                                  last page is a guard (guard.c) */
+    uint32_t flags;            /* HUGE: MP_PAGE_GUARDED, as a run head's */
     size_t free_pages;         /* BUDDY: pages in free blocks */
     size_t run_pages;          /* HUGE: the run's length in pages */
     void *owner;               /* HUGE: as mp_page_t.owner */
@@ -157,6 +165,14 @@ typedef struct mp_segment {
 #define MP_HUGE_FIRST_PAGE \
     ((sizeof(mp_segment_t) + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT)
 #define MP_SEGMENT_USABLE_PAGES (MP_SEGMENT_PAGES - MP_SEGMENT_FIRST_PAGE)
+
+/* The pages a buddy segment's blocks cover: all after the header, less a
+ * guard page at the end in checking mode. */
+static inline size_t
+mp_segment_usable(const mp_segment_t *seg)
+{
+    return seg->end_page - seg->first_page;
+}
 
 _Static_assert(MP_SEGMENT_FIRST_PAGE * 2 <= MP_SEGMENT_PAGES,
                "the segment header would take half the segment");
@@ -339,6 +355,35 @@ MP_HIDDEN void mp_pages_set_pool_owner(void *run, size_t npages, void *owner,
 /* The owner recorded for the run holding addr; NULL for an address the
  * library does not hold or a page in no run. */
 MP_HIDDEN void *mp_pages_owner(const void *addr);
+
+/* A run with a guard page after its npages (checking mode): the page
+ * level records the guard, so mp_pages_free(run, npages) takes it back. */
+MP_HIDDEN void *mp_pages_alloc_guarded(size_t npages, bool *is_zero);
+
+/* ------------------------------------------------------------------------
+ * guard.c: guard pages, in checking mode.
+ * ------------------------------------------------------------------------ */
+
+/* Checking mode for everything created from now on: MPOOL_DEBUG=1 or
+ * mpool_set_debug(1).  Caches then get MPOOL_CACHE_DEBUG, pools' large
+ * blocks and program page runs a guard page, segments a guard last page. */
+extern MP_HIDDEN int mp_debug_all;
+/* Live guard pages that only a check can watch (no protection). */
+extern MP_HIDDEN _Atomic size_t mp_guards_poisoned;
+
+/* Make the page at addr a guard: inaccessible where the backend can
+ * protect memory, otherwise filled with a pattern that mp_guard_check
+ * verifies. */
+MP_HIDDEN void mp_guard_arm(void *page);
+/* Make it ordinary memory again, after checking it (caller names the
+ * function, block the memory in front of it, for a report). */
+MP_HIDDEN void mp_guard_disarm(void *page, const char *caller,
+                               const void *block);
+/* Check a guard page's pattern; reports and stops if it was written. */
+MP_HIDDEN void mp_guard_check(const void *page, const char *caller,
+                              const void *block);
+/* Check every guard page that has a pattern (mpool_reclaim). */
+MP_HIDDEN void mp_guard_check_all(void);
 
 /* ------------------------------------------------------------------------
  * reclaim.c

@@ -151,8 +151,10 @@ remote_cached_locked(struct mpool_cache *c)
             continue;
         s = &tc->slots[c->tslot];
         /* Another thread's slot, read without its owner's help: a
-         * snapshot, exact when that thread is not using the cache. */
-        if (__atomic_load_n(&s->gen, __ATOMIC_RELAXED) == c->tslot_gen)
+         * snapshot, exact when that thread is not using the cache.  The
+         * owner stores gen last when it sets the slot up (slot_get), and
+         * moves top with atomic stores (slot_set_top). */
+        if (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) == c->tslot_gen)
             n += (size_t)(__atomic_load_n(&s->top, __ATOMIC_RELAXED) -
                           __atomic_load_n(&s->base, __ATOMIC_RELAXED));
     }
@@ -217,6 +219,17 @@ slot_publish(struct mpool_cache *c, mp_tslot_t *s)
     }
 }
 
+/* The owner moves the top of its stack with an atomic store, the same
+ * instruction as a plain one: remote_cached_locked reads it meanwhile
+ * without the owner's help (a snapshot), and a plain store would make
+ * that a data race.  Stores with mp_tcache_lock held need none: the
+ * reader holds it too. */
+static inline void
+slot_set_top(mp_tslot_t *s, void **top)
+{
+    __atomic_store_n(&s->top, top, __ATOMIC_RELAXED);
+}
+
 /* Mark the start of the owner's work on its slots; false (and nothing
  * marked) while another thread drains the table. */
 static bool
@@ -251,7 +264,7 @@ static void
 slot_drop(mp_tslot_t *s)
 {
     if (s->base != NULL) {
-        void *stack = s->base;
+        void *stack = s->base - 1; /* the sentinel's word */
         mp_internal_free(&mp_stack_cache, stack, "mp_tcache");
     }
     __builtin_memset(s, 0, sizeof(*s));
@@ -368,14 +381,17 @@ slot_get(struct mpool_cache *c)
         mp_lock_release(&mp_tcache_lock);
     }
     {
-        void *stack;
+        void **stack;
         stack = mp_internal_alloc(&mp_stack_cache);
         if (stack == NULL)
             return NULL;
+        stack[0] = NULL; /* the sentinel below the stack (cache.h) */
         tc_enter_wait(tc);
-        s->base = s->top = stack;
+        __atomic_store_n(&s->base, stack + 1, __ATOMIC_RELAXED);
+        slot_set_top(s, stack + 1);
         s->limit = s->base + 2 * c->mag_rounds;
-        s->gen = c->tslot_gen;
+        /* last: whoever sees it sees the stack (remote_cached_locked) */
+        __atomic_store_n(&s->gen, c->tslot_gen, __ATOMIC_RELEASE);
         tc_leave(tc);
     }
     return s;
@@ -703,7 +719,8 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
     tc_enter_wait(tc);
     if (s->top != s->base) {
         /* a hit that had to come here (a zero-filling cache) */
-        obj = *--s->top;
+        obj = s->top[-1];
+        slot_set_top(s, s->top - 1);
         s->allocs++;
         tc_leave(tc);
         goto got;
@@ -729,7 +746,7 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
     /* Only a drainer touched the slot since: it can only be emptier. */
     tc_enter_wait(tc);
     __builtin_memcpy(s->top, buf, n * sizeof(void *));
-    s->top += n;
+    slot_set_top(s, s->top + n);
     tc_leave(tc);
 got:
     if (c->flags & MPOOL_CACHE_ZERO)
@@ -752,8 +769,13 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
     }
     tc = mp_backend_tcache_get();
     tc_enter_wait(tc);
+    if (MP_UNLIKELY(s->top[-1] == obj)) { /* the fast path's check */
+        tc_leave(tc);
+        mp_cache_double_free(c, obj);
+    }
     if (s->top != s->limit) {
-        *s->top++ = obj;
+        *s->top = obj;
+        slot_set_top(s, s->top + 1);
         s->frees++;
         tc_leave(tc);
         return;
@@ -763,8 +785,8 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
     keep = (size_t)(s->top - s->base) - c->mag_rounds;
     __builtin_memcpy(buf, s->base, c->mag_rounds * sizeof(void *));
     __builtin_memmove(s->base, s->base + c->mag_rounds, keep * sizeof(void *));
-    s->top = s->base + keep;
-    *s->top++ = obj;
+    s->base[keep] = obj;
+    slot_set_top(s, s->base + keep + 1);
     tc_leave(tc);
     atomic_fetch_add_explicit(&c->frees_miss, 1, memory_order_relaxed);
     depot_put(c, buf, c->mag_rounds, true);

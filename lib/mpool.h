@@ -272,6 +272,17 @@ MPOOL_API int mpool_report(FILE *stream);
 MPOOL_API size_t mpool_reclaim(mpool_t *pool);
 
 /* ------------------------------------------------------------------------
+ * Checking mode
+ * ------------------------------------------------------------------------ */
+
+/* Checking mode (1) or not (0) for every cache, pool class and large block
+ * created afterwards, as MPOOL_DEBUG=1 does at start-up: red zones, double
+ * free and wrong-free detection, quarantine, guard pages.  For a program
+ * or kernel with no environment; call it before other threads use the
+ * library.  Returns the previous setting, or -1 with errno EINVAL. */
+MPOOL_API int mpool_set_debug(int on);
+
+/* ------------------------------------------------------------------------
  * The k210 backend (bare metal): only in a library configured with
  * --with-backend=k210.  See mpool_k210_init(3).
  * ------------------------------------------------------------------------ */

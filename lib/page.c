@@ -99,7 +99,7 @@ range_free(mp_arena_t *arena, mp_segment_t *seg, size_t start, size_t end)
 static bool
 segment_is_empty(const mp_segment_t *seg)
 {
-    return seg->free_pages == MP_SEGMENT_USABLE_PAGES;
+    return seg->free_pages == mp_segment_usable(seg);
 }
 
 void
@@ -109,15 +109,21 @@ mp_arena_add_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
     seg->arena = arena;
     seg->kind = MP_SEGMENT_BUDDY;
     seg->first_page = MP_SEGMENT_FIRST_PAGE;
+    seg->end_page = MP_SEGMENT_PAGES;
     /* Write every entry, so the header pages are committed now and the
      * count reclaim gives for a released segment is exact. */
     __builtin_memset(seg->pages, 0, MP_SEGMENT_PAGES * sizeof(mp_page_t));
     for (size_t i = 0; i < MP_SEGMENT_FIRST_PAGE; i++)
         seg->pages[i].committed = 1;
+    if (mp_debug_all) {
+        /* checking mode: running off the segment's last run faults */
+        seg->end_page--;
+        mp_guard_arm(mp_page_address(seg, seg->end_page));
+    }
     if (!is_zero) {
-        for (size_t i = MP_SEGMENT_FIRST_PAGE; i < MP_SEGMENT_PAGES; i++)
+        for (size_t i = seg->first_page; i < seg->end_page; i++)
             seg->pages[i].committed = 1;
-        arena->free_committed += MP_SEGMENT_USABLE_PAGES;
+        arena->free_committed += mp_segment_usable(seg);
     }
     seg->prev = NULL;
     seg->next = arena->segments;
@@ -126,9 +132,9 @@ mp_arena_add_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
     arena->segments = seg;
     arena->nsegments++;
     arena->empty_segments++;
-    range_free(arena, seg, MP_SEGMENT_FIRST_PAGE, MP_SEGMENT_PAGES);
-    seg->free_pages = MP_SEGMENT_USABLE_PAGES;
-    arena->free_pages += MP_SEGMENT_USABLE_PAGES;
+    range_free(arena, seg, seg->first_page, seg->end_page);
+    seg->free_pages = mp_segment_usable(seg);
+    arena->free_pages += mp_segment_usable(seg);
     mp_segment_map_buddy(seg);
 }
 
@@ -137,7 +143,7 @@ mp_arena_remove_segment_locked(mp_arena_t *arena, mp_segment_t *seg)
 {
     size_t i = seg->first_page;
 
-    while (i < MP_SEGMENT_PAGES) {
+    while (i < seg->end_page) {
         mp_page_t *p = &seg->pages[i];
         size_t order = p->count;
 
@@ -146,10 +152,13 @@ mp_arena_remove_segment_locked(mp_arena_t *arena, mp_segment_t *seg)
         freelist_remove(arena, p);
         i += (size_t)1 << order;
     }
-    for (i = seg->first_page; i < MP_SEGMENT_PAGES; i++)
+    for (i = seg->first_page; i < seg->end_page; i++)
         if (seg->pages[i].committed)
             arena->free_committed--;
-    arena->free_pages -= MP_SEGMENT_USABLE_PAGES;
+    arena->free_pages -= mp_segment_usable(seg);
+    if (seg->end_page < MP_SEGMENT_PAGES)
+        mp_guard_disarm(mp_page_address(seg, seg->end_page),
+                        "mp_segment_release", seg);
     if (seg->prev != NULL)
         seg->prev->next = seg->next;
     else
@@ -240,6 +249,7 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
     }
     seg->pages[index].state = MP_PAGE_NONE;
     seg->pages[index].count = 0;
+    seg->pages[index].flags = 0;
     for (size_t i = index; i < index + npages; i++) {
         seg->pages[i].owner = NULL;
         seg->pages[i].pool = NULL; /* before range_free sets .next */

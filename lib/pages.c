@@ -35,7 +35,10 @@ mp_pages_alloc(size_t npages, bool *is_zero)
         return NULL;
     }
     arena = mp_arena_current();
-    if (npages > MP_BUDDY_MAX_PAGES)
+    /* a segment ending in a guard page (checking mode) has no block of
+     * the largest order: those runs get spans of their own too */
+    if (npages > MP_BUDDY_MAX_PAGES ||
+        (npages > MP_BUDDY_MAX_PAGES / 2 && mp_debug_all))
         return mp_huge_alloc(arena, npages, is_zero);
 
     mp_lock_acquire(&arena->lock);
@@ -57,12 +60,37 @@ mp_pages_alloc(size_t npages, bool *is_zero)
     return run;
 }
 
+void *
+mp_pages_alloc_guarded(size_t npages, bool *is_zero)
+{
+    char *run;
+    mp_segment_t *seg;
+
+    if (npages == 0 || npages >= (SIZE_MAX >> MP_PAGE_SHIFT)) {
+        mp_set_errno(npages == 0 ? EINVAL : ENOMEM);
+        return NULL;
+    }
+    run = mp_pages_alloc(npages + 1, is_zero);
+    if (run == NULL)
+        return NULL;
+    mp_guard_arm(run + (npages << MP_PAGE_SHIFT));
+    seg = mp_segment_of(run);
+    mp_lock_acquire(&seg->arena->lock); /* mp_guard_check_all reads it */
+    if (seg->kind == MP_SEGMENT_HUGE)
+        seg->flags |= MP_PAGE_GUARDED;
+    else
+        seg->pages[mp_page_index(seg, run)].flags |= MP_PAGE_GUARDED;
+    mp_lock_release(&seg->arena->lock);
+    return run;
+}
+
 static int
 pages_free(void *addr, size_t npages, bool purge)
 {
     mp_segment_t *seg;
     mp_arena_t *arena;
     size_t index;
+    bool guarded;
 
     if (((uintptr_t)addr & (MP_PAGE_SIZE - 1)) != 0)
         return EINVAL;
@@ -74,12 +102,19 @@ pages_free(void *addr, size_t npages, bool purge)
     index = mp_page_index(seg, addr);
     arena = seg->arena;
     mp_lock_acquire(&arena->lock);
+    guarded = index < MP_SEGMENT_PAGES &&
+              (seg->pages[index].flags & MP_PAGE_GUARDED) != 0;
     if (seg->kind != MP_SEGMENT_BUDDY || index < seg->first_page ||
+        index >= seg->end_page ||
         seg->pages[index].state != MP_PAGE_RUN ||
-        seg->pages[index].count != npages) {
+        seg->pages[index].count != npages + guarded) {
         mp_lock_release(&arena->lock);
         return EINVAL;
     }
+    npages += guarded;
+    if (guarded)
+        mp_guard_disarm((char *)addr + ((npages - 1) << MP_PAGE_SHIFT),
+                        "mpool_pages_free", addr);
     mp_arena_free_locked(arena, seg, index, npages, purge);
     mp_lock_release(&arena->lock);
     return 0;
@@ -154,6 +189,8 @@ mpool_pages_alloc(size_t npages)
 {
     bool is_zero;
 
+    if (mp_debug_all) /* checking mode: a guard page after the run */
+        return mp_pages_alloc_guarded(npages, &is_zero);
     return mp_pages_alloc(npages, &is_zero);
 }
 

@@ -35,6 +35,9 @@
 
 #define MP_POOL_MAGIC ((uintptr_t)0x6d70706f6f6c2121ull)
 #define POOL_ALIGN_FROM_CLASSES 64 /* alignments a class can honour */
+#define LARGE_REDZONE_BYTE 0xbb    /* checking mode: after a large block */
+#define LARGE_FREED_KEPT 64        /* checking mode: large blocks remembered
+                                      after free, to name a double free */
 /* Alignments up to 2 MiB, and at most half a segment: a block aligned
  * further would start past its span's first segment, where its address
  * no longer leads to its header (256 KiB segments on k210). */
@@ -91,6 +94,11 @@ static uint8_t pool_fast_class[POOL_FAST_SLOTS]; /* slot -> class */
 static mp_lock_t pools_lock = MP_LOCK_INITIALIZER;
 static struct mpool *pools; /* under pools_lock */
 static _Atomic unsigned region_pools; /* live pools over caller memory */
+/* Checking mode: the last large blocks freed, so that freeing one again is
+ * reported as a double free rather than as a stranger (their pages are
+ * gone).  A diagnostic only: relaxed, and old entries are overwritten. */
+static _Atomic uintptr_t large_freed[LARGE_FREED_KEPT];
+static _Atomic unsigned large_freed_next;
 
 /* The pool's own lock, skipped for a single-threaded pool. */
 #define pool_lock(p)                                                       \
@@ -362,7 +370,10 @@ pool_class_create(struct mpool *p, unsigned index)
         if (c != NULL) {
             atomic_store_explicit(&p->classes[index], c,
                                   memory_order_release);
-            for (size_t i = 0; i < POOL_FAST_SLOTS && !mp_vg_active; i++)
+            /* not under valgrind or checking: blocks must be trimmed */
+            for (size_t i = 0; i < POOL_FAST_SLOTS && !mp_vg_active &&
+                               !(c->flags & MPOOL_CACHE_DEBUG);
+                 i++)
                 if (pool_fast_class[i] == index)
                     atomic_store_explicit(&p->fast[i], c,
                                           memory_order_release);
@@ -381,11 +392,14 @@ pool_class(struct mpool *p, unsigned index)
     return MP_LIKELY(c != NULL) ? c : pool_class_create(p, index);
 }
 
-/* Under valgrind: a class block is a heap block of its class's size; make it
- * the size the program asked for, the rest of the class inaccessible. */
+/* A class block is an object of its class's size.  In checking mode the
+ * bytes past the size asked for become red zone (debug.c); under valgrind
+ * the block becomes that size, the rest of the class inaccessible. */
 static void *
-pool_vg_trim(struct mpool_cache *c, void *obj, size_t size)
+pool_trim(struct mpool_cache *c, void *obj, size_t size)
 {
+    if (obj != NULL && (c->flags & MPOOL_CACHE_DEBUG))
+        mp_debug_trim(c, obj, size);
     if (obj != NULL && (c->flags & MP_CACHE_VG)) {
         size_t keep = size > 0 ? size : 1; /* so destroy can see it */
         mp_vg_block_resize(obj, c->size, keep);
@@ -431,7 +445,9 @@ large_alloc(struct mpool *p, size_t size, size_t align)
         return NULL;
     }
     hdr = mp_internal_alloc(&mp_large_cache);
-    run = hdr != NULL ? mp_pages_alloc(npages, &is_zero) : NULL;
+    run = hdr == NULL   ? NULL
+          : mp_debug_all ? mp_pages_alloc_guarded(npages, &is_zero)
+                         : mp_pages_alloc(npages, &is_zero);
     if (run == NULL) {
         if (hdr != NULL) {
             mp_internal_free(&mp_large_cache, hdr, "mpool_alloc");
@@ -446,6 +462,15 @@ large_alloc(struct mpool *p, size_t size, size_t align)
     l->npages = npages;
     l->block_h = mp_hide((char *)(((uintptr_t)run + align - 1) &
                                   ~(uintptr_t)(align - 1)));
+    l->size = 0;
+    if (mp_debug_all) {
+        /* checking mode: a guard page follows the run, and the bytes
+         * between the block's end and the guard are red zone */
+        char *end = mp_unhide(l->block_h) + size;
+        l->size = size > 0 ? size : 1;
+        __builtin_memset(end, LARGE_REDZONE_BYTE,
+                         (size_t)(run + bytes - end));
+    }
     mp_pages_set_owner(run, npages, (char *)l + 1);
     if (mp_vg_active) {
         mp_vg_noaccess(run, npages << MP_PAGE_SHIFT);
@@ -464,8 +489,27 @@ large_alloc(struct mpool *p, size_t size, size_t align)
 static size_t
 large_usable(const mp_large_t *l)
 {
+    if (l->size != 0)
+        return l->size;
     return (size_t)(mp_unhide(l->run_h) + (l->npages << MP_PAGE_SHIFT) -
                     mp_unhide(l->block_h));
+}
+
+/* Checking mode: the red zone from the block's end to the guard page. */
+static void
+large_check(const mp_large_t *l, const char *caller)
+{
+    const unsigned char *end =
+        (const unsigned char *)mp_unhide(l->block_h) + l->size;
+    const unsigned char *limit =
+        (const unsigned char *)mp_unhide(l->run_h) +
+        (l->npages << MP_PAGE_SHIFT);
+
+    mp_vg_defined(end, (size_t)(limit - end)); /* closed under valgrind */
+    for (; end < limit; end++)
+        if (*end != LARGE_REDZONE_BYTE)
+            mp_cache_panic(caller, "write past the end of a block",
+                           mp_unhide(l->block_h), l->pool->name, NULL);
 }
 
 static void
@@ -474,6 +518,14 @@ large_free(mp_large_t *l)
     struct mpool *p = l->pool;
     void *hdr = l;
 
+    if (l->size != 0) {
+        unsigned slot = atomic_fetch_add_explicit(&large_freed_next, 1,
+                                                  memory_order_relaxed);
+        large_check(l, "mpool_free");
+        atomic_store_explicit(&large_freed[slot % LARGE_FREED_KEPT],
+                              (uintptr_t)mp_unhide(l->block_h),
+                              memory_order_relaxed);
+    }
     pool_lock(p);
     if (l->prev != NULL)
         l->prev->next = l->next;
@@ -507,6 +559,19 @@ region_pool_of(const void *ptr)
     return found;
 }
 
+/* Checking mode: was ptr a large block freed lately? */
+static bool
+large_was_freed(const void *ptr)
+{
+    if (!mp_debug_all)
+        return false;
+    for (unsigned i = 0; i < LARGE_FREED_KEPT; i++)
+        if (atomic_load_explicit(&large_freed[i], memory_order_relaxed) ==
+            (uintptr_t)ptr)
+            return true;
+    return false;
+}
+
 /* What holds ptr: a slab (*slab set) or a large block (returned). */
 static mp_large_t *
 block_owner(const void *ptr, mp_slab_t **slab, const char *caller,
@@ -514,9 +579,15 @@ block_owner(const void *ptr, mp_slab_t **slab, const char *caller,
 {
     void *owner = mp_pages_owner(ptr);
 
-    if (owner == NULL)
-        mp_cache_panic(caller, "pointer not from any pool", ptr,
+    if (owner == NULL && large_was_freed(ptr))
+        mp_cache_panic(caller, "double free", ptr,
                        p != NULL ? p->name : NULL, NULL);
+    if (owner == NULL)
+        mp_cache_panic(caller,
+                       mp_segment_lookup(ptr) != NULL
+                           ? "pointer to memory not in use (freed twice?)"
+                           : "pointer not from any pool",
+                       ptr, p != NULL ? p->name : NULL, NULL);
     if (((uintptr_t)owner & 1) != 0) {
         mp_large_t *l = (mp_large_t *)((char *)owner - 1);
         if (mp_unhide(l->block_h) != ptr)
@@ -546,7 +617,7 @@ pool_alloc_slow(mpool_t *pool, size_t size)
                                     size);
     if (size <= MP_CLASS_LARGEST) {
         c = pool_class(p, mp_size_class(size));
-        return c != NULL ? pool_vg_trim(c, mp_cache_alloc_inline(c), size)
+        return c != NULL ? pool_trim(c, mp_cache_alloc_inline(c), size)
                          : NULL;
     }
     return large_alloc(p, size, MP_PAGE_SIZE);
@@ -635,6 +706,8 @@ mpool_usable_size(const void *ptr)
     l = block_owner(ptr, &s, "mpool_usable_size", NULL);
     if (l != NULL)
         return large_usable(l);
+    if (s->cache->flags & MPOOL_CACHE_DEBUG)
+        return mp_debug_usable(s->cache, ptr);
     return s->cache->size;
 }
 
@@ -675,25 +748,29 @@ mpool_aligned_alloc(mpool_t *pool, size_t alignment, size_t size)
             p, mp_region_alloc(p->region, size, alignment), size);
     if (alignment <= POOL_ALIGN_FROM_CLASSES && size <= MP_CLASS_LARGEST) {
         /* the smallest class that is a multiple of the alignment: its
-         * objects are, since slabs start on pages and colours step by 64 */
+         * objects are, since slabs start on pages and colours step by 64
+         * (in checking mode, only if the red zone keeps the stride so) */
         rounded = (size + alignment - 1) & ~(alignment - 1);
         for (unsigned i = mp_size_class(rounded); i < MP_CLASSES; i++)
             if (mp_class_size(i) % alignment == 0) {
                 struct mpool_cache *c = pool_class(p, i);
-                return c != NULL
-                           ? pool_vg_trim(c, mp_cache_alloc_inline(c), size)
-                           : NULL;
+                if (c == NULL)
+                    return NULL;
+                if (c->stride % alignment != 0)
+                    break; /* a page run of its own, below */
+                return pool_trim(c, mp_cache_alloc_inline(c), size);
             }
     }
     return large_alloc(p, size, alignment > MP_PAGE_SIZE ? alignment
                                                          : MP_PAGE_SIZE);
 }
 
-/* Under valgrind, realloc always moves the block: memcheck then sees the
- * old block freed and a new one of the new size, and the bytes copied are
- * those the program asked for (what is addressable of the old block). */
+/* Under valgrind and in checking mode, realloc always moves the block:
+ * memcheck then sees the old block freed and a new one of the new size,
+ * the checks see a new red zone, and the bytes copied are those the
+ * program asked for (what is addressable of the old block). */
 static void *
-pool_realloc_vg(mpool_t *pool, void *ptr, size_t size)
+pool_realloc_moving(mpool_t *pool, void *ptr, size_t size)
 {
     struct mpool *owner = pool;
     size_t old;
@@ -730,8 +807,8 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
 
     if (ptr == NULL)
         return mpool_alloc(pool, size);
-    if (mp_vg_active)
-        return pool_realloc_vg(pool, ptr, size);
+    if (mp_vg_active || mp_debug_all)
+        return pool_realloc_moving(pool, ptr, size);
     if (pool != NULL && pool_resolve(pool, "mpool_realloc")->region != NULL) {
         void *r = mp_region_realloc(pool->region, ptr, size);
         if (r == NULL && mp_region_usable_size(pool->region, ptr) == 0)

@@ -87,7 +87,7 @@ mp_arena_reclaim(mp_arena_t *arena)
     mp_lock_acquire(&arena->lock);
     for (seg = arena->segments; seg != NULL; seg = next) {
         next = seg->next;
-        if (seg->free_pages == MP_SEGMENT_USABLE_PAGES) {
+        if (seg->free_pages == mp_segment_usable(seg)) {
             size_t counted = mp_config.can_purge
                                  ? segment_committed_pages(seg)
                                  : seg->first_page; /* its header */
@@ -99,7 +99,7 @@ mp_arena_reclaim(mp_arena_t *arena)
         }
         if (!mp_config.can_purge)
             continue;
-        for (size_t i = seg->first_page; i < MP_SEGMENT_PAGES;) {
+        for (size_t i = seg->first_page; i < seg->end_page;) {
             mp_page_t *p = &seg->pages[i];
 
             if (p->state == MP_PAGE_FREE) {
@@ -148,5 +148,6 @@ mpool_reclaim(mpool_t *pool)
         pages += mp_arena_reclaim(&mp_arenas[i]);
     atomic_fetch_sub(&mp_reclaim_active, 1);
     mp_backend_release_cached();
+    mp_guard_check_all(); /* checking mode without memory protection */
     return pages;
 }

@@ -85,6 +85,8 @@ mp_segment_acquire(size_t nsegments, mp_segment_t **out, bool *is_zero)
     seg->nsegments = nsegments;
     seg->kind = 0;
     seg->first_page = 0;
+    seg->end_page = 0;
+    seg->flags = 0;
     seg->free_pages = 0;
     seg->run_pages = 0;
     seg->owner = NULL;

@@ -134,7 +134,23 @@ mp_hosted_config(mp_backend_config_t *cfg)
     cfg->ncpu = ncpu > 0 ? (unsigned)ncpu : 1u;
     cfg->can_purge = true;
     cfg->purge_zeroes = true; /* MADV_DONTNEED on private anonymous memory */
+    cfg->can_protect = true;
     return 0;
+}
+
+/* Guard pages (lib/guard.c): mprotect, on mmap'd memory and on the
+ * program break's alike. */
+int
+mp_backend_protect(void *addr, size_t len, bool accessible)
+{
+    int saved_errno = errno;
+    int rc = mprotect(addr, len,
+                      accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0
+                 ? 0
+                 : errno;
+
+    errno = saved_errno;
+    return rc;
 }
 
 int

@@ -174,6 +174,7 @@ mp_backend_init(mp_backend_config_t *cfg)
     cfg->ncpu = MP_K210_HARTS;
     cfg->can_purge = false;
     cfg->purge_zeroes = false;
+    cfg->can_protect = false;
     return 0;
 }
 
@@ -262,6 +263,15 @@ mp_backend_purge(void *addr, size_t len)
     (void)addr;
     (void)len;
     return ENOTSUP; /* no OS to give physical memory back to */
+}
+
+int
+mp_backend_protect(void *addr, size_t len, bool accessible)
+{
+    (void)addr;
+    (void)len;
+    (void)accessible;
+    return ENOTSUP; /* no MMU in use: guard pages are poisoned instead */
 }
 
 size_t

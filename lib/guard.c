@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guard.c - guard pages, in checking mode (MPOOL_DEBUG=1, mpool_set_debug):
+ * one page that must never be touched after each run served straight from
+ * the page level (a pool's large blocks, mpool_pages_alloc runs) and at the
+ * end of every buddy segment, the way seeds/004 puts one between kernel
+ * stacks.  Running off the end of such memory then stops at the guard
+ * instead of landing in a neighbour's block or a segment header.
+ *
+ * A guard is filled with a pattern, then made inaccessible where the
+ * backend can protect memory (mmap and sbrk: mprotect), so the first byte
+ * written past the end faults.  Where it cannot (k210, which runs without
+ * the MMU) the pattern is the guard: it is checked when the memory in front
+ * of it is freed, when its segment is given back, and by every
+ * mpool_reclaim(), and a write into it is reported then with the address
+ * of the block it follows.  A protection call that fails (the kernel's
+ * limit of mappings reached) leaves a guard of the second kind, which the
+ * check at free still watches.
+ *
+ * The page level records which runs end with a guard (MP_PAGE_GUARDED on
+ * the run's head, or on a huge span), so callers free a run by the length
+ * they asked for and the guard goes with it.
+ */
+#include "internal.h"
+
+#define GUARD_FILL 0x5au
+
+MP_HIDDEN _Atomic size_t mp_guards_poisoned;
+
+static void
+guard_fill(void *page)
+{
+    __builtin_memset(page, GUARD_FILL, MP_PAGE_SIZE);
+}
+
+static bool
+guard_intact(const void *page)
+{
+    const uint64_t *w = page;
+    const uint64_t fill = 0x0101010101010101ull * GUARD_FILL;
+
+    for (size_t i = 0; i < MP_PAGE_SIZE / sizeof(*w); i++)
+        if (w[i] != fill)
+            return false;
+    return true;
+}
+
+void
+mp_guard_arm(void *page)
+{
+    guard_fill(page);
+    if (mp_config.can_protect)
+        mp_backend_protect(page, MP_PAGE_SIZE, false); /* else: pattern */
+    else
+        atomic_fetch_add_explicit(&mp_guards_poisoned, 1,
+                                  memory_order_relaxed);
+}
+
+void
+mp_guard_check(const void *page, const char *caller, const void *block)
+{
+    if (!guard_intact(page))
+        mp_panic(caller, "write past the end of a block into its guard page",
+                 block);
+}
+
+void
+mp_guard_disarm(void *page, const char *caller, const void *block)
+{
+    if (mp_config.can_protect)
+        mp_backend_protect(page, MP_PAGE_SIZE, true);
+    mp_guard_check(page, caller, block);
+    if (!mp_config.can_protect)
+        atomic_fetch_sub_explicit(&mp_guards_poisoned, 1,
+                                  memory_order_relaxed);
+}
+
+/* The guards of one buddy segment: its last page, and each guarded run's. */
+static void
+check_segment_locked(mp_segment_t *seg)
+{
+    if (seg->end_page < MP_SEGMENT_PAGES)
+        mp_guard_check(mp_page_address(seg, seg->end_page), "mpool_reclaim",
+                       seg);
+    for (size_t i = seg->first_page; i < seg->end_page;) {
+        const mp_page_t *p = &seg->pages[i];
+
+        if (p->state == MP_PAGE_FREE) {
+            i += (size_t)1 << p->count;
+        } else if (p->state == MP_PAGE_RUN) {
+            if (p->flags & MP_PAGE_GUARDED)
+                mp_guard_check(mp_page_address(seg, i + p->count - 1),
+                               "mpool_reclaim", mp_page_address(seg, i));
+            i += p->count;
+        } else {
+            mp_panic("mpool_reclaim", "page entry corrupted",
+                     mp_page_address(seg, i));
+        }
+    }
+}
+
+void
+mp_guard_check_all(void)
+{
+    /* Protected guards cannot be read, and need no check: a write into
+     * one faulted.  The few left unprotected are checked at free. */
+    if (mp_config.can_protect ||
+        atomic_load_explicit(&mp_guards_poisoned, memory_order_relaxed) == 0)
+        return;
+    for (unsigned a = 0; a < mp_narenas; a++) {
+        mp_arena_t *arena = &mp_arenas[a];
+
+        mp_lock_acquire(&arena->lock);
+        for (mp_segment_t *seg = arena->segments; seg; seg = seg->next)
+            check_segment_locked(seg);
+        for (mp_segment_t *seg = arena->huge; seg; seg = seg->next)
+            if (seg->flags & MP_PAGE_GUARDED)
+                mp_guard_check(mp_page_address(seg, seg->first_page +
+                                                        seg->run_pages - 1),
+                               "mpool_reclaim",
+                               mp_page_address(seg, seg->first_page));
+        mp_lock_release(&arena->lock);
+    }
+}
