@@ -389,6 +389,9 @@ extern MP_HIDDEN struct mpool_cache *mp_registry;
 
 MP_HIDDEN void *mp_debug_alloc(struct mpool_cache *cache);
 MP_HIDDEN void mp_debug_free(struct mpool_cache *cache, void *obj);
+/* Make the key free-list links are encoded with (slab.c), once, from an
+ * address the loader placed. */
+MP_HIDDEN void mp_slab_key_init(const void *entropy);
 /* A pool's block in a checking class: the program may use `usable` bytes,
  * the rest of the object is red zone; and the size it may use. */
 MP_HIDDEN void mp_debug_trim(struct mpool_cache *cache, void *obj,

@@ -60,6 +60,7 @@ mp_init_slow(void)
 #if MPOOL_VALGRIND
         mp_vg_active = mp_vg_running();
 #endif
+        mp_slab_key_init(&expected); /* a stack address: ASLR's */
         mp_cache_bootstrap();
         mp_pool_bootstrap();
         atomic_store_explicit(&mp_init_state, 2, memory_order_release);

@@ -90,7 +90,7 @@ pages_free(void *addr, size_t npages, bool purge)
     mp_segment_t *seg;
     mp_arena_t *arena;
     size_t index;
-    bool guarded;
+    unsigned guarded;
 
     if (((uintptr_t)addr & (MP_PAGE_SIZE - 1)) != 0)
         return EINVAL;
@@ -102,19 +102,19 @@ pages_free(void *addr, size_t npages, bool purge)
     index = mp_page_index(seg, addr);
     arena = seg->arena;
     mp_lock_acquire(&arena->lock);
-    guarded = index < MP_SEGMENT_PAGES &&
-              (seg->pages[index].flags & MP_PAGE_GUARDED) != 0;
+    /* (a guard page is never a run's head: its entry stays NONE) */
+    guarded = seg->pages[index].flags & MP_PAGE_GUARDED;
     if (seg->kind != MP_SEGMENT_BUDDY || index < seg->first_page ||
-        index >= seg->end_page ||
         seg->pages[index].state != MP_PAGE_RUN ||
         seg->pages[index].count != npages + guarded) {
         mp_lock_release(&arena->lock);
         return EINVAL;
     }
-    npages += guarded;
-    if (guarded)
-        mp_guard_disarm((char *)addr + ((npages - 1) << MP_PAGE_SHIFT),
+    if (MP_UNLIKELY(guarded)) {
+        mp_guard_disarm((char *)addr + (npages << MP_PAGE_SHIFT),
                         "mpool_pages_free", addr);
+        npages++;
+    }
     mp_arena_free_locked(arena, seg, index, npages, purge);
     mp_lock_release(&arena->lock);
     return 0;

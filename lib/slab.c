@@ -24,6 +24,15 @@
  * - The free-list link is the object's first word, unless the cache has a
  *   constructor or destructor: then it is a word after the object, so the
  *   constructed state survives while the object is free.
+ * - Hardening: a link is stored XORed with its own address and a key made
+ *   at start-up, and a link followed must lead into the same slab's
+ *   carved objects, or the cache is reported corrupted.  A write after
+ *   free or past an object that lands on a link cannot silently send the
+ *   next allocation to memory of the writer's choosing.  The key mixes
+ *   addresses the loader randomises and the time-stamp counter where
+ *   there is one; on k210 it is fixed by the image and is a checksum
+ *   rather than a secret.  Its cost is on the slabs' path only, which
+ *   magazines take once per round.
  * - Lists: full, empty, and partial slabs in eight buckets by occupancy.
  *   Allocation takes from the fullest bucket, so the emptiest slabs drain
  *   and can be given back.  Empty slabs stay, constructed, until
@@ -116,10 +125,31 @@ mp_slab_layout(struct mpool_cache *c)
     return 0;
 }
 
+static uintptr_t link_key; /* mp_slab_key_init */
+
+void
+mp_slab_key_init(const void *entropy)
+{
+    uintptr_t k = (uintptr_t)entropy ^ ((uintptr_t)&link_key << 16);
+
+#if defined(__x86_64__) || defined(__i386__)
+    k ^= (uintptr_t)__builtin_ia32_rdtsc() * 0x9e3779b97f4a7c15ull;
+#endif
+    k *= (uintptr_t)0xbf58476d1ce4e5b9ull; /* spread every bit */
+    k ^= k >> 31;
+    link_key = k | 1; /* never 0: a NULL link is never stored as 0 */
+}
+
 static void **
 link_of(const struct mpool_cache *c, void *obj)
 {
     return (void **)((char *)obj + c->link_offset);
+}
+
+static void *
+link_decode(void *const *link, void *stored)
+{
+    return (void *)((uintptr_t)stored ^ (uintptr_t)link ^ link_key);
 }
 
 /* The free-list link of a free object.  Under valgrind a free object of a
@@ -132,9 +162,9 @@ link_get(const struct mpool_cache *c, void *obj)
     void *next;
 
     if (!(c->flags & MP_CACHE_VG))
-        return *link;
+        return link_decode(link, *link);
     mp_vg_defined(link, sizeof(*link));
-    next = *link;
+    next = link_decode(link, *link);
     mp_vg_noaccess(link, sizeof(*link));
     return next;
 }
@@ -144,6 +174,7 @@ link_set(const struct mpool_cache *c, void *obj, void *next)
 {
     void **link = link_of(c, obj);
 
+    next = link_decode(link, next); /* the same XOR encodes */
     if (!(c->flags & MP_CACHE_VG)) {
         *link = next;
         return;
@@ -416,7 +447,15 @@ mp_slab_alloc_locked(struct mpool_cache *c, void **out, size_t n)
             char *obj = s->free;
 
             if (obj != NULL) {
-                s->free = link_get(c, obj);
+                char *next = link_get(c, obj);
+                if (next != NULL &&
+                    (next < mp_slab_objs(s) ||
+                     next >= mp_slab_objs(s) + (size_t)s->carved * c->stride))
+                    mp_cache_panic("mpool_cache_alloc",
+                                   "free list corrupted: a free object's "
+                                   "link overwritten",
+                                   obj, c->name, NULL);
+                s->free = next;
             } else {
                 obj = mp_slab_objs(s) + (size_t)s->carved * c->stride;
                 if (c->flags & MP_CACHE_VG)

@@ -92,6 +92,29 @@ case_destroyed(void)
     mpool_cache_alloc(c);
 }
 
+/* Plain mode's hardening: a write after free over a free object's link in
+ * its slab (no magazines, so the free goes straight there) makes the next
+ * allocation stop, not return memory the link was pointed at. */
+static void
+case_link_overwrite(void)
+{
+    mpool_cache_t *c = mpool_cache_create("victim", 40, 0, NULL, NULL, NULL,
+                                          MPOOL_CACHE_NOMAGAZINE);
+    char *a, *b;
+    static char elsewhere[64];
+    if (c == NULL)
+        exit(3);
+    a = mpool_cache_alloc(c);
+    b = mpool_cache_alloc(c);
+    mpool_cache_free(c, a);
+    void *target = elsewhere;
+    memcpy(a, &target, sizeof(target)); /* write after free: the link */
+    mpool_cache_alloc(c);               /* a, whose link is followed */
+    if (mpool_cache_alloc(c) == (void *)elsewhere)
+        exit(7); /* redirected: the hardening failed */
+    (void)b;
+}
+
 static void
 case_wrong_pool(void)
 {
@@ -143,6 +166,11 @@ static const struct misuse {
 /* Pools are put in checking mode by MPOOL_DEBUG=1 only. */
 static const struct misuse pool_cases[] = {
     {"wrong-pool", case_wrong_pool, "block freed to the wrong pool", false},
+};
+/* Caught in plain mode, and differently in checking mode. */
+static const struct misuse plain_cases[] = {
+    {"link-overwrite", case_link_overwrite,
+     "free list corrupted: a free object's link overwritten", true},
 };
 enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
 
@@ -210,6 +238,10 @@ main(int argc, char **argv)
             pool_cases[0].run();
             return 5;
         }
+        if (strcmp(argv[1], plain_cases[0].name) == 0) {
+            plain_cases[0].run();
+            return 5;
+        }
         return 6;
     }
     if (tap_under_valgrind())
@@ -223,5 +255,6 @@ main(int argc, char **argv)
         if (cases[i].without_checking)
             check_case(&cases[i], "none");
     check_case(&pool_cases[0], "env");
+    check_case(&plain_cases[0], "none");
     return tap_done();
 }

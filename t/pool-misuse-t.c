@@ -27,7 +27,15 @@
 #include "mpool.h"
 #include "tap/tap.h"
 
-#define LARGE (9u << 20) /* past the largest class: a page run of its own */
+/* A block of a page run of its own (a page-aligned one: the classes
+ * serve alignments up to 64), here 3 pages and 100 bytes. */
+#define LARGE (3 * mpool_page_size() + 100)
+
+static char *
+large_alloc(mpool_t *p, size_t size)
+{
+    return mpool_aligned_alloc(p, mpool_page_size(), size);
+}
 
 static mpool_t *
 victim(void)
@@ -61,7 +69,7 @@ static void
 case_double_free_large(void)
 {
     mpool_t *p = victim();
-    void *b = must(mpool_alloc(p, LARGE));
+    void *b = must(large_alloc(p, LARGE));
     mpool_free(p, b);
     mpool_free(p, b);
 }
@@ -78,7 +86,7 @@ static void
 case_interior_large(void)
 {
     mpool_t *p = victim();
-    char *b = must(mpool_alloc(p, LARGE));
+    char *b = must(large_alloc(p, LARGE));
     mpool_free(p, b + 16);
 }
 
@@ -95,7 +103,7 @@ static void
 case_overflow_large(void)
 {
     mpool_t *p = victim();
-    char *b = must(mpool_alloc(p, LARGE + 100));
+    char *b = must(large_alloc(p, LARGE + 100));
     b[LARGE + 100] = 'x'; /* short of the guard page: the red zone */
     mpool_free(p, b);
 }
@@ -279,7 +287,7 @@ test_set_debug(void)
     ok(moved != NULL && moved != b && moved[39] == 'a' &&
            mpool_usable_size(moved) == 41,
        "realloc moves the block, keeping its contents");
-    b = must(mpool_alloc(p, LARGE + 1));
+    b = must(large_alloc(p, LARGE + 1));
     ok(mpool_usable_size(b) == LARGE + 1,
        "a large block's usable size is the size asked for too");
     b[LARGE] = 'z'; /* its last byte is the program's */
