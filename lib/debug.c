@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * debug.c - checking mode, for a cache made with MPOOL_CACHE_DEBUG or for
- * every cache when MPOOL_DEBUG=1 is set in the environment.
+ * debug.c - checking mode, for a cache made with MPOOL_CACHE_DEBUG, or for
+ * every cache and pool class made while it is on (MPOOL_DEBUG=1 in the
+ * environment, mpool_set_debug(1)).  Guard pages: guard.c.
  *
  * Layout of an object in checking mode (slab.c lays it out):
  *
