@@ -300,7 +300,9 @@ mp_cache_alloc_inline_ex(struct mpool_cache *c, bool count)
         void **top = s->top;
         if (MP_LIKELY(top != s->base)) {
             void *obj = top[-1];
-            s->top = top - 1;
+            /* atomic: another thread may read top as a snapshot
+             * (magazine.c, slot_set_top); the same store all the same */
+            __atomic_store_n(&s->top, top - 1, __ATOMIC_RELAXED);
             if (count)
                 s->allocs++;
             atomic_signal_fence(memory_order_seq_cst);
@@ -337,7 +339,7 @@ mp_cache_free_inline_ex(struct mpool_cache *c, void *obj, bool count,
          * reports (a cheap check: base[-1] is NULL, magazine.c) */
         if (MP_LIKELY(top != s->limit && top[-1] != obj)) {
             *top = obj;
-            s->top = top + 1;
+            __atomic_store_n(&s->top, top + 1, __ATOMIC_RELAXED);
             if (count)
                 s->frees++;
             atomic_signal_fence(memory_order_seq_cst);

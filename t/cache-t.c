@@ -390,6 +390,9 @@ test_stats_report_reclaim(void)
     if (tap_backend_is("k210"))
         skip(1, "resident memory: the k210 backend has no OS to give pages "
                 "back to");
+    else if (tap_under_tsan())
+        skip(1, "resident memory: ThreadSanitizer's shadow and bookkeeping "
+                "count in it");
     else
         ok(rss_full > rss_after &&
                rss_full - rss_after >= (size_t)n * 256 / 10 * 9,

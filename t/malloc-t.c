@@ -60,6 +60,8 @@ main(void)
 
     if (tap_under_asan())
         skip_all("AddressSanitizer's malloc takes the place of libmpool-malloc's");
+    if (tap_under_tsan())
+        skip_all("ThreadSanitizer's malloc takes the place of libmpool-malloc's");
     if (tap_under_valgrind())
         skip_all("valgrind's malloc takes the place of libmpool-malloc's "
                  "(t/malloc-programs-t.sh runs memcheck over it)");

@@ -226,12 +226,15 @@ check_case(const struct misuse *m, const char *mode)
             setenv("MPOOL_DEBUG", "1", 1);
         else
             unsetenv("MPOOL_DEBUG");
-        if (tap_under_asan()) { /* the fault is the test's, not ASan's */
+        if (tap_under_asan() || tap_under_tsan()) {
+            /* the fault is the test's, not the sanitizer's */
+            const char *var =
+                tap_under_asan() ? "ASAN_OPTIONS" : "TSAN_OPTIONS";
             static char opts[512];
-            const char *had = getenv("ASAN_OPTIONS");
+            const char *had = getenv(var);
             snprintf(opts, sizeof(opts), "%s%shandle_segv=0:handle_sigbus=0",
                      had != NULL ? had : "", had != NULL ? ":" : "");
-            setenv("ASAN_OPTIONS", opts, 1);
+            setenv(var, opts, 1);
         }
         execv("/proc/self/exe", argv);
         _exit(4);

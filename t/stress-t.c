@@ -7,10 +7,12 @@
  * mpool_calloc, mpool_aligned_alloc, mpool_realloc and mpool_free on a
  * shared named pool and on the default pool; mpool_cache_alloc and
  * mpool_cache_free on a shared cache with a constructor; blocks handed to
- * other threads through a locked exchange, to be checked and freed there;
- * and now and then mpool_reclaim() of everything or of the pool, racing
- * the others.  Sizes run from 0 bytes through the small and medium classes
- * to a few blocks over 1 MiB, and rarely over the largest class (8 MiB).
+ * other threads through a locked exchange, to be checked and freed (or
+ * kept, resized, passed on) there; now and then mpool_reclaim() of
+ * everything or of the pool, and mpool_cache_stats() or mpool_report(),
+ * which read other threads' magazines while they work.  Sizes run from 0
+ * bytes through the small and medium classes to a few blocks over 1 MiB,
+ * and rarely past the largest class (8 MiB).
  *
  * Every block carries a pattern made from its address, its size and a tag
  * of its own, written when it is allocated and checked in full before it
@@ -23,10 +25,11 @@
  *
  * Time and threads come from MPOOL_STRESS_SECONDS (default 2; 0.3 under
  * valgrind, which runs the threads one at a time) and MPOOL_STRESS_THREADS
- * (default 4).  Each thread also does a minimum number of operations, so
- * that what the checks need has happened however slow the machine: no
- * check depends on timing.  The seed of thread k is fixed (k + 1); set
- * MPOOL_STRESS_SEED to vary it.  Nothing is timed or compared with time.
+ * (default 4); MPOOL_STRESS_SEED (default 0) changes every thread's seed.
+ * Each thread also does a minimum number of operations, so that what the
+ * checks need has happened however slow the machine: no check depends on
+ * timing.  Under ThreadSanitizer (configure --enable-tsan) the same run
+ * also checks that the library's threads synchronise as C11 defines it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -83,6 +86,7 @@ struct counts {
     uint64_t raw_objects;  /* a cache object without its constructed mark */
     uint64_t prefix_lost;  /* realloc did not keep the old contents */
     uint64_t failed;       /* an allocation returned NULL */
+    uint64_t failed_other; /* ... with errno other than ENOMEM */
     uint64_t bad_stats;    /* statistics read meanwhile did not add up */
 };
 
@@ -315,8 +319,8 @@ align_pick(uint64_t r)
     static const size_t common[] = {8, 16, 32, 64, 8, 16, 32, 64, 128, 4096};
     unsigned x = (unsigned)(r % 1024);
 
-    if (x == 0)
-        return 2 * MIB;
+    if (x == 0) /* k210 refuses more than half its 256 KiB segment */
+        return tap_backend_is("k210") ? 64 * KIB : 2 * MIB;
     if (x < 16)
         return 64 * KIB;
     return common[x % (sizeof(common) / sizeof(common[0]))];
@@ -366,6 +370,7 @@ alloc_one(struct worker *w, uint64_t r)
 
     if (!alloc_into(w, &b, r)) {
         w->n.failed++;
+        w->n.failed_other += errno != ENOMEM;
         return;
     }
     block_check_new(&w->n, &b);
@@ -392,6 +397,7 @@ realloc_one(struct worker *w, struct block *b, uint64_t r)
     w->n.reallocs++;
     if (p == NULL) {
         w->n.failed++;
+        w->n.failed_other += errno != ENOMEM;
         return; /* the old block stays as it was */
     }
     if (!pattern_holds(p, keep, old_seed))
@@ -432,7 +438,7 @@ hand_over(struct worker *w, size_t i, uint64_t r)
     if (other.p == NULL)
         return;
     if (other.tag >> 48 != w->id)
-        w->n.cross_frees++; /* counted now: it will be freed here */
+        w->n.cross_frees++; /* another thread's block, freed or kept here */
     if ((r >> 32) % 2 == 0 && w->nlive < LIVE)
         w->live[w->nlive++] = other;
     else
@@ -440,18 +446,23 @@ hand_over(struct worker *w, size_t i, uint64_t r)
 }
 
 /* Statistics read while every thread works: a snapshot of other threads'
- * magazines (stats.c), which must still add up. */
+ * magazines (stats.c), which must still add up; or the report of every
+ * cache and pool class, which reads the same. */
 static void
-read_stats(struct worker *w, uint64_t r)
+read_stats(struct worker *w, bool report)
 {
     mpool_cache_stats_t st = {.size = sizeof(st)};
 
     w->n.stats++;
-    if ((r >> 32) % (REPORT_EVERY / STATS_EVERY) == 0) {
+#ifndef MPOOL_K210 /* the k210 build has no stdio report */
+    if (report) {
         if (mpool_report(devnull) != 0)
             w->n.bad_stats++;
         return;
     }
+#else
+    (void)report;
+#endif
     if (mpool_cache_stats(cache, &st) != 0 ||
         st.objects_in_use + st.objects_cached > st.objects_total ||
         st.pages * mpool_page_size() < st.objects_total * st.stride)
@@ -471,7 +482,7 @@ step(struct worker *w)
         return;
     }
     if (r % STATS_EVERY == 1) {
-        read_stats(w, r);
+        read_stats(w, (r >> 32) % (REPORT_EVERY / STATS_EVERY) == 0);
         return;
     }
     if (w->nlive == 0 || (w->nlive < LIVE && (r >> 8) % 2 == 0)) {
@@ -500,6 +511,8 @@ worker_run(void *arg)
         step(w);
         w->n.ops++;
     }
+    read_stats(w, false); /* once at least, others perhaps still busy */
+    read_stats(w, true);
     while (w->nlive > 0) {
         struct block b = live_take(w, w->nlive - 1);
         block_free(&w->n, &b);
@@ -545,6 +558,10 @@ now(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
+
+/* struct counts is nothing but uint64_t counters, added as an array. */
+_Static_assert(sizeof(struct counts) % sizeof(uint64_t) == 0,
+               "struct counts holds only uint64_t");
 
 static void
 counts_add(struct counts *sum, const struct counts *n)
@@ -625,7 +642,12 @@ static void
 report_totals(const struct counts *t, const struct counts *main_n,
               unsigned nthreads)
 {
-    is_int((long long)t->failed, 0, "no allocation failed");
+    if (tap_backend_is("k210")) /* 8 MiB: blocks of 1-3 MiB run out */
+        is_int((long long)t->failed_other, 0,
+               "every failed allocation said ENOMEM (%llu failed)",
+               (unsigned long long)t->failed);
+    else
+        is_int((long long)t->failed, 0, "no allocation failed");
     is_int((long long)t->not_zeroed, 0,
            "calloc: every block zeroed (%llu)",
            (unsigned long long)t->callocs);
@@ -674,8 +696,8 @@ report_cache(const struct counts *t)
     ok(mpool_cache_destroy(cache) == 0 &&
            atomic_load(&constructed) == atomic_load(&destructed) &&
            atomic_load(&dtor_saw_raw) == 0,
-       "the cache is destroyed idle; each of its %llu objects constructed "
-       "was destructed once, constructed",
+       "the cache is destroyed idle; its %llu objects constructed were "
+       "all destructed, still in their constructed state",
        (unsigned long long)atomic_load(&constructed));
 }
 

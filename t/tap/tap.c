@@ -222,6 +222,22 @@ tap_under_asan(void)
 #endif
 }
 
+bool
+tap_under_tsan(void)
+{
+#if defined(__SANITIZE_THREAD__)
+    return true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+    return true;
+#else
+    return false;
+#endif
+#else
+    return false;
+#endif
+}
+
 void
 tap_skip_if_rlimit_as_unusable(void)
 {

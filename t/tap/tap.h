@@ -41,6 +41,9 @@ void sysbail(const char *fmt, ...) TAP_PRINTF(1, 2) TAP_NORETURN;
  * change resource limits cannot run there. */
 bool tap_under_valgrind(void);
 bool tap_under_asan(void);
+/* Under ThreadSanitizer, which owns malloc, and whose shadow of the heap
+ * counts in the resident set. */
+bool tap_under_tsan(void);
 /* Under valgrind's memcheck, with the library's client requests built in:
  * caches have no magazines and realloc always moves (libmpool(7)). */
 bool tap_under_memcheck_requests(void);
