@@ -64,7 +64,8 @@
  *   2. cache->lock            a cache's slabs (constructors run under it)
  *   3. mp_tcache_lock         thread tables, slot indices (magazine.c)
  *   4. cache->depot_lock      a cache's depot
- *   5. internal caches' locks (slab descriptors, magazines, stacks)
+ *   5. internal caches' locks (cache structures, magazines, stacks, large
+ *      blocks, then slab descriptors: mp_internal_caches[])
  *   6. arena locks, then the backend's (pages.c)
  *   A reclaim callback runs with registry_lock held and no other.
  */
@@ -177,9 +178,14 @@ mp_cache_bootstrap(void)
     mp_slab_layout(&mp_cache_cache);
 }
 
+/* The slab descriptors' cache comes last: a slab of stacks (off-slab, like
+ * any cache's of objects of 1/8 page or more) takes and gives back its
+ * descriptor under its own cache's lock, so that lock comes first (fork
+ * takes them in this order), and reclaim, which gives back the others'
+ * empty slabs first, then finds the descriptors' slabs they emptied. */
 MP_HIDDEN struct mpool_cache *const mp_internal_caches[] = {
-    &mp_cache_cache, &mp_slab_cache, &mp_magazine_cache, &mp_stack_cache,
-    &mp_large_cache, NULL,
+    &mp_cache_cache, &mp_magazine_cache, &mp_stack_cache, &mp_large_cache,
+    &mp_slab_cache, NULL,
 };
 
 /* ------------------------------------------------------------------------

@@ -196,6 +196,10 @@ got:
                        obj, c->name, NULL);
     }
     *state = STATE_ALLOC ^ (uintptr_t)obj;
+    if (c->flags & MP_CACHE_VG)
+        /* the word after the state is the free-list link's, which
+         * memcheck was told is inaccessible while the object was free */
+        mp_vg_undefined(usable_of(c, obj), sizeof(size_t));
     redzone_fill(c, obj, c->size);
     if ((c->flags & MP_CACHE_VG) && c->ctor == NULL)
         mp_vg_undefined(obj, c->size); /* the fill is not the program's */

@@ -110,6 +110,10 @@ mp_huge_free(mp_segment_t *seg, void *addr, size_t npages)
         seg->next->prev = seg->prev;
     arena->run_pages -= npages;
     mp_lock_release(&arena->lock);
-    mp_segment_release(seg);
+    npages += seg->first_page; /* the header: read before the span goes */
+    if (mp_segment_release(seg) == 0 &&
+        atomic_load_explicit(&mp_reclaim_active, memory_order_relaxed) != 0)
+        atomic_fetch_add_explicit(&mp_reclaim_huge_pages, npages,
+                                  memory_order_relaxed);
     return 0;
 }

@@ -16,6 +16,7 @@ MP_HIDDEN mp_arena_t mp_arenas[MP_ARENAS_MAX];
 MP_HIDDEN unsigned mp_narenas = 1;
 MP_HIDDEN _Atomic int mp_init_state;
 MP_HIDDEN _Atomic int mp_reclaim_active;
+MP_HIDDEN _Atomic size_t mp_reclaim_huge_pages;
 
 #if MPOOL_VALGRIND
 MP_HIDDEN bool mp_vg_active; /* running under valgrind (vg.h) */

@@ -203,6 +203,10 @@ extern MP_HIDDEN _Atomic int mp_init_state; /* 0 none, 1 busy, 2 done, 3 failed 
 /* Non-zero while mpool_reclaim() runs: arenas then keep their empty
  * segments for the reclaim pass, which gives them back and counts them. */
 extern MP_HIDDEN _Atomic int mp_reclaim_active;
+/* Pages of huge spans given back while it runs (in checking mode a slab
+ * can be one): the spans go back at once, so the reclaim pass cannot count
+ * them as it does purged pages. */
+extern MP_HIDDEN _Atomic size_t mp_reclaim_huge_pages;
 
 MP_HIDDEN int mp_init_slow(void);
 

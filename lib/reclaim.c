@@ -120,7 +120,7 @@ mp_arena_reclaim(mp_arena_t *arena)
 size_t
 mpool_reclaim(mpool_t *pool)
 {
-    size_t pages = 0, in_runs = 0, left;
+    size_t pages = 0, in_runs = 0, left, huge;
 
     if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2) {
         if (pool != NULL)
@@ -132,6 +132,7 @@ mpool_reclaim(mpool_t *pool)
         return 0;
     }
     atomic_fetch_add(&mp_reclaim_active, 1);
+    huge = atomic_load(&mp_reclaim_huge_pages);
     if (!mp_config.can_purge)
         in_runs = run_pages_now();
     if (pool == NULL) {
@@ -141,9 +142,12 @@ mpool_reclaim(mpool_t *pool)
         mp_tcache_drain_others();
         mp_pool_shrink(pool);
     }
-    /* With purge, freed pages are counted when they are purged, below. */
+    /* With purge, freed pages are counted when they are purged, below, and
+     * the huge spans (slabs in checking mode) when they went back. */
     if (!mp_config.can_purge && (left = run_pages_now()) < in_runs)
         pages += in_runs - left;
+    if (mp_config.can_purge)
+        pages += atomic_load(&mp_reclaim_huge_pages) - huge;
     for (unsigned i = 0; i < mp_narenas; i++)
         pages += mp_arena_reclaim(&mp_arenas[i]);
     atomic_fetch_sub(&mp_reclaim_active, 1);

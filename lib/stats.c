@@ -66,7 +66,9 @@ mp_cache_stats_fill(struct mpool_cache *c, mpool_cache_stats_t *st)
         atomic_load(&c->allocs_miss) + atomic_load(&c->frees_miss);
     st->mode = c->tslot == MP_TSLOT_NONE ? MPOOL_MAGAZINE_NONE
                                          : MPOOL_MAGAZINE_PER_THREAD;
-    st->flags = c->flags & ~(MP_CACHE_KEEP_STATE | MP_CACHE_NOLOCK);
+    /* not the library's own flags: valgrind mode too */
+    st->flags = c->flags &
+                ~(MP_CACHE_KEEP_STATE | MP_CACHE_NOLOCK | MP_CACHE_VG);
 }
 
 int

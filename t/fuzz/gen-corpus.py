@@ -2,8 +2,12 @@
 # SPDX-License-Identifier: MIT
 # gen-corpus.py - write the seed corpus of the fuzz target (t/fuzz/corpus/),
 # each file a small program in the byte code mpool-fuzz.c reads: an opcode
-# byte (taken mod 16) and its argument bytes, in the order the target reads
-# them.  Run from the top of the source tree: python3 t/fuzz/gen-corpus.py
+# byte (taken mod 16; for 13, 14 and 15 the top bit picks one of two
+# operations) and its argument bytes, in the order the target reads them.
+# Run from the top of the source tree: python3 t/fuzz/gen-corpus.py
+#
+# The files written are listed in FUZZ_CORPUS (t/fuzz/Makefile.inc); a
+# reproducer of a bug the fuzzer found is added there by hand, not here.
 import os
 import struct
 
@@ -60,6 +64,8 @@ def free(slot):
 
 
 def cache_alloc(c, seed=0x55, create=()):
+    """seed % 4 == 0 makes the object spare: the cache's reclaim callback,
+    when one is set, frees it."""
     return [7, c] + list(create) + [seed]
 
 
@@ -101,7 +107,13 @@ def fail_ctor(c, n):
     return [14, c, n - 1]
 
 
+def set_reclaim(c, create=()):
+    """Install the cache's reclaim callback, or remove it (a toggle)."""
+    return [14 | 0x80, c] + list(create)
+
+
 CHECK = [15]
+REPORT = [15 | 0x80]
 
 corpus = {
     "01-pool-alloc-free": alloc(0, 1) + alloc(0, 8) + alloc(0, 24)
@@ -147,6 +159,29 @@ corpus = {
     "14-ctor-failure": cache_alloc(0, create=cache_opts(0x41, 500))
     + fail_ctor(0, 2) + cache_alloc(0) + cache_alloc(0) + cache_alloc(0)
     + fail_ctor(0, 4) + cache_alloc(0) + free(0) + cache_destroy(0),
+    # spare objects (seed % 4 == 0) of caches with a callback are freed by
+    # mpool_reclaim(NULL), and by an allocation whose constructor fails: it
+    # then gets the object the callback freed
+    "15-reclaim-callback": set_reclaim(1, create=cache_opts(0x45, 200))
+    + cache_alloc(1, seed=0x40) + cache_alloc(1, seed=0x41)
+    + fail_ctor(1, 1) + cache_alloc(1, seed=0x42)
+    + set_reclaim(2, create=cache_opts(0x86, 3000))
+    + cache_alloc(2, seed=0x48) + cache_alloc(2, seed=0x49) + cache_alloc(2)
+    + reclaim() + CHECK + set_reclaim(1) + cache_alloc(1, seed=0x50)
+    + reclaim() + REPORT,
+    # large objects without magazines (two to a slab), freed and reclaimed
+    # around each other, then the stats after each step
+    "16-large-nomag": cache_alloc(3, seed=0x21,
+                                  create=cache_opts(0xC4, 194189))
+    + cache_alloc(3, seed=0x22) + cache_alloc(3, seed=0x23) + free(1)
+    + reclaim() + cache_alloc(3, seed=0x24) + free(0) + reclaim()
+    + alloc(0, 600000) + free(2) + reclaim(0) + CHECK + cache_alloc(3)
+    + pages(100) + reclaim() + REPORT,
+    # pools' reclaim, twice, with a retention cap and a limit
+    "17-pool-reclaim": alloc(1, 5000, create=pool_opts(1, f=4, retain=1))
+    + alloc(1, 5000) + alloc(1, 70000) + free(0) + free(1) + reclaim(1)
+    + alloc(2, 300, create=pool_opts(2, f=2, limit=2)) + alloc(2, 100000)
+    + free(3) + reclaim(2) + reclaim(0) + reclaim() + REPORT,
 }
 
 os.makedirs(OUT, exist_ok=True)

@@ -22,14 +22,28 @@
  *     blocks are zero; a constructed object carries its stamp when handed
  *     out, every destructor call sees a stamped object, and a destroyed
  *     cache has destructed every object it constructed;
- *   - mpool_cache_stats(): objects_in_use is the model's count;
+ *   - mpool_cache_stats() agrees with the model: objects_in_use, allocs
+ *     and frees are the model's counts; a cache with a constructor and no
+ *     checking mode has objects_total objects constructed and not yet
+ *     destructed (in checking mode, one per object in use); the slab
+ *     counts are consistent with the object counts; a cache without
+ *     magazines caches nothing;
+ *   - mpool_reclaim(): the caches' reclaim callbacks run (the target's
+ *     free the objects it marked as its own cache), and afterwards no cache
+ *     has an empty slab or a cached object; the count is at least the
+ *     pages of the empty slabs the caches had before the call; a second
+ *     call right after the first, for everything or for the same pool,
+ *     gives back nothing;
  *   - the documented errors: EBUSY from destroying a cache in use, EINVAL
  *     from bad alignments, wrong page counts and npages == 0, ENOMEM from
- *     calloc overflow; ENOMEM from a pool only where it has a limit or a
- *     region;
+ *     calloc overflow, EEXIST from a cache name in use, EINVAL from a cache
+ *     of size 0 or one that zero-fills and has a constructor; ENOMEM from a
+ *     pool only where it has a limit or a region;
  *   - a region pool never writes outside its region (guard bytes around
- *     it), and every block lies inside the region;
- *   - mpool_reclaim(NULL) right after another returns 0.
+ *     it), and every block lies inside the region.
+ *
+ * mpool_report() is run now and then (to /dev/null) for what the
+ * sanitizers see in it.
  *
  * At the end of each input everything is freed and destroyed, so inputs do
  * not depend on each other.  The live blocks are bounded (MAX_LIVE, and
@@ -38,7 +52,8 @@
  * Built two ways: with clang -fsanitize=fuzzer by `make fuzz`
  * (t/fuzz/Makefile.inc), and with t/fuzz/replay.c by `make check`, which
  * runs the committed corpus t/fuzz/corpus/ through it.  With
- * MPOOL_FUZZ_TRACE set in the environment each step is printed to stderr.
+ * MPOOL_FUZZ_TRACE set in the environment each step is printed to stderr,
+ * each operation with its offset in the input ("@OFFSET op N").
  * t/fuzz/gen-corpus.py writes the seed corpus and documents the byte code.
  *
  * Some state outlives an input: the default pool's free blocks, per-thread
@@ -76,6 +91,8 @@ struct block {
     size_t size;   /* asked for */
     size_t span;   /* counted for overlap: usable size, object or run size */
     uint8_t seed;  /* what was written: pattern(seed, offset) */
+    int spare;     /* a cache object the program holds as a cache of its
+                      own: the cache's reclaim callback frees it */
 };
 
 struct cache_slot {
@@ -89,6 +106,10 @@ struct cache_slot {
     long destructed;   /* ... and destructor calls */
     int fail_ctor;     /* the next constructor calls to fail */
     long ctor_failures; /* constructor calls failed so far */
+    uint64_t allocs;   /* mpool_cache_alloc() successes ... */
+    uint64_t frees;    /* ... and mpool_cache_free() calls, as stats count */
+    int reclaim_cb;    /* a reclaim callback is installed */
+    long reclaim_calls; /* times it ran */
 };
 
 struct pool_slot {
@@ -105,8 +126,10 @@ static uint8_t *region_base;
 static size_t region_size;
 static size_t page_size;
 
-static int tracing; /* MPOOL_FUZZ_TRACE set: each step on stderr */
-static const uint8_t *in;
+static int tracing;   /* MPOOL_FUZZ_TRACE set: each step on stderr */
+static int debug_env; /* MPOOL_DEBUG=1: every cache is in checking mode */
+static FILE *devnull; /* where mpool_report() writes */
+static const uint8_t *in, *in_start;
 static size_t in_left;
 
 static void fail(const char *fmt, ...)
@@ -344,11 +367,14 @@ add_block(int i, enum kind kind, int owner, void *p, size_t size, size_t span,
     n->size = size;
     n->span = span;
     n->seed = next();
+    n->spare = 0;
     trace("[%d] %s: pool/cache %d: %p size %zu span %zu", i, what, owner, p,
           size, span);
     fill(b, size, n->seed);
     live_bytes += size;
 }
+
+static void free_block(int i);
 
 static void
 drop_block(int i)
@@ -367,6 +393,7 @@ room_for(size_t size)
 static void
 pool_null(int pi, size_t size, const char *what)
 {
+    trace("%s(pool %d, %zu) = NULL, errno %d", what, pi, size, errno);
     if (errno != ENOMEM)
         fail("%s(pool %d, %zu): NULL with errno %d, not ENOMEM", what, pi,
              size, errno);
@@ -542,6 +569,8 @@ op_pool_realloc(void)
               "mpool_realloc");
 }
 
+static void cache_create_errors(void);
+
 /* Alignments mpool_aligned_alloc refuses: not a power of two, past 2 MiB. */
 static void
 op_bad_align(void)
@@ -559,6 +588,7 @@ op_bad_align(void)
     if (mpool_calloc(pools[pi].p, SIZE_MAX / 2, 3) != NULL ||
         errno != ENOMEM)
         fail("mpool_calloc overflow: not ENOMEM (errno %d)", errno);
+    cache_create_errors();
 }
 
 /* ------------------------------------------------------------------------
@@ -566,14 +596,23 @@ op_bad_align(void)
  * ------------------------------------------------------------------------ */
 
 static void
+cache_stats_get(const struct cache_slot *cs, mpool_cache_stats_t *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->size = sizeof(*st);
+    if (mpool_cache_stats(cs->c, st) != 0)
+        fail("mpool_cache_stats(cache %d): errno %d", cs->id, errno);
+}
+
+/* The statistics of a cache against the model, and against each other. */
+static void
 cache_stats_check(const struct cache_slot *cs)
 {
     mpool_cache_stats_t st;
+    size_t out, slabs, per;
+    long built = cs->constructed - cs->destructed;
 
-    memset(&st, 0, sizeof(st));
-    st.size = sizeof(st);
-    if (mpool_cache_stats(cs->c, &st) != 0)
-        fail("mpool_cache_stats(cache %d): errno %d", cs->id, errno);
+    cache_stats_get(cs, &st);
     if (st.objects_in_use != cs->live)
         fail("cache %d: objects_in_use %zu, the model holds %zu", cs->id,
              st.objects_in_use, cs->live);
@@ -583,6 +622,50 @@ cache_stats_check(const struct cache_slot *cs)
              "%#x; created %zu, %zu, %#x",
              cs->id, st.object_size, st.stride, st.align, st.flags, cs->size,
              cs->align, cs->flags);
+    if (st.allocs != cs->allocs || st.frees != cs->frees)
+        fail("cache %d: stats count %llu allocs and %llu frees, the model "
+             "%llu and %llu",
+             cs->id, (unsigned long long)st.allocs,
+             (unsigned long long)st.frees, (unsigned long long)cs->allocs,
+             (unsigned long long)cs->frees);
+
+    /* Objects out of the slabs are in use or cached; a full slab has all
+     * of its objects out, a partial one some but not all. */
+    out = st.objects_in_use + st.objects_cached;
+    slabs = st.slabs_full + st.slabs_partial + st.slabs_empty;
+    per = st.objects_per_slab;
+    if (per == 0 || st.slab_size < per * st.stride ||
+        st.pages * page_size != slabs * st.slab_size ||
+        out < st.slabs_full * per + st.slabs_partial ||
+        out > st.slabs_full * per + st.slabs_partial * (per - 1) ||
+        st.objects_total < out || st.objects_total > slabs * per ||
+        st.objects_total < st.slabs_full * per)
+        fail("cache %d: stats disagree: %zu in use, %zu cached, %zu "
+             "carved; slabs %zu full, %zu partial, %zu empty of %zu "
+             "objects (%zu bytes, stride %zu), %zu pages",
+             cs->id, st.objects_in_use, st.objects_cached, st.objects_total,
+             st.slabs_full, st.slabs_partial, st.slabs_empty, per,
+             st.slab_size, st.stride, st.pages);
+    if ((cs->flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG)) != 0 &&
+        st.mode != MPOOL_MAGAZINE_NONE)
+        fail("cache %d (flags %#x): magazine mode %u", cs->id, cs->flags,
+             st.mode);
+    if ((cs->flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG)) ==
+            MPOOL_CACHE_NOMAGAZINE &&
+        st.objects_cached != 0)
+        fail("cache %d has no magazines but %zu objects cached", cs->id,
+             st.objects_cached);
+    /* Constructed when carved, destructed when the slab goes; in checking
+     * mode also destructed at free and constructed again at reuse. */
+    if (cs->ctor && !(cs->flags & MPOOL_CACHE_DEBUG) &&
+        built != (long)st.objects_total)
+        fail("cache %d: %ld objects constructed and not destructed, %zu "
+             "carved",
+             cs->id, built, st.objects_total);
+    if (cs->ctor && (cs->flags & MPOOL_CACHE_DEBUG) && built != (long)cs->live)
+        fail("cache %d (checking mode): %ld objects constructed and not "
+             "destructed, %zu in use",
+             cs->id, built, cs->live);
 }
 
 static void
@@ -611,12 +694,16 @@ cache_create_slot(struct cache_slot *cs)
     cs->live = 0;
     cs->constructed = cs->destructed = 0;
     cs->fail_ctor = 0;
+    cs->allocs = cs->frees = 0;
+    cs->reclaim_cb = 0;
     snprintf(name, sizeof(name), "fuzz-cache-%d", cs->id);
     cs->c = mpool_cache_create(name, size, cs->align, cs->ctor ? ctor : NULL,
                                cs->ctor ? dtor : NULL, cs, cs->flags);
     if (cs->c == NULL)
         fail("mpool_cache_create(%zu, align %zu, flags %#x): errno %d", size,
              cs->align, cs->flags, errno);
+    if (debug_env)
+        cs->flags |= MPOOL_CACHE_DEBUG;
     if (mpool_cache_find(name) != cs->c)
         fail("mpool_cache_find(%s) is not the cache just made", name);
     trace("mpool_cache_create(cache %d, %zu, align %zu, ctor %d, flags %#x)",
@@ -624,6 +711,39 @@ cache_create_slot(struct cache_slot *cs)
     if (cs->align == 0)
         cs->align = size % 16 == 0 ? 16 : 8;
     cache_stats_check(cs);
+}
+
+/* What mpool_cache_create refuses, leaving the live caches alone. */
+static void
+cache_create_errors(void)
+{
+    char name[32];
+
+    errno = 0;
+    if (mpool_cache_create("fuzz-cache-bad", 0, 0, NULL, NULL, NULL, 0) !=
+            NULL ||
+        errno != EINVAL)
+        fail("mpool_cache_create(size 0): not EINVAL (errno %d)", errno);
+    errno = 0;
+    if (mpool_cache_create("fuzz-cache-bad", 64, 0, ctor, dtor, &caches[0],
+                           MPOOL_CACHE_ZERO) != NULL ||
+        errno != EINVAL)
+        fail("mpool_cache_create(ZERO with a constructor): not EINVAL "
+             "(errno %d)",
+             errno);
+    for (int c = 0; c < NCACHES; c++) {
+        if (caches[c].c == NULL)
+            continue;
+        snprintf(name, sizeof(name), "fuzz-cache-%d", c);
+        errno = 0;
+        if (mpool_cache_create(name, 8, 0, NULL, NULL, NULL, 0) != NULL ||
+            errno != EEXIST)
+            fail("mpool_cache_create(%s, a name in use): not EEXIST "
+                 "(errno %d)",
+                 name, errno);
+        cache_stats_check(&caches[c]);
+        break;
+    }
 }
 
 static void
@@ -687,8 +807,11 @@ op_cache_alloc(void)
     if (cs->flags & MPOOL_CACHE_ZERO)
         check_zero(p, cs->size, "mpool_cache_alloc (MPOOL_CACHE_ZERO)");
     cs->live++;
+    cs->allocs++;
     add_block(i, K_CACHE, cs->id, p, cs->size, cs->size,
               "mpool_cache_alloc");
+    /* one object in four is the program's own cache of them */
+    live[i].spare = (live[i].seed & 3) == 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -770,6 +893,7 @@ free_block(int i)
                 b->p[j] = stamp_byte(cs);
         mpool_cache_free(cs->c, b->p);
         cs->live--;
+        cs->frees++;
         break;
     }
     case K_PAGES:
@@ -796,25 +920,132 @@ check_all(void)
         region_guard_check();
 }
 
+/* A cache's reclaim callback: free the objects the program holds as a
+ * cache of its own (spare), as a program would.  It runs in
+ * mpool_reclaim(NULL), and in any allocation that ran out of memory (a
+ * constructor's failure, a pool's limit), with the library's registry lock
+ * held; it may free into any cache. */
+static size_t
+reclaim_cb(void *arg)
+{
+    struct cache_slot *cs = arg;
+    size_t n = 0;
+
+    cs->reclaim_calls++;
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i].kind == K_CACHE && live[i].owner == cs->id &&
+            live[i].spare) {
+            free_block(i);
+            n++;
+        }
+    trace("reclaim callback of cache %d: freed %zu", cs->id, n);
+    return n;
+}
+
+static void
+op_set_reclaim(void)
+{
+    struct cache_slot *cs = pick_cache();
+
+    cs->reclaim_cb = !cs->reclaim_cb;
+    trace("mpool_cache_set_reclaim(cache %d, %s)", cs->id,
+          cs->reclaim_cb ? "on" : "off");
+    if (mpool_cache_set_reclaim(cs->c, cs->reclaim_cb ? reclaim_cb : NULL) !=
+        0)
+        fail("mpool_cache_set_reclaim(cache %d): errno %d", cs->id, errno);
+}
+
+/* Pages in the empty slabs of the target's caches: mpool_reclaim(NULL)
+ * gives them back, and counts them. */
+static size_t
+empty_slab_pages(void)
+{
+    size_t n = 0;
+
+    for (int c = 0; c < NCACHES; c++)
+        if (caches[c].c != NULL) {
+            mpool_cache_stats_t st;
+            cache_stats_get(&caches[c], &st);
+            n += st.slabs_empty * (st.slab_size / page_size);
+        }
+    return n;
+}
+
+/* After mpool_reclaim(NULL): no magazine or empty slab is left, and every
+ * callback has run (calls[c]: its calls before) and freed its objects. */
+static void
+check_reclaimed(const long *calls)
+{
+    for (int c = 0; c < NCACHES; c++) {
+        const struct cache_slot *cs = &caches[c];
+        mpool_cache_stats_t st;
+
+        if (cs->c == NULL)
+            continue;
+        cache_stats_get(cs, &st);
+        if (st.slabs_empty != 0 || st.objects_cached != 0)
+            fail("cache %d after mpool_reclaim(NULL): %zu empty slabs, %zu "
+                 "objects cached",
+                 cs->id, st.slabs_empty, st.objects_cached);
+        if (!cs->reclaim_cb)
+            continue;
+        if (cs->reclaim_calls == calls[c])
+            fail("cache %d: mpool_reclaim(NULL) did not call its reclaim "
+                 "callback",
+                 c);
+        for (int i = 0; i < MAX_LIVE; i++)
+            if (live[i].kind == K_CACHE && live[i].owner == c &&
+                live[i].spare)
+                fail("cache %d after mpool_reclaim(NULL): block [%d] is "
+                     "still held, its reclaim callback freed it",
+                     c, i);
+    }
+}
+
 static void
 op_reclaim(void)
 {
     uint8_t r = next();
+    int pi = r & 1 ? r / 2 % NPOOLS : -1;
+    mpool_t *pool = pi >= 0 ? pools[pi].p : NULL;
+    size_t least = 0, got, again;
+    long calls[NCACHES];
 
-    trace("mpool_reclaim(%d)", r & 1 ? r / 2 % NPOOLS : -1);
-    if (r & 1) {
-        int pi = r / 2 % NPOOLS;
-        if (pools[pi].p != NULL)
-            (void)mpool_reclaim(pools[pi].p);
-    } else {
-        (void)mpool_reclaim(NULL);
-        /* nothing is left to give back, as no block was freed since */
-        size_t again = mpool_reclaim(NULL);
-        if (again != 0)
-            fail("mpool_reclaim(NULL) twice: the second gave back %zu "
-                 "pages",
-                 again);
+    if (pi >= 0 && pool == NULL) {
+        check_all();
+        return;
     }
+    if (pi < 0)
+        least = empty_slab_pages();
+    for (int c = 0; c < NCACHES; c++)
+        calls[c] = caches[c].reclaim_calls;
+    got = mpool_reclaim(pool);
+    trace("mpool_reclaim(%d) = %zu (at least %zu)", pi, got, least);
+    if (got < least)
+        fail("mpool_reclaim(NULL) gave back %zu pages; the caches' empty "
+             "slabs alone had %zu",
+             got, least);
+    if (pi < 0)
+        check_reclaimed(calls);
+    /* nothing is left to give back, as no block was freed since */
+    again = mpool_reclaim(pool);
+    if (again != 0 && pi < 0)
+        fail("mpool_reclaim(NULL) twice: the second gave back %zu pages",
+             again);
+    if (again != 0)
+        fail("mpool_reclaim(pool %d) twice: the second gave back %zu pages",
+             pi, again);
+    check_all();
+}
+
+/* mpool_report() walks every cache and pool: for the sanitizers. */
+static void
+op_report(void)
+{
+#ifdef MPOOL_HAVE_REPORT
+    if (devnull != NULL && mpool_report(devnull) != 0)
+        fail("mpool_report: errno %d", errno);
+#endif
     check_all();
 }
 
@@ -838,6 +1069,9 @@ setup(void)
         return;
     page_size = mpool_page_size();
     tracing = getenv("MPOOL_FUZZ_TRACE") != NULL;
+    debug_env = getenv("MPOOL_DEBUG") != NULL &&
+                strcmp(getenv("MPOOL_DEBUG"), "1") == 0;
+    devnull = fopen("/dev/null", "w");
     if (page_size == 0 || (page_size & (page_size - 1)) != 0)
         fail("mpool_page_size() is %zu", page_size);
     for (int c = 0; c < NCACHES; c++)
@@ -865,12 +1099,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     setup();
     trace("--- input of %zu bytes", size);
-    in = data;
+    in = in_start = data;
     in_left = size;
     pools[0].p = mpool_default();
     pools[0].may_fail = 0;
     for (int ops = 0; ops < MAX_OPS && in_left > 0; ops++) {
+        size_t at = (size_t)(in - in_start);
         uint8_t op = next();
+        trace("@%zu op %u (%#x)", at, op % 16, op);
         switch (op % 16) {
         case 0:
         case 1:
@@ -920,10 +1156,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 op_bad_align();
             break;
         case 14:
-            op_fail_ctor();
+            if (op & 0x80)
+                op_set_reclaim();
+            else
+                op_fail_ctor();
             break;
         case 15:
-            check_all();
+            if (op & 0x80)
+                op_report();
+            else
+                check_all();
             break;
         }
     }
