@@ -174,40 +174,28 @@ static const struct misuse plain_cases[] = {
 };
 enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
 
-/* Run this program as `self CASE MODE`; collect stderr and the status. */
+/* The child: this program again, as `self CASE MODE`. */
+static int
+exec_case(void *arg)
+{
+    char *const *argv = arg;
+
+    if (strcmp(argv[2], "env") == 0 && !tap_backend_is("k210"))
+        setenv("MPOOL_DEBUG", "1", 1);
+    else
+        unsetenv("MPOOL_DEBUG");
+    execv("/proc/self/exe", argv);
+    return 4;
+}
+
+/* Run a case in a child; check what it said and how it stopped. */
 static void
 check_case(const struct misuse *m, const char *mode)
 {
-    int fds[2], status;
+    char *argv[] = {"cache-misuse-t", (char *)m->name, (char *)mode, NULL};
     char err[1024];
-    size_t len = 0;
-    ssize_t n;
-    pid_t pid;
+    int status = tap_run_child(exec_case, argv, err, sizeof(err));
 
-    if (pipe(fds) != 0)
-        sysbail("pipe");
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0)
-        sysbail("fork");
-    if (pid == 0) {
-        char *argv[] = {"cache-misuse-t", (char *)m->name, (char *)mode,
-                        NULL};
-        dup2(fds[1], 2);
-        close(fds[0]);
-        if (strcmp(mode, "env") == 0 && !tap_backend_is("k210"))
-            setenv("MPOOL_DEBUG", "1", 1);
-        else
-            unsetenv("MPOOL_DEBUG");
-        execv("/proc/self/exe", argv);
-        _exit(4);
-    }
-    close(fds[1]);
-    while ((n = read(fds[0], err + len, sizeof(err) - 1 - len)) > 0)
-        len += (size_t)n;
-    err[len] = '\0';
-    close(fds[0]);
-    waitpid(pid, &status, 0);
     ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
            strstr(err, "libmpool: ") != NULL &&
            strstr(err, m->message) != NULL &&

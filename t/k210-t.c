@@ -71,33 +71,22 @@ mpool_k210_halt(void)
 }
 
 /* Run fn in a child with its standard error in err; its wait status. */
+struct fn_box {
+    int (*fn)(void);
+};
+
+static int
+call_fn(void *box)
+{
+    return ((struct fn_box *)box)->fn();
+}
+
 static int
 run_child(int (*fn)(void), char *err, size_t cap)
 {
-    int fds[2], status;
-    size_t len = 0;
-    ssize_t n;
-    pid_t pid;
+    struct fn_box box = {fn};
 
-    if (pipe(fds) != 0)
-        sysbail("pipe");
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0)
-        sysbail("fork");
-    if (pid == 0) {
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        _exit(fn());
-    }
-    close(fds[1]);
-    while (len + 1 < cap && (n = read(fds[0], err + len, cap - 1 - len)) > 0)
-        len += (size_t)n;
-    err[len] = '\0';
-    close(fds[0]);
-    if (waitpid(pid, &status, 0) != pid)
-        sysbail("waitpid");
-    return status;
+    return tap_run_child(call_fn, &box, err, cap);
 }
 
 /* Run fn in a child: bit i of its exit status is check i failed. */

@@ -199,52 +199,47 @@ static const struct misuse {
 };
 enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
 
-/* Run this program as `self CASE MODE`; collect stderr and the status. */
+/* Let a SIGSEGV kill the child rather than the sanitizer report it. */
+static void
+sanitizer_lets_segv_through(const char *var)
+{
+    static char opts[512];
+    const char *had = getenv(var);
+
+    snprintf(opts, sizeof(opts), "%s%shandle_segv=0:handle_sigbus=0",
+             had != NULL ? had : "", had != NULL ? ":" : "");
+    setenv(var, opts, 1);
+}
+
+/* The child: this program again, as `self CASE MODE`. */
+static int
+exec_case(void *arg)
+{
+    char *const *argv = arg;
+
+    if (strcmp(argv[2], "checking") == 0 && !tap_backend_is("k210"))
+        setenv("MPOOL_DEBUG", "1", 1);
+    else
+        unsetenv("MPOOL_DEBUG");
+    /* the fault is the test's, not the sanitizer's */
+    if (tap_under_asan())
+        sanitizer_lets_segv_through("ASAN_OPTIONS");
+    if (tap_under_tsan())
+        sanitizer_lets_segv_through("TSAN_OPTIONS");
+    execv("/proc/self/exe", argv);
+    return 4;
+}
+
+/* Run a case in a child; check what it said and how it stopped. */
 static void
 check_case(const struct misuse *m, const char *mode)
 {
     bool checking = strcmp(mode, "checking") == 0;
     bool faults = checking && (m->how & FAULT) && !tap_backend_is("k210");
-    int fds[2], status;
+    char *argv[] = {"pool-misuse-t", (char *)m->name, (char *)mode, NULL};
     char err[1024];
-    size_t len = 0;
-    ssize_t n;
-    pid_t pid;
+    int status = tap_run_child(exec_case, argv, err, sizeof(err));
 
-    if (pipe(fds) != 0)
-        sysbail("pipe");
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0)
-        sysbail("fork");
-    if (pid == 0) {
-        char *argv[] = {"pool-misuse-t", (char *)m->name, (char *)mode,
-                        NULL};
-        dup2(fds[1], 2);
-        close(fds[0]);
-        if (checking && !tap_backend_is("k210"))
-            setenv("MPOOL_DEBUG", "1", 1);
-        else
-            unsetenv("MPOOL_DEBUG");
-        if (tap_under_asan() || tap_under_tsan()) {
-            /* the fault is the test's, not the sanitizer's */
-            const char *var =
-                tap_under_asan() ? "ASAN_OPTIONS" : "TSAN_OPTIONS";
-            static char opts[512];
-            const char *had = getenv(var);
-            snprintf(opts, sizeof(opts), "%s%shandle_segv=0:handle_sigbus=0",
-                     had != NULL ? had : "", had != NULL ? ":" : "");
-            setenv(var, opts, 1);
-        }
-        execv("/proc/self/exe", argv);
-        _exit(4);
-    }
-    close(fds[1]);
-    while ((n = read(fds[0], err + len, sizeof(err) - 1 - len)) > 0)
-        len += (size_t)n;
-    err[len] = '\0';
-    close(fds[0]);
-    waitpid(pid, &status, 0);
     if (faults) {
         ok(WIFSIGNALED(status) && (WTERMSIG(status) == SIGSEGV ||
                                    WTERMSIG(status) == SIGBUS),

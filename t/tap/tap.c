@@ -206,6 +206,35 @@ tap_under_memcheck_requests(void)
            strstr(preload, "vgpreload_memcheck") != NULL;
 }
 
+int
+tap_run_child(int (*child)(void *), void *arg, char *err, size_t cap)
+{
+    int fds[2], status;
+    size_t len = 0;
+    ssize_t n;
+    pid_t pid;
+
+    if (pipe(fds) != 0)
+        sysbail("pipe");
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0)
+        sysbail("fork");
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        _exit(child(arg));
+    }
+    close(fds[1]);
+    while (len + 1 < cap && (n = read(fds[0], err + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    err[len] = '\0';
+    close(fds[0]);
+    if (waitpid(pid, &status, 0) != pid)
+        sysbail("waitpid");
+    return status;
+}
+
 bool
 tap_under_asan(void)
 {

@@ -37,6 +37,12 @@ void diag(const char *fmt, ...) TAP_PRINTF(1, 2);
 void bail(const char *fmt, ...) TAP_PRINTF(1, 2) TAP_NORETURN;
 void sysbail(const char *fmt, ...) TAP_PRINTF(1, 2) TAP_NORETURN;
 
+/* Run child(arg) in a forked child whose standard error goes to err (at
+ * most cap - 1 bytes, then a NUL); the child exits with what child
+ * returns.  Returns the child's wait status.  For tests of what stops the
+ * program: each case dies in its own process. */
+int tap_run_child(int (*child)(void *), void *arg, char *err, size_t cap);
+
 /* Whether this process runs under valgrind or a sanitizer; tests that
  * change resource limits cannot run there. */
 bool tap_under_valgrind(void);
