@@ -73,26 +73,31 @@ mp_debug_is_free(const struct mpool_cache *c, const void *obj)
     return *state_of(c, obj) == (STATE_FREE ^ (uintptr_t)obj);
 }
 
+/* The fill: POISON_WORD in every whole 32-bit word (objects are at least
+ * 8-aligned), its first bytes in the tail. */
 static void
 poison(const struct mpool_cache *c, void *obj)
 {
-    unsigned char *p = obj;
-    uint32_t w = POISON_WORD;
+    uint32_t *w = obj;
+    uint32_t fill = POISON_WORD;
+    size_t words = c->size / 4;
 
-    for (size_t i = 0; i < c->size; i++)
-        p[i] = ((unsigned char *)&w)[i & 3];
+    for (size_t i = 0; i < words; i++)
+        w[i] = fill;
+    __builtin_memcpy(w + words, &fill, c->size % 4);
 }
 
 static bool
 poison_intact(const struct mpool_cache *c, const void *obj)
 {
-    const unsigned char *p = obj;
-    uint32_t w = POISON_WORD;
+    const uint32_t *w = obj;
+    uint32_t fill = POISON_WORD;
+    size_t words = c->size / 4;
 
-    for (size_t i = 0; i < c->size; i++)
-        if (p[i] != ((unsigned char *)&w)[i & 3])
+    for (size_t i = 0; i < words; i++)
+        if (w[i] != fill)
             return false;
-    return true;
+    return __builtin_memcmp(w + words, &fill, c->size % 4) == 0;
 }
 
 /* The red zone: from the usable size to the state word. */
