@@ -57,46 +57,64 @@ mp_guard_arm(void *page)
 }
 
 void
-mp_guard_check(const void *page, const char *caller, const void *block)
+mp_guard_report(const char *caller, const void *block)
 {
-    if (!guard_intact(page))
-        mp_panic(caller, "write past the end of a block into its guard page",
-                 block);
+    mp_panic(caller, "write past the end of a block into its guard page",
+             block);
 }
 
-void
-mp_guard_disarm(void *page, const char *caller, const void *block)
+bool
+mp_guard_disarm(void *page)
 {
     if (mp_config.can_protect)
         mp_backend_protect(page, MP_PAGE_SIZE, true);
-    mp_guard_check(page, caller, block);
+    if (!guard_intact(page))
+        return false; /* still counted: the caller reports it */
     if (!mp_config.can_protect)
         atomic_fetch_sub_explicit(&mp_guards_poisoned, 1,
                                   memory_order_relaxed);
+    return true;
 }
 
-/* The guards of one buddy segment: its last page, and each guarded run's. */
-static void
-check_segment_locked(mp_segment_t *seg)
+/* The first broken guard of a buddy segment (its last page, or a guarded
+ * run's), as the block it follows; NULL if none. */
+static const void *
+broken_in_segment_locked(mp_segment_t *seg)
 {
-    if (seg->end_page < MP_SEGMENT_PAGES)
-        mp_guard_check(mp_page_address(seg, seg->end_page), "mpool_reclaim",
-                       seg);
+    if (seg->end_page < MP_SEGMENT_PAGES &&
+        !guard_intact(mp_page_address(seg, seg->end_page)))
+        return mp_page_address(seg, seg->end_page);
     for (size_t i = seg->first_page; i < seg->end_page;) {
         const mp_page_t *p = &seg->pages[i];
 
         if (p->state == MP_PAGE_FREE) {
             i += (size_t)1 << p->count;
         } else if (p->state == MP_PAGE_RUN) {
-            if (p->flags & MP_PAGE_GUARDED)
-                mp_guard_check(mp_page_address(seg, i + p->count - 1),
-                               "mpool_reclaim", mp_page_address(seg, i));
+            if ((p->flags & MP_PAGE_GUARDED) &&
+                !guard_intact(mp_page_address(seg, i + p->count - 1)))
+                return mp_page_address(seg, i);
             i += p->count;
         } else {
-            mp_panic("mpool_reclaim", "page entry corrupted",
-                     mp_page_address(seg, i));
+            return NULL; /* not ours to judge: census reports it */
         }
     }
+    return NULL;
+}
+
+static const void *
+broken_in_arena_locked(mp_arena_t *arena)
+{
+    const void *broken = NULL;
+
+    for (mp_segment_t *seg = arena->segments; seg && !broken;
+         seg = seg->next)
+        broken = broken_in_segment_locked(seg);
+    for (mp_segment_t *seg = arena->huge; seg && !broken; seg = seg->next)
+        if ((seg->flags & MP_PAGE_GUARDED) &&
+            !guard_intact(mp_page_address(seg, seg->first_page +
+                                                    seg->run_pages - 1)))
+            broken = mp_page_address(seg, seg->first_page);
+    return broken;
 }
 
 void
@@ -109,16 +127,12 @@ mp_guard_check_all(void)
         return;
     for (unsigned a = 0; a < mp_narenas; a++) {
         mp_arena_t *arena = &mp_arenas[a];
+        const void *broken;
 
         mp_lock_acquire(&arena->lock);
-        for (mp_segment_t *seg = arena->segments; seg; seg = seg->next)
-            check_segment_locked(seg);
-        for (mp_segment_t *seg = arena->huge; seg; seg = seg->next)
-            if (seg->flags & MP_PAGE_GUARDED)
-                mp_guard_check(mp_page_address(seg, seg->first_page +
-                                                        seg->run_pages - 1),
-                               "mpool_reclaim",
-                               mp_page_address(seg, seg->first_page));
-        mp_lock_release(&arena->lock);
+        broken = broken_in_arena_locked(arena);
+        mp_lock_release(&arena->lock); /* never stop holding a lock */
+        if (broken != NULL)
+            mp_guard_report("mpool_reclaim", broken);
     }
 }

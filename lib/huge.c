@@ -97,11 +97,13 @@ mp_huge_free(mp_segment_t *seg, void *addr, size_t npages)
         mp_lock_release(&arena->lock);
         return EINVAL;
     }
-    seg->kind = 0; /* a racing second free now fails the test above */
     npages = seg->run_pages;
-    if (guarded)
-        mp_guard_disarm((char *)addr + ((npages - 1) << MP_PAGE_SHIFT),
-                        "mpool_pages_free", addr);
+    if (guarded &&
+        !mp_guard_disarm((char *)addr + ((npages - 1) << MP_PAGE_SHIFT))) {
+        mp_lock_release(&arena->lock); /* the span stays, unfreed */
+        mp_guard_report("mpool_pages_free", addr);
+    }
+    seg->kind = 0; /* a racing second free now fails the test above */
     if (seg->prev != NULL)
         seg->prev->next = seg->next;
     else

@@ -379,13 +379,12 @@ extern MP_HIDDEN _Atomic size_t mp_guards_poisoned;
  * protect memory, otherwise filled with a pattern that mp_guard_check
  * verifies. */
 MP_HIDDEN void mp_guard_arm(void *page);
-/* Make it ordinary memory again, after checking it (caller names the
- * function, block the memory in front of it, for a report). */
-MP_HIDDEN void mp_guard_disarm(void *page, const char *caller,
-                               const void *block);
-/* Check a guard page's pattern; reports and stops if it was written. */
-MP_HIDDEN void mp_guard_check(const void *page, const char *caller,
-                              const void *block);
+/* Make it ordinary memory again; false if its pattern was written, which
+ * the caller reports with mp_guard_report once it holds no lock. */
+MP_HIDDEN bool mp_guard_disarm(void *page);
+/* Report a write into the guard after block, and stop. */
+MP_HIDDEN MP_NORETURN void mp_guard_report(const char *caller,
+                                           const void *block);
 /* Check every guard page that has a pattern (mpool_reclaim). */
 MP_HIDDEN void mp_guard_check_all(void);
 

@@ -156,9 +156,11 @@ mp_arena_remove_segment_locked(mp_arena_t *arena, mp_segment_t *seg)
         if (seg->pages[i].committed)
             arena->free_committed--;
     arena->free_pages -= mp_segment_usable(seg);
-    if (seg->end_page < MP_SEGMENT_PAGES)
-        mp_guard_disarm(mp_page_address(seg, seg->end_page),
-                        "mp_segment_release", seg);
+    /* (held locks are the caller's: a broken guard here stops anyway) */
+    if (seg->end_page < MP_SEGMENT_PAGES &&
+        !mp_guard_disarm(mp_page_address(seg, seg->end_page)))
+        mp_guard_report("mp_segment_release",
+                        mp_page_address(seg, seg->end_page));
     if (seg->prev != NULL)
         seg->prev->next = seg->next;
     else

@@ -111,8 +111,10 @@ pages_free(void *addr, size_t npages, bool purge)
         return EINVAL;
     }
     if (MP_UNLIKELY(guarded)) {
-        mp_guard_disarm((char *)addr + (npages << MP_PAGE_SHIFT),
-                        "mpool_pages_free", addr);
+        if (!mp_guard_disarm((char *)addr + (npages << MP_PAGE_SHIFT))) {
+            mp_lock_release(&arena->lock);
+            mp_guard_report("mpool_pages_free", addr);
+        }
         npages++;
     }
     mp_arena_free_locked(arena, seg, index, npages, purge);

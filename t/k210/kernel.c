@@ -470,7 +470,11 @@ void
 mpool_k210_write(const char *msg, size_t len)
 {
     bool line_start = true;
+    size_t keep = len < sizeof(rv_last_error) - 1 ? len
+                                                   : sizeof(rv_last_error) - 1;
 
+    __builtin_memcpy(rv_last_error, msg, keep); /* for an expected halt */
+    rv_last_error[keep] = '\0';
     rv_lock(&console_lock);
     for (size_t i = 0; i < len; i++) {
         if (line_start)
@@ -483,10 +487,16 @@ mpool_k210_write(const char *msg, size_t len)
     rv_unlock(&console_lock);
 }
 
-/* A fatal error in the library fails the run at once. */
+/* A fatal error in the library fails the run at once, unless the image
+ * expects it (rv_halt_hook, which does not return). */
+void (*rv_halt_hook)(void);
+char rv_last_error[256];
+
 void
 mpool_k210_halt(void)
 {
+    if (rv_halt_hook != NULL)
+        rv_halt_hook();
     rv_printf("Bail out! hart %u: libmpool halted after a fatal error\n",
               rv_hartid());
     rv_exit(EXIT_HALT);

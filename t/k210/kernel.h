@@ -102,6 +102,14 @@ int tap_status(void);
 /* printf for the subset %[-0][width][l|ll|z](d|i|u|x|p|s|c|%). */
 void rv_printf(const char *fmt, ...) RV_PRINTF(1, 2);
 
+/* ---- a fatal error the image expects ---- */
+
+/* Called by the library's halt instead of failing the run, when set; must
+ * not return (e.g. __builtin_longjmp back into the test). */
+extern void (*rv_halt_hook)(void);
+/* The library's last diagnostic, as written to the UART. */
+extern char rv_last_error[256];
+
 /* ---- test helpers ---- */
 
 /* xorshift64*: a per-hart pseudo-random sequence. */
