@@ -32,12 +32,19 @@
  * objects), and allocation takes from the fullest bucket, so that the
  * emptiest slabs drain and can be given back. */
 #define MP_PARTIAL_BUCKETS 8
-/* Rounds in a magazine: at most 32, fewer for large objects so that a
- * magazine never holds more than MP_MAGAZINE_BYTES of objects. */
-#define MP_MAGAZINE_ROUNDS_MAX 32
+/* Rounds in a magazine: at most 128, fewer for large objects so that a
+ * magazine never holds more than MP_MAGAZINE_BYTES of objects.  A thread
+ * goes to the shared depot when its stack of 2 x rounds runs empty or
+ * full; with random allocation and free that is every ~rounds^2 calls,
+ * and with 32 rounds two threads contending there held Larson's scaling
+ * to 1.13 (doc/bench-suite.md). */
+#define MP_MAGAZINE_ROUNDS_MAX 128
 #define MP_MAGAZINE_BYTES (64 * 1024)
-/* Full magazines the depot keeps; beyond that they go back to the slabs. */
-#define MP_DEPOT_FULL_MAX 16
+/* Objects the depot keeps in full magazines (at least two magazines);
+ * beyond that they go back to the slabs.  Counted in objects, not
+ * magazines, so that larger magazines do not make a consumer thread's
+ * surplus larger. */
+#define MP_DEPOT_OBJECTS_MAX 512
 /* Thread-slot indices: a cache past this many live ones has no magazines.
  * 16384 cost 256 KiB of static tables; a backend for a small machine sets
  * fewer in its backend-inline.h. */
@@ -360,7 +367,7 @@ mp_cache_free_inline_ex(struct mpool_cache *c, void *obj, bool count,
 /* Internal caches: slab descriptors, magazines, thread tables' stacks. */
 extern MP_HIDDEN struct mpool_cache mp_slab_cache;
 extern MP_HIDDEN struct mpool_cache mp_magazine_cache;
-extern MP_HIDDEN struct mpool_cache mp_stack_cache; /* 520-byte objects */
+extern MP_HIDDEN struct mpool_cache mp_stack_cache; /* 2056-byte objects */
 
 MP_HIDDEN void mp_cache_bootstrap(void);
 /* A cache outside the registry, for a pool's size class; flags as for

@@ -13,8 +13,8 @@
  *   alloc, stack empty:  take a full magazine from the depot, else R
  *                        objects straight from the slabs;
  *   free, stack full:    move the bottom R objects (the coldest) into a
- *                        magazine for the depot; past MP_DEPOT_FULL_MAX
- *                        full magazines, back into the slabs.
+ *                        magazine for the depot; past MP_DEPOT_OBJECTS_MAX
+ *                        objects in full magazines, back into the slabs.
  *
  * The depot is what makes producer/consumer work: a thread that only frees
  * fills magazines, a thread that only allocates empties them.
@@ -505,7 +505,8 @@ depot_put(struct mpool_cache *c, void **objs, size_t n, bool to_slabs)
     bool want;
 
     mp_cache_lock(&c->depot_lock, c);
-    want = !to_slabs || c->depot_nfull < MP_DEPOT_FULL_MAX;
+    want = !to_slabs || c->depot_nfull < 2 ||
+           c->depot_nfull * c->mag_rounds < MP_DEPOT_OBJECTS_MAX;
     if (want && (m = c->depot_empty) != NULL) {
         c->depot_empty = m->next;
         c->depot_nempty--;
