@@ -38,7 +38,9 @@
  * full; with random allocation and free that is every ~rounds^2 calls,
  * and with 32 rounds two threads contending there held Larson's scaling
  * to 1.13 (doc/bench-suite.md). */
+#ifndef MP_MAGAZINE_ROUNDS_MAX /* a backend for a small machine sets fewer */
 #define MP_MAGAZINE_ROUNDS_MAX 128
+#endif
 #define MP_MAGAZINE_BYTES (64 * 1024)
 /* Objects the depot keeps in full magazines (at least two magazines);
  * beyond that they go back to the slabs.  Counted in objects, not

@@ -84,6 +84,9 @@
  * .bss, where the hosted default of 16384 would take 256 KiB of SRAM.  A
  * kernel has tens of caches; one past the 512th works, without magazines. */
 #define MP_TSLOT_MAX 512
+/* Magazines of 32 rounds: on 8 MiB, what harts hold in deeper ones runs
+ * the machine out of memory (lib/cache.h; the hosted default is 128). */
+#define MP_MAGAZINE_ROUNDS_MAX 32
 
 /* Harts the library serves: hart ids 0 .. MP_K210_HARTS - 1.  Two on the
  * K210; a kernel for a machine with more builds with -DMP_K210_HARTS=N. */
