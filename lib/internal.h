@@ -376,7 +376,7 @@ extern MP_HIDDEN int mp_debug_all;
 extern MP_HIDDEN _Atomic size_t mp_guards_poisoned;
 
 /* Make the page at addr a guard: inaccessible where the backend can
- * protect memory, otherwise filled with a pattern that mp_guard_check
+ * protect memory, otherwise filled with a pattern that mp_guard_disarm
  * verifies. */
 MP_HIDDEN void mp_guard_arm(void *page);
 /* Make it ordinary memory again; false if its pattern was written, which
