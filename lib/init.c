@@ -8,8 +8,8 @@
  * One thread wins a compare-and-swap and does the work; any other thread
  * arriving meanwhile waits for it.  After that, mp_init() is one load.
  */
-#include "cache.h"
-#include "vg.h"
+#include "cache/cache.h"
+#include "base/vg.h"
 
 MP_HIDDEN mp_backend_config_t mp_config;
 MP_HIDDEN mp_arena_t mp_arenas[MP_ARENAS_MAX];

@@ -21,7 +21,7 @@
  * were free already count nothing, wherever they go.  Other threads
  * allocating and freeing during the call blur the first part.
  */
-#include "cache.h"
+#include "cache/cache.h"
 
 #include "mpool.h"
 

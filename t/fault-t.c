@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * t/fault-t.c - fault injection (lib/fault.c): every request for segments
+ * t/fault-t.c - fault injection (lib/page/fault.c): every request for segments
  * that a workload makes of the backend is made to fail in turn.
  *
  * The workload uses pages, a cache with a constructor, a pool (alloc,

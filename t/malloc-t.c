@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * t/malloc-t.c - libmpool-malloc (lib/malloc.c), linked in: every function
+ * t/malloc-t.c - libmpool-malloc (lib/hosted/malloc.c), linked in: every function
  * of the malloc family with normal and bad inputs, errno as POSIX says,
  * malloc_usable_size consistent with realloc, frees across threads, a
  * thread's caches given back when it exits, and the blocks really coming

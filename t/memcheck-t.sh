@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # t/memcheck-t.sh - valgrind's memcheck sees inside caches and pools (the
-# client requests of lib/vg.h): each misuse in t/memcheck-prog is reported
+# client requests of lib/base/vg.h): each misuse in t/memcheck-prog is reported
 # as memcheck reports it for malloc, and a correct program that uses every
 # function gets no report at all.  Skipped, saying why, without valgrind,
 # in a build without client requests, or with the sanitizers.

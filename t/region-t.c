@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "cache.h"
-#include "region.h"
+#include "cache/cache.h"
+#include "pool/region.h"
 #include "tap/tap.h"
 
 #define GUARD 4096

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 #include "tap/tap.h"
 
 static const size_t sizes[] = {

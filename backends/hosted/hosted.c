@@ -138,7 +138,7 @@ mp_hosted_config(mp_backend_config_t *cfg)
     return 0;
 }
 
-/* Guard pages (lib/guard.c): mprotect, on mmap'd memory and on the
+/* Guard pages (lib/page/guard.c): mprotect, on mmap'd memory and on the
  * program break's alike. */
 int
 mp_backend_protect(void *addr, size_t len, bool accessible)

@@ -80,12 +80,12 @@
 #define MP_ADDRESS_BITS 48 /* user space on x86-64, AArch64, RV64 Sv48 */
 #endif
 #define MP_ARENAS_MAX 2
-/* Caches that can have magazines at once (lib/cache.h): 512 cost 8 KiB of
+/* Caches that can have magazines at once (lib/cache/cache.h): 512 cost 8 KiB of
  * .bss, where the hosted default of 16384 would take 256 KiB of SRAM.  A
  * kernel has tens of caches; one past the 512th works, without magazines. */
 #define MP_TSLOT_MAX 512
 /* Magazines of 32 rounds: on 8 MiB, what harts hold in deeper ones runs
- * the machine out of memory (lib/cache.h; the hosted default is 128). */
+ * the machine out of memory (lib/cache/cache.h; the hosted default is 128). */
 #define MP_MAGAZINE_ROUNDS_MAX 32
 
 /* Harts the library serves: hart ids 0 .. MP_K210_HARTS - 1.  Two on the

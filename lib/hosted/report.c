@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 
 static int
 write_all(int fd, const char *buf, size_t len)

@@ -56,7 +56,7 @@
  * internal caches' locks.  So with mp_tcache_lock held, objects go to a
  * depot, never to a cache's slabs.
  */
-#include "cache.h"
+#include "cache/cache.h"
 
 MP_HIDDEN mp_tcache_t mp_tcache_empty; /* capacity 0: every call is slow */
 

@@ -31,8 +31,8 @@
  * Every report is one line naming the function, what happened, the
  * address and the cache, then abort (error.c).
  */
-#include "cache.h"
-#include "vg.h"
+#include "cache/cache.h"
+#include "base/vg.h"
 
 #define STATE_ALLOC 0xa110ca7eda110ca7ull
 #define STATE_FREE 0xf7eef7eef7eef7eeull

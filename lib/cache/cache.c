@@ -69,8 +69,8 @@
  *   6. arena locks, then the backend's (pages.c)
  *   A reclaim callback runs with registry_lock held and no other.
  */
-#include "cache.h"
-#include "vg.h"
+#include "cache/cache.h"
+#include "base/vg.h"
 
 MP_HIDDEN struct mpool_cache mp_slab_cache;
 MP_HIDDEN struct mpool_cache mp_magazine_cache;

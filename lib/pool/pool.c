@@ -28,10 +28,10 @@
  * Locks: pool->lock (class creation, the large list), taken with no other
  * library lock held; it comes before the caches' locks in cache.c's order.
  */
-#include "cache.h"
-#include "region.h"
-#include "sizeclass.h"
-#include "vg.h"
+#include "cache/cache.h"
+#include "pool/region.h"
+#include "pool/sizeclass.h"
+#include "base/vg.h"
 
 #define MP_POOL_MAGIC ((uintptr_t)0x6d70706f6f6c2121ull)
 #define POOL_ALIGN_FROM_CLASSES 64 /* alignments a class can honour */

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 
 static void
 report_at_exit(void)

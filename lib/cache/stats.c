@@ -10,7 +10,7 @@
  * split between "in use" and "cached", and the hit count, may lag by up to
  * two magazines per such thread.
  */
-#include "cache.h"
+#include "cache/cache.h"
 
 /* The fields version 0.1 of the struct has; callers must cover them. */
 #define STATS_V0_SIZE (offsetof(mpool_cache_stats_t, flags) + sizeof(unsigned))

@@ -21,7 +21,7 @@
  */
 #include <pthread.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 
 static bool fork_locked; /* prepare took the locks */
 

@@ -45,8 +45,8 @@
  *
  * Callers hold cache->lock.  Constructors and destructors run under it.
  */
-#include "cache.h"
-#include "vg.h"
+#include "cache/cache.h"
+#include "base/vg.h"
 
 static size_t
 round_up(size_t n, size_t to)

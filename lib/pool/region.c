@@ -28,8 +28,8 @@
  *
  * Locks: the region's own lock, taken by every call.
  */
-#include "region.h"
-#include "vg.h"
+#include "pool/region.h"
+#include "base/vg.h"
 
 #define ALIGN 16
 #define HEADER 16
