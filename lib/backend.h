@@ -22,7 +22,10 @@
  *   void *mp_backend_tcache_get(void)  the calling thread's (or hart's)
  *   void mp_backend_tcache_set(void *)   cache table; initially
  *                                        &mp_tcache_empty
- * and provide the error numbers ENOMEM and EINVAL.
+ * and provide the error numbers ENOMEM and EINVAL.  It may define
+ *   MP_THREAD_LOCAL     the storage class of per-thread variables; where
+ *                       it does not, mp_backend_cpu_id() must name the
+ *                       running CPU exactly (bare metal: the hart)
  *
  * The rules for the functions below:
  *   - Addresses and lengths are multiples of the segment size (segments_*)

@@ -8,15 +8,10 @@
  * One thread wins a compare-and-swap and does the work; any other thread
  * arriving meanwhile waits for it.  After that, mp_init() is one load.
  */
-#include "cache/cache.h"
+#include "top.h"
 #include "base/vg.h"
 
-MP_HIDDEN mp_backend_config_t mp_config;
-MP_HIDDEN mp_arena_t mp_arenas[MP_ARENAS_MAX];
-MP_HIDDEN unsigned mp_narenas = 1;
 MP_HIDDEN _Atomic int mp_init_state;
-MP_HIDDEN _Atomic int mp_reclaim_active;
-MP_HIDDEN _Atomic size_t mp_reclaim_huge_pages;
 
 #if MPOOL_VALGRIND
 MP_HIDDEN bool mp_vg_active; /* running under valgrind (vg.h) */
@@ -43,20 +38,12 @@ mp_init_slow(void)
     if (atomic_compare_exchange_strong_explicit(&mp_init_state, &expected, 1,
                                                 memory_order_acquire,
                                                 memory_order_acquire)) {
-        int rc = mp_backend_init(&mp_config);
+        int rc = mp_page_init();
 
         if (rc != 0) {
             init_error = rc;
             atomic_store_explicit(&mp_init_state, 3, memory_order_release);
             return rc;
-        }
-        mp_narenas = mp_config.ncpu < MP_ARENAS_MAX ? mp_config.ncpu
-                                                    : MP_ARENAS_MAX;
-        if (mp_narenas == 0)
-            mp_narenas = 1;
-        for (unsigned i = 0; i < MP_ARENAS_MAX; i++) {
-            mp_lock_init(&mp_arenas[i].lock);
-            mp_arenas[i].index = i;
         }
 #if MPOOL_VALGRIND
         mp_vg_active = mp_vg_running();
@@ -64,6 +51,7 @@ mp_init_slow(void)
         mp_slab_key_init(&expected); /* a stack address: ASLR's */
         mp_cache_bootstrap();
         mp_pool_bootstrap();
+        mp_cache_oom_reclaim = mp_reclaim_all;
         atomic_store_explicit(&mp_init_state, 2, memory_order_release);
         if (mp_fork_register != NULL) /* after: it may allocate */
             mp_fork_register();

@@ -21,100 +21,14 @@
  * were free already count nothing, wherever they go.  Other threads
  * allocating and freeing during the call blur the first part.
  */
-#include "cache/cache.h"
+#include "top.h"
 
 #include "mpool.h"
 
-/* Purge the committed pages of the free block [index, index + 2^order). */
-static size_t
-block_purge_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
-                   unsigned order)
-{
-    size_t end = index + ((size_t)1 << order);
-    size_t purged = 0;
-    size_t i = index;
-
-    while (i < end) {
-        size_t start;
-
-        while (i < end && !seg->pages[i].committed)
-            i++;
-        start = i;
-        while (i < end && seg->pages[i].committed)
-            i++;
-        if (i > start &&
-            mp_backend_purge(mp_page_address(seg, start),
-                             (i - start) << MP_PAGE_SHIFT) == 0) {
-            for (size_t j = start; j < i; j++)
-                seg->pages[j].committed = 0;
-            purged += i - start;
-        }
-    }
-    arena->free_committed -= purged;
-    return purged;
-}
-
-/* Pages in runs in all arenas, huge spans included. */
-static size_t
-run_pages_now(void)
-{
-    size_t n = 0;
-
-    for (unsigned i = 0; i < mp_narenas; i++) {
-        mp_lock_acquire(&mp_arenas[i].lock);
-        n += mp_arenas[i].run_pages;
-        mp_lock_release(&mp_arenas[i].lock);
-    }
-    return n;
-}
-
-static size_t
-segment_committed_pages(const mp_segment_t *seg)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < MP_SEGMENT_PAGES; i++)
-        n += seg->pages[i].committed;
-    return n;
-}
-
 size_t
-mp_arena_reclaim(mp_arena_t *arena)
+mp_reclaim_all(void)
 {
-    size_t pages = 0;
-    mp_segment_t *seg, *next;
-
-    mp_lock_acquire(&arena->lock);
-    for (seg = arena->segments; seg != NULL; seg = next) {
-        next = seg->next;
-        if (seg->free_pages == mp_segment_usable(seg)) {
-            size_t counted = mp_config.can_purge
-                                 ? segment_committed_pages(seg)
-                                 : seg->first_page; /* its header */
-
-            mp_arena_remove_segment_locked(arena, seg);
-            if (mp_segment_release(seg) == 0)
-                pages += counted;
-            continue;
-        }
-        if (!mp_config.can_purge)
-            continue;
-        for (size_t i = seg->first_page; i < seg->end_page;) {
-            mp_page_t *p = &seg->pages[i];
-
-            if (p->state == MP_PAGE_FREE) {
-                pages += block_purge_locked(arena, seg, i, p->count);
-                i += (size_t)1 << p->count;
-            } else if (p->state == MP_PAGE_RUN) {
-                i += p->count;
-            } else {
-                mp_panic("mpool_reclaim", "page entry corrupted",
-                         mp_page_address(seg, i));
-            }
-        }
-    }
-    mp_lock_release(&arena->lock);
-    return pages;
+    return mp_caches_reclaim(mp_pools_shrink);
 }
 
 size_t
@@ -134,9 +48,9 @@ mpool_reclaim(mpool_t *pool)
     atomic_fetch_add(&mp_reclaim_active, 1);
     huge = atomic_load(&mp_reclaim_huge_pages);
     if (!mp_config.can_purge)
-        in_runs = run_pages_now();
+        in_runs = mp_pages_in_runs();
     if (pool == NULL) {
-        mp_caches_reclaim(); /* callbacks, magazines, empty slabs: to pages */
+        mp_reclaim_all(); /* callbacks, magazines, empty slabs: to pages */
     } else {
         mp_tcache_flush_current(NULL);
         mp_tcache_drain_others();
@@ -144,7 +58,7 @@ mpool_reclaim(mpool_t *pool)
     }
     /* With purge, freed pages are counted when they are purged, below, and
      * the huge spans (slabs in checking mode) when they went back. */
-    if (!mp_config.can_purge && (left = run_pages_now()) < in_runs)
+    if (!mp_config.can_purge && (left = mp_pages_in_runs()) < in_runs)
         pages += in_runs - left;
     if (mp_config.can_purge)
         pages += atomic_load(&mp_reclaim_huge_pages) - huge;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "page/page.h"
 #include "mpool.h"
 #include "tap/tap.h"
 

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "internal.h"
+#include "page/page.h"
 #include "mpool.h"
 #include "tap/tap.h"
 

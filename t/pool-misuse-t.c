@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "page/page.h"
 #include "mpool.h"
 #include "tap/tap.h"
 

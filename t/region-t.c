@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "cache/cache.h"
+#include "pool/pool.h"
 #include "pool/region.h"
 #include "tap/tap.h"
 

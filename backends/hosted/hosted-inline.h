@@ -65,6 +65,10 @@ mp_backend_cpu_id(void)
     return cpu < 0 ? 0u : (unsigned)cpu;
 }
 
+/* Storage for the core's per-thread records (checking builds' lock
+ * record): initial-exec, like the table below. */
+#define MP_THREAD_LOCAL __thread __attribute__((tls_model("initial-exec")))
+
 /* The calling thread's cache table.  Initial-exec TLS: one load from the
  * thread pointer, where the default model for a shared library would call
  * __tls_get_addr on every access. */

@@ -202,6 +202,11 @@ mp_set_errno(int e)
     *mpool_errno_location() = e;
 }
 #else
+/* Per-thread records of the core (checking builds): threads stand in for
+ * harts on the host.  The target has no thread-local storage, so the core
+ * keeps those records per hart there (mp_backend_cpu_id is the hart). */
+#define MP_THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
+
 /* The host build: the calling thread's table, in initial-exec TLS as with
  * the hosted backends, and the C library's errno set along with the
  * library's own, so that programs and tests written for errno work. */

@@ -8,7 +8,7 @@
  * program is stopped.  It formats by hand, with no stdio and no allocation,
  * because the heap it would allocate from is the thing that is broken.
  */
-#include "internal.h"
+#include "base/base.h"
 
 static size_t
 append(char *buf, size_t at, size_t cap, const char *s)
@@ -67,4 +67,27 @@ void
 mp_panic(const char *function, const char *what, const void *addr)
 {
     mp_cache_panic(function, what, addr, NULL, NULL);
+}
+
+void
+mp_assert_fail(const char *expr, const char *file, unsigned line)
+{
+    char buf[256];
+    char digits[12];
+    size_t n = 0, cap = sizeof(buf) - 1, d = 0;
+
+    n = append(buf, n, cap, "libmpool: assertion failed: ");
+    n = append(buf, n, cap, expr);
+    n = append(buf, n, cap, " at ");
+    n = append(buf, n, cap, file);
+    n = append(buf, n, cap, ":");
+    do {
+        digits[d++] = (char)('0' + line % 10);
+        line /= 10;
+    } while (line != 0);
+    while (d > 0 && n < cap)
+        buf[n++] = digits[--d];
+    buf[n++] = '\n';
+    mp_backend_write_error(buf, n);
+    mp_backend_abort();
 }

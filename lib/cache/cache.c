@@ -58,38 +58,45 @@
  *   in other threads' slots are free objects: they go with the slabs, and
  *   those threads drop them.
  *
- * 6. Lock order
+ * 6. Locks and calling out
  *
- *   1. registry_lock          the registry; create and destroy
- *   2. cache->lock            a cache's slabs (constructors run under it)
- *   3. mp_tcache_lock         thread tables, slot indices (magazine.c)
- *   4. cache->depot_lock      a cache's depot
- *   5. internal caches' locks (cache structures, magazines, stacks, large
- *      blocks, then slab descriptors: mp_internal_caches[])
- *   6. arena locks, then the backend's (pages.c)
- *   A reclaim callback runs with registry_lock held and no other.
+ *   The locks here (registry_lock, each cache's lock and depot lock, the
+ *   thread-table lock, the internal caches') take their places in the one
+ *   lock order, base/lock.h.  Constructors and destructors run with no
+ *   lock held (slab.c), and so do reclaim callbacks (mp_caches_reclaim):
+ *   the program's code may allocate and free anywhere.  An allocation
+ *   that runs out of memory reclaims through the hook the layer above
+ *   installed (mp_cache_oom_reclaim), with no lock held, and tries once
+ *   more; an allocation made by a reclaim callback does not reclaim again.
  */
 #include "cache/cache.h"
 #include "base/vg.h"
 
 MP_HIDDEN struct mpool_cache mp_slab_cache;
 MP_HIDDEN struct mpool_cache mp_magazine_cache;
-MP_HIDDEN struct mpool_cache mp_large_cache;
 MP_HIDDEN struct mpool_cache *mp_registry;
 static struct mpool_cache mp_cache_cache;   /* struct mpool_cache itself */
+MP_HIDDEN struct mpool_cache *mp_internal_caches[MP_INTERNAL_CACHES];
 
-static mp_lock_t registry_lock = MP_LOCK_INITIALIZER;
+/* What an allocation that ran out of memory calls, with no lock held,
+ * before it tries once more: installed by the top layer (init.c), which
+ * knows every layer that can give memory back. */
+MP_HIDDEN size_t (*mp_cache_oom_reclaim)(void);
+
+static mp_mutex_t registry_lock = MP_MUTEX_INIT(REGISTRY);
+static unsigned reclaim_round;         /* under registry_lock */
+static _Atomic unsigned callbacks_running; /* reclaim callbacks in flight */
 
 void
 mp_registry_lock(void)
 {
-    mp_lock_acquire(&registry_lock);
+    mp_mutex_lock(&registry_lock);
 }
 
 void
 mp_registry_unlock(void)
 {
-    mp_lock_release(&registry_lock);
+    mp_mutex_unlock(&registry_lock);
 }
 
 static size_t
@@ -140,8 +147,8 @@ cache_init(struct mpool_cache *c, const char *name, size_t size,
     c->flags = flags;
     c->tslot = MP_TSLOT_NONE;
     c->fast_offset = MP_TSLOT_NONE;
-    mp_lock_init(&c->lock);
-    mp_lock_init(&c->depot_lock);
+    mp_mutex_init(&c->lock, MP_LOCK_CACHE, 0);
+    mp_mutex_init(&c->depot_lock, MP_LOCK_DEPOT, 0);
     rc = mp_slab_layout(c);
     if (rc != 0)
         return rc;
@@ -152,41 +159,42 @@ cache_init(struct mpool_cache *c, const char *name, size_t size,
     return 0;
 }
 
-static void
-internal_cache_init(struct mpool_cache *c, const char *name, size_t size)
+void
+mp_cache_init_internal(struct mpool_cache *c, const char *name, size_t size,
+                       unsigned key)
 {
-    if (cache_init(c, name, size, sizeof(void *), NULL, NULL, NULL,
+    if (key >= MP_INTERNAL_CACHES ||
+        cache_init(c, name, size, sizeof(void *), NULL, NULL, NULL,
                    MPOOL_CACHE_NOMAGAZINE) != 0)
         mp_panic("mp_cache_bootstrap", "cannot lay out an internal cache",
                  c);
+    mp_mutex_init(&c->lock, MP_LOCK_INTERNAL, key);
+    mp_internal_caches[key] = c;
 }
 
+/* The slab descriptors' cache comes last (its key is the highest): a slab
+ * of stacks (off-slab, like any cache's of objects of 1/8 page or more)
+ * takes and gives back its descriptor under its own cache's lock, and
+ * reclaim, which gives back the others' empty slabs first, then finds
+ * the descriptors' slabs they emptied. */
 void
 mp_cache_bootstrap(void)
 {
-    internal_cache_init(&mp_slab_cache, "mpool_slab", sizeof(mp_slab_t));
-    internal_cache_init(&mp_magazine_cache, "mpool_magazine",
-                        sizeof(mp_magazine_t));
-    internal_cache_init(&mp_stack_cache, "mpool_stack",
-                        (2 * MP_MAGAZINE_ROUNDS_MAX + 1) * sizeof(void *));
-    internal_cache_init(&mp_cache_cache, "mpool_cache",
-                        sizeof(struct mpool_cache));
-    internal_cache_init(&mp_large_cache, "mpool_large", sizeof(mp_large_t));
+    mp_cache_init_internal(&mp_slab_cache, "mpool_slab", sizeof(mp_slab_t),
+                           MP_INTERNAL_SLAB);
+    mp_cache_init_internal(&mp_magazine_cache, "mpool_magazine",
+                           sizeof(mp_magazine_t), MP_INTERNAL_MAGAZINE);
+    mp_cache_init_internal(&mp_stack_cache, "mpool_stack",
+                           (2 * MP_MAGAZINE_ROUNDS_MAX + 1) * sizeof(void *),
+                           MP_INTERNAL_STACK);
+    mp_cache_init_internal(&mp_cache_cache, "mpool_cache",
+                           sizeof(struct mpool_cache),
+                           MP_INTERNAL_CACHE_STRUCT);
     /* A destroyed cache's structure keeps its fields while it is free, so
      * that a call on it finds the dead mark instead of a list link. */
     mp_cache_cache.flags |= MP_CACHE_KEEP_STATE;
     mp_slab_layout(&mp_cache_cache);
 }
-
-/* The slab descriptors' cache comes last: a slab of stacks (off-slab, like
- * any cache's of objects of 1/8 page or more) takes and gives back its
- * descriptor under its own cache's lock, so that lock comes first (fork
- * takes them in this order), and reclaim, which gives back the others'
- * empty slabs first, then finds the descriptors' slabs they emptied. */
-MP_HIDDEN struct mpool_cache *const mp_internal_caches[] = {
-    &mp_cache_cache, &mp_magazine_cache, &mp_stack_cache, &mp_large_cache,
-    &mp_slab_cache, NULL,
-};
 
 /* ------------------------------------------------------------------------
  * Create, find, destroy
@@ -230,15 +238,15 @@ mpool_cache_create(const char *name, size_t size, size_t align,
     if (mp_vg_active)
         flags |= MP_CACHE_VG;
 
-    mp_lock_acquire(&registry_lock);
+    mp_mutex_lock(&registry_lock);
     if (registry_find_locked(name) != NULL) {
-        mp_lock_release(&registry_lock);
+        mp_mutex_unlock(&registry_lock);
         mp_set_errno(EEXIST);
         return NULL;
     }
     mem = mp_internal_alloc(&mp_cache_cache);
     if (mem == NULL) {
-        mp_lock_release(&registry_lock);
+        mp_mutex_unlock(&registry_lock);
         mp_set_errno(ENOMEM);
         return NULL;
     }
@@ -251,7 +259,7 @@ mpool_cache_create(const char *name, size_t size, size_t align,
         c->fast_offset = mp_tslot_offset(c->tslot);
     if (rc != 0) {
         mp_internal_free(&mp_cache_cache, mem, "mpool_cache_create");
-        mp_lock_release(&registry_lock);
+        mp_mutex_unlock(&registry_lock);
         mp_set_errno(rc);
         return NULL;
     }
@@ -260,13 +268,14 @@ mpool_cache_create(const char *name, size_t size, size_t align,
     if (c->next != NULL)
         c->next->prev = c;
     mp_registry = c;
-    mp_lock_release(&registry_lock);
+    mp_mutex_unlock(&registry_lock);
     return c;
 }
 
 struct mpool_cache *
 mp_cache_new_unlisted(const char *name, size_t size, size_t align,
-                      unsigned flags, struct mpool *pool)
+                      unsigned flags, void *owner,
+                      const mp_cache_owner_ops_t *owner_ops)
 {
     struct mpool_cache *c;
     void *mem;
@@ -288,7 +297,8 @@ mp_cache_new_unlisted(const char *name, size_t size, size_t align,
         mp_set_errno(rc);
         return NULL;
     }
-    c->pool = pool;
+    c->owner = owner;
+    c->owner_ops = owner_ops;
     if (!(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG | MP_CACHE_VG)) &&
         c->stride <= MP_MAGAZINE_BYTES && mp_tslot_claim(c) == 0)
         c->fast_offset = mp_tslot_offset(c->tslot);
@@ -314,10 +324,8 @@ mp_cache_delete_unlisted(struct mpool_cache *c)
     mp_depot_drain(c);
     mp_tslot_retire(c);
     mp_depot_drain(c);
-    mp_cache_lock(&c->lock, c);
     c->q_count = 0; /* the quarantine's objects go with their slabs */
-    mp_slab_release_all_locked(c);
-    mp_cache_unlock(&c->lock, c);
+    mp_slab_release_all(c);
     cache_free_quarantine(c);
     c->magic = MP_CACHE_DEAD;
     mp_internal_free(&mp_cache_cache, mem, "mp_cache_delete");
@@ -331,9 +339,7 @@ mp_cache_shrink(struct mpool_cache *c)
     mp_depot_drain(c);
     if (c->flags & MPOOL_CACHE_DEBUG)
         mp_debug_flush(c);
-    mp_cache_lock(&c->lock, c);
-    pages = mp_slab_release_empty_locked(c, 0);
-    mp_cache_unlock(&c->lock, c);
+    pages = mp_slab_release_empty(c, 0);
     return pages;
 }
 
@@ -346,9 +352,9 @@ mpool_cache_find(const char *name)
         mp_set_errno(EINVAL);
         return NULL;
     }
-    mp_lock_acquire(&registry_lock);
+    mp_mutex_lock(&registry_lock);
     c = registry_find_locked(name);
-    mp_lock_release(&registry_lock);
+    mp_mutex_unlock(&registry_lock);
     if (c == NULL)
         mp_set_errno(ENOENT);
     return c;
@@ -361,9 +367,9 @@ mpool_cache_set_reclaim(mpool_cache_t *c, mpool_reclaim_fn *fn)
         mp_set_errno(EINVAL);
         return -1;
     }
-    mp_lock_acquire(&registry_lock);
+    mp_mutex_lock(&registry_lock);
     c->reclaim = fn;
-    mp_lock_release(&registry_lock);
+    mp_mutex_unlock(&registry_lock);
     return 0;
 }
 
@@ -376,7 +382,7 @@ mpool_cache_destroy(mpool_cache_t *c)
         mp_set_errno(EINVAL);
         return -1;
     }
-    mp_lock_acquire(&registry_lock);
+    mp_mutex_lock(&registry_lock);
     mp_tcache_flush_current(c);
     if (c->tslot != MP_TSLOT_NONE)
         mp_tcache_drain_others(); /* objects in other threads' magazines */
@@ -384,14 +390,17 @@ mpool_cache_destroy(mpool_cache_t *c)
     if (c->flags & MPOOL_CACHE_DEBUG)
         mp_debug_flush(c);
     if (mp_tslot_retire_if_idle(c) != 0) {
-        mp_lock_release(&registry_lock);
+        mp_mutex_unlock(&registry_lock);
         mp_set_errno(EBUSY);
         return -1;
     }
     mp_depot_drain(c); /* what other threads flushed before retirement */
-    mp_cache_lock(&c->lock, c);
-    mp_slab_release_all_locked(c);
-    mp_cache_unlock(&c->lock, c);
+    while (c->reclaim_busy > 0) { /* its callback is running */
+        mp_mutex_unlock(&registry_lock);
+        mp_backend_yield();
+        mp_mutex_lock(&registry_lock);
+    }
+    mp_slab_release_all(c);
     cache_free_quarantine(c);
 
     if (c->prev != NULL)
@@ -401,7 +410,7 @@ mpool_cache_destroy(mpool_cache_t *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     c->magic = MP_CACHE_DEAD;
-    mp_lock_release(&registry_lock);
+    mp_mutex_unlock(&registry_lock);
 
     mp_internal_free(&mp_cache_cache, mem, "mpool_cache_destroy");
     return 0;
@@ -411,31 +420,72 @@ mpool_cache_destroy(mpool_cache_t *c)
  * Reclaim
  * ------------------------------------------------------------------------ */
 
+/* Run every reclaim callback once, with no lock held: each is picked
+ * under registry_lock and marked busy, so that its cache is not destroyed
+ * under it. */
+static void
+run_reclaim_callbacks(void)
+{
+    unsigned round;
+
+    mp_mutex_lock(&registry_lock);
+    round = ++reclaim_round;
+    for (;;) {
+        struct mpool_cache *c = mp_registry;
+        mpool_reclaim_fn *fn;
+        void *arg;
+
+        while (c != NULL && (c->reclaim == NULL || c->reclaim_round == round))
+            c = c->next;
+        if (c == NULL)
+            break;
+        c->reclaim_round = round;
+        c->reclaim_busy++;
+        fn = c->reclaim;
+        arg = c->arg;
+        mp_mutex_unlock(&registry_lock);
+        atomic_fetch_add(&callbacks_running, 1);
+        fn(arg);
+        atomic_fetch_sub(&callbacks_running, 1);
+        mp_mutex_lock(&registry_lock);
+        c->reclaim_busy--;
+    }
+    mp_mutex_unlock(&registry_lock);
+}
+
 size_t
-mp_caches_reclaim(void)
+mp_caches_reclaim(size_t (*also)(void))
 {
     size_t pages = 0;
 
-    if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2)
+    if (!mp_initialised())
         return 0;
-    mp_tcache_flush_current(NULL);
+    run_reclaim_callbacks();
+    mp_tcache_flush_current(NULL); /* the callbacks' frees too */
     mp_tcache_drain_others();
-    mp_lock_acquire(&registry_lock);
-    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
-        if (c->reclaim != NULL)
-            c->reclaim(c->arg);
-    mp_tcache_flush_current(NULL); /* what the callbacks freed */
+    mp_mutex_lock(&registry_lock);
     for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
         pages += mp_cache_shrink(c);
-    pages += mp_pools_shrink();
-    for (unsigned i = 0; mp_internal_caches[i] != NULL; i++) {
-        struct mpool_cache *c = mp_internal_caches[i];
-        mp_cache_lock(&c->lock, c);
-        pages += mp_slab_release_empty_locked(c, 0);
-        mp_cache_unlock(&c->lock, c);
-    }
-    mp_lock_release(&registry_lock);
+    mp_mutex_unlock(&registry_lock);
+    if (also != NULL)
+        pages += also();
+    for (unsigned i = 0; i < MP_INTERNAL_CACHES; i++)
+        if (mp_internal_caches[i] != NULL)
+            pages += mp_slab_release_empty(mp_internal_caches[i], 0);
     return pages;
+}
+
+/* Out of memory in an allocation: reclaim with no lock held, unless a
+ * reclaim callback is the one allocating (it would call itself again). */
+static void
+oom_reclaim(void)
+{
+    if (atomic_load(&callbacks_running) != 0)
+        return;
+    if (mp_cache_oom_reclaim != NULL)
+        mp_cache_oom_reclaim();
+    else
+        mp_caches_reclaim(NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -471,9 +521,9 @@ mp_cache_alloc_slow(struct mpool_cache *c)
     obj = c->flags & MPOOL_CACHE_DEBUG ? mp_debug_alloc(c)
                                        : mp_magazine_alloc_slow(c);
     if (MP_UNLIKELY(obj == NULL)) {
-        /* Out of memory: let every cache give back what it can, and
-         * try once more before reporting it. */
-        mp_caches_reclaim();
+        /* Out of memory: let every layer give back what it can (no lock
+         * is held here), and try once more before reporting it. */
+        oom_reclaim();
         obj = c->flags & MPOOL_CACHE_DEBUG ? mp_debug_alloc(c)
                                            : mp_magazine_alloc_slow(c);
         if (obj == NULL)
@@ -487,7 +537,7 @@ mp_cache_alloc_slow(struct mpool_cache *c)
 MP_NOINLINE __attribute__((cold)) void
 mp_cache_double_free(const struct mpool_cache *c, const void *obj)
 {
-    mp_cache_panic(c->pool != NULL ? "mpool_free" : "mpool_cache_free",
+    mp_cache_panic(c->owner != NULL ? "mpool_free" : "mpool_cache_free",
                    "double free", obj, c->name, NULL);
 }
 
@@ -509,44 +559,50 @@ mp_cache_free_slow(struct mpool_cache *c, void *obj)
 }
 
 /* ------------------------------------------------------------------------
- * fork (fork.c calls these in the lock order)
+ * fork (fork.c walks the lock table and calls these class by class)
  * ------------------------------------------------------------------------ */
 
 void
-mp_fork_registry(enum mp_fork_phase phase)
+mp_cache_fork(struct mpool_cache *c, enum mp_lock_class cls,
+              enum mp_fork_phase phase)
 {
-    mp_fork_lock(&registry_lock, phase);
+    if (c->flags & MP_CACHE_NOLOCK)
+        return;
+    if (cls == MP_LOCK_CACHE || cls == MP_LOCK_INTERNAL)
+        mp_mutex_fork(&c->lock, phase);
+    else if (cls == MP_LOCK_DEPOT)
+        mp_mutex_fork(&c->depot_lock, phase);
 }
 
-static void
-fork_cache_lock(struct mpool_cache *c, enum mp_fork_phase phase)
-{
-    mp_fork_lock(&c->lock, phase);
-}
-
-static void
-fork_depot_lock(struct mpool_cache *c, enum mp_fork_phase phase)
-{
-    mp_fork_lock(&c->depot_lock, phase);
-}
-
-/* Under registry_lock (held since mp_fork_registry). */
+/* The walk of one class visits the registry (held since REGISTRY's turn
+ * before fork, until its turn after) and the internal caches by key. */
 void
-mp_fork_cache_locks(enum mp_fork_phase phase)
+mp_caches_fork(enum mp_lock_class cls, enum mp_fork_phase phase)
 {
-    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
-        fork_cache_lock(c, phase);
-    mp_pools_each_class(fork_cache_lock, phase);
-}
-
-void
-mp_fork_depots_internal(enum mp_fork_phase phase)
-{
-    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
-        fork_depot_lock(c, phase);
-    mp_pools_each_class(fork_depot_lock, phase);
-    for (unsigned i = 0; mp_internal_caches[i] != NULL; i++)
-        fork_depot_lock(mp_internal_caches[i], phase);
-    for (unsigned i = 0; mp_internal_caches[i] != NULL; i++)
-        fork_cache_lock(mp_internal_caches[i], phase);
+    switch (cls) {
+    case MP_LOCK_REGISTRY:
+        mp_mutex_fork(&registry_lock, phase);
+        break;
+    case MP_LOCK_CACHE:
+        for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
+            mp_cache_fork(c, cls, phase);
+        break;
+    case MP_LOCK_TCACHE:
+        mp_tcache_fork(phase);
+        break;
+    case MP_LOCK_DEPOT:
+        for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
+            mp_cache_fork(c, cls, phase);
+        for (unsigned i = 0; i < MP_INTERNAL_CACHES; i++)
+            if (mp_internal_caches[i] != NULL)
+                mp_cache_fork(mp_internal_caches[i], cls, phase);
+        break;
+    case MP_LOCK_INTERNAL:
+        for (unsigned i = 0; i < MP_INTERNAL_CACHES; i++)
+            if (mp_internal_caches[i] != NULL)
+                mp_cache_fork(mp_internal_caches[i], cls, phase);
+        break;
+    default:
+        break;
+    }
 }

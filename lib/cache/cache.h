@@ -7,7 +7,7 @@
 #ifndef MP_CACHE_H
 #define MP_CACHE_H
 
-#include "internal.h"
+#include "page/page.h"
 #include "mpool.h"
 
 /* Internal flag: keep the free-list link out of the object, as for a cache
@@ -60,12 +60,12 @@
 #define mp_cache_lock(lock, c)                                             \
     do {                                                                   \
         if (!((c)->flags & MP_CACHE_NOLOCK))                               \
-            mp_lock_acquire(lock);                                         \
+            mp_mutex_lock(lock);                                         \
     } while (0)
 #define mp_cache_unlock(lock, c)                                           \
     do {                                                                   \
         if (!((c)->flags & MP_CACHE_NOLOCK))                               \
-            mp_lock_release(lock);                                         \
+            mp_mutex_unlock(lock);                                         \
     } while (0)
 
 /* ------------------------------------------------------------------------
@@ -170,10 +170,14 @@ struct mpool_cache {
     mpool_ctor_fn *ctor;
     mpool_dtor_fn *dtor;
     void *arg;
-    mpool_reclaim_fn *reclaim; /* under lock */
-    struct mpool *pool;       /* the pool whose size class this is, or NULL */
+    mpool_reclaim_fn *reclaim; /* called with no lock held */
+    unsigned reclaim_round;   /* under registry_lock: the last reclaim */
+    unsigned reclaim_busy;    /*   that called it, calls running now */
+    void *owner;              /* what the layer above made this cache for
+                                 (a pool's size class), or NULL; opaque */
+    const struct mp_cache_owner_ops *owner_ops; /* its hooks, or NULL */
 
-    mp_lock_t lock;           /* the slabs: everything down to depot_lock */
+    mp_mutex_t lock;           /* the slabs: everything down to depot_lock */
     mp_slab_t *partial[MP_PARTIAL_BUCKETS];
     unsigned partial_mask;    /* bit b: partial[b] is not empty */
     mp_slab_t *full;
@@ -181,9 +185,13 @@ struct mpool_cache {
     size_t nslabs[MP_SLAB_ON_EMPTY + 1]; /* by list */
     size_t colour_next;
     size_t objs_out;          /* out of slabs: in use or in magazines */
-    size_t objs_carved;       /* constructed, in all slabs */
+    size_t objs_carved;       /* carved, in all slabs (raw ones too) */
+    void *raw;                /* carved objects never constructed (their
+                                 constructor failed), linked like free
+                                 ones; carved again first (slab.c) */
+    size_t nraw;
 
-    mp_lock_t depot_lock;     /* the depot */
+    mp_mutex_t depot_lock;     /* the depot */
     mp_magazine_t *depot_full;
     size_t depot_nfull;
     mp_magazine_t *depot_empty;
@@ -210,17 +218,22 @@ struct mpool_cache {
 
 /* Work out stride, slab size, descriptor placement and colours. */
 MP_HIDDEN int mp_slab_layout(struct mpool_cache *cache);
-/* Up to n objects out of the slabs into out[]; returns how many (0 with
- * errno ENOMEM when there is no memory, or the constructor failed). */
-MP_HIDDEN size_t mp_slab_alloc_locked(struct mpool_cache *cache, void **out,
-                                      size_t n);
+/* Up to n constructed objects out of the slabs into out[]: takes and
+ * drops the cache's lock, then runs the constructor of the newly carved
+ * ones with no lock held.  Returns how many (0 with errno ENOMEM when
+ * there is no memory, or the constructor failed). */
+MP_HIDDEN size_t mp_slab_alloc(struct mpool_cache *cache, void **out,
+                               size_t n);
+/* A raw object's mark in its link word while its slab is released. */
+#define MP_RAW_MARK ((void *)1)
 /* Objects back into their slabs.  Each is checked to belong to a slab of
  * this cache; a stranger is reported and the program stopped. */
 MP_HIDDEN void mp_slab_free_locked(struct mpool_cache *cache, void **objs,
                                    size_t n, const char *caller);
-/* Give back empty slabs beyond `keep`; returns pages given back. */
-MP_HIDDEN size_t mp_slab_release_empty_locked(struct mpool_cache *cache,
-                                              size_t keep);
+/* Give back empty slabs beyond `keep`, destructors first, with the
+ * cache's lock dropped meanwhile; returns pages given back. */
+MP_HIDDEN size_t mp_slab_release_empty(struct mpool_cache *cache,
+                                       size_t keep);
 /* One object from, or back to, one of the library's own caches (which
  * have no magazines and never call out): takes and drops the lock.  NULL
  * when there is no memory. */
@@ -228,7 +241,7 @@ MP_HIDDEN void *mp_internal_alloc(struct mpool_cache *cache);
 MP_HIDDEN void mp_internal_free(struct mpool_cache *cache, void *obj,
                                 const char *caller);
 /* Give back every slab, whatever is in it (destroy). */
-MP_HIDDEN void mp_slab_release_all_locked(struct mpool_cache *cache);
+MP_HIDDEN void mp_slab_release_all(struct mpool_cache *cache);
 /* The byte offset of slot `index` in a thread table. */
 static inline uint32_t
 mp_tslot_offset(uint32_t index)
@@ -366,29 +379,86 @@ mp_cache_free_inline_ex(struct mpool_cache *c, void *obj, bool count,
  * cache.c
  * ------------------------------------------------------------------------ */
 
+/* What a cache made for a layer above (a pool's size class) tells it: the
+ * layer installs these hooks with the cache (mp_cache_new_unlisted); the
+ * cache layer calls them under the cache's lock and knows nothing else of
+ * its owner. */
+typedef struct mp_cache_owner_ops {
+    /* A slab of `bytes` is made (+) or given back (-); false when the
+     * owner's limit forbids it. */
+    bool (*charge)(void *owner, ptrdiff_t bytes);
+    /* A slab became empty (+bytes) or stopped being empty (-bytes); true
+     * when the owner now keeps more empty slabs than it may, and the slab
+     * should go back at once, its memory purged. */
+    bool (*empty_slab)(void *owner, ptrdiff_t bytes);
+} mp_cache_owner_ops_t;
+
 /* Internal caches: slab descriptors, magazines, thread tables' stacks. */
 extern MP_HIDDEN struct mpool_cache mp_slab_cache;
 extern MP_HIDDEN struct mpool_cache mp_magazine_cache;
 extern MP_HIDDEN struct mpool_cache mp_stack_cache; /* 2056-byte objects */
 
+/* The internal caches by key, which is their order in the lock table's
+ * INTERNAL class: a slab of one takes its descriptor from mp_slab_cache,
+ * last.  MP_INTERNAL_CLIENT is the one a layer above may lay out. */
+enum {
+    MP_INTERNAL_CACHE_STRUCT,
+    MP_INTERNAL_MAGAZINE,
+    MP_INTERNAL_STACK,
+    MP_INTERNAL_CLIENT,
+    MP_INTERNAL_SLAB,
+    MP_INTERNAL_CACHES
+};
+/* The library's own caches, by key; NULL where none is laid out. */
+extern MP_HIDDEN struct mpool_cache *mp_internal_caches[MP_INTERNAL_CACHES];
+
 MP_HIDDEN void mp_cache_bootstrap(void);
-/* A cache outside the registry, for a pool's size class; flags as for
- * mpool_cache_create.  NULL with errno set. */
-MP_HIDDEN struct mpool_cache *mp_cache_new_unlisted(const char *name,
-                                                   size_t size, size_t align,
-                                                   unsigned flags,
-                                                   struct mpool *pool);
-/* Destroy such a cache whatever it holds (the pool is going away).  The
+/* Lay out an internal cache of `size`-byte objects at key (a layer above
+ * has MP_INTERNAL_CLIENT): no magazines, never calls out. */
+MP_HIDDEN void mp_cache_init_internal(struct mpool_cache *cache,
+                                      const char *name, size_t size,
+                                      unsigned key);
+/* A cache outside the registry, for an owner above (a pool's size class);
+ * flags as for mpool_cache_create.  NULL with errno set. */
+MP_HIDDEN struct mpool_cache *
+mp_cache_new_unlisted(const char *name, size_t size, size_t align,
+                      unsigned flags, void *owner,
+                      const mp_cache_owner_ops_t *owner_ops);
+/* Destroy such a cache whatever it holds (the owner is going away).  The
  * caller has drained other threads' magazines first. */
 MP_HIDDEN void mp_cache_delete_unlisted(struct mpool_cache *cache);
 /* Give back a cache's free objects and empty slabs (reclaim). */
 MP_HIDDEN size_t mp_cache_shrink(struct mpool_cache *cache);
-/* The library's own caches, NULL-terminated. */
-extern MP_HIDDEN struct mpool_cache *const mp_internal_caches[];
-/* The registry of live caches, for reclaim and reports. */
+/* Give back what every registered and internal cache can: reclaim
+ * callbacks (with no lock held), magazines, depots, empty slabs.  The
+ * internal caches go last, after `also` (the layer above's own caches,
+ * e.g. the pools': may be NULL) has given back what it can. */
+MP_HIDDEN size_t mp_caches_reclaim(size_t (*also)(void));
+/* Installed by the layer above: what an allocation that ran out of memory
+ * calls, with no lock held, before trying once more (NULL: the caches'
+ * own reclaim only). */
+extern MP_HIDDEN size_t (*mp_cache_oom_reclaim)(void);
+/* The registry of live caches, for reports. */
 MP_HIDDEN void mp_registry_lock(void);
 MP_HIDDEN void mp_registry_unlock(void);
 extern MP_HIDDEN struct mpool_cache *mp_registry;
+/* fork: the cache layer's locks of class cls (REGISTRY, CACHE, TCACHE,
+ * DEPOT, INTERNAL) for the registered and internal caches; one cache's
+ * lock of class cls (CACHE or DEPOT), for a layer above's caches. */
+MP_HIDDEN void mp_caches_fork(enum mp_lock_class cls,
+                              enum mp_fork_phase phase);
+MP_HIDDEN void mp_cache_fork(struct mpool_cache *cache,
+                             enum mp_lock_class cls,
+                             enum mp_fork_phase phase);
+/* In the child, after every lock is new: the other threads are gone, so
+ * their thread tables are emptied into the depots and given back. */
+MP_HIDDEN void mp_tcache_fork_child(void);
+/* magazine.c: the thread-table lock, for fork */
+MP_HIDDEN void mp_tcache_fork(enum mp_fork_phase phase);
+
+/* stats.c: the statistics of one cache. */
+MP_HIDDEN void mp_cache_stats_fill(struct mpool_cache *cache,
+                                   mpool_cache_stats_t *stats);
 
 /* ------------------------------------------------------------------------
  * debug.c: checking mode.
@@ -415,79 +485,10 @@ MP_HIDDEN void mp_debug_flush(struct mpool_cache *cache);
 MP_HIDDEN bool mp_debug_is_free(const struct mpool_cache *cache,
                                 const void *obj);
 
-/* ------------------------------------------------------------------------
- * pool.c
- * ------------------------------------------------------------------------ */
-
-/* A block too large for the classes, or too aligned: a page run of its own,
- * whose pages record (header | 1) as their owner. */
-typedef struct mp_large {
-    struct mpool *pool;
-    uintptr_t run_h;       /* first page, mp_hide()n */
-    size_t npages;         /* of the run */
-    uintptr_t block_h;     /* what the program got: run, or aligned in it;
-                              mp_hide()n */
-    size_t size;           /* checking mode: the size asked for, the rest
-                              of the run to its guard page filled; else 0 */
-    struct mp_large *next; /* the pool's list */
-    struct mp_large *prev;
-} mp_large_t;
-
 static inline char *
 mp_slab_objs(const mp_slab_t *s)
 {
     return mp_unhide(s->objs_h);
 }
-
-extern MP_HIDDEN struct mpool_cache mp_large_cache;
-MP_HIDDEN void mp_pool_bootstrap(void);
-/* A slab of a pool's cache became empty (+bytes) or stopped being empty
- * (-bytes); true when the pool now keeps more than it may, and the caller
- * should give this slab back at once. */
-MP_HIDDEN bool mp_pool_empty_slab(struct mpool *pool, ptrdiff_t bytes);
-/* Count `bytes` more (or fewer, when negative) against the pool's limit;
- * false when it would pass the limit. */
-MP_HIDDEN bool mp_pool_charge(struct mpool *pool, ptrdiff_t bytes);
-/* Give back what every pool's classes can (reclaim). */
-MP_HIDDEN size_t mp_pools_shrink(void);
-/* Whether pool is a live pool (read without trusting it). */
-MP_HIDDEN bool mp_pool_is_live(const struct mpool *pool);
-/* The region of a pool over caller memory, or NULL (tests). */
-MP_HIDDEN struct mp_region *mp_pool_region(struct mpool *pool);
-/* Give back what one pool's classes can. */
-MP_HIDDEN size_t mp_pool_shrink(struct mpool *pool);
-
-/* stats.c: the statistics of one cache. */
-MP_HIDDEN void mp_cache_stats_fill(struct mpool_cache *cache,
-                                   mpool_cache_stats_t *stats);
-
-/* Give back what every cache can: callbacks, magazines, empty slabs. */
-MP_HIDDEN size_t mp_caches_reclaim(void);
-
-/* ------------------------------------------------------------------------
- * fork.c's steps, in the order it takes them (the lock order)
- * ------------------------------------------------------------------------ */
-
-/* Registered with pthread_atfork once the library is initialised, in
- * hosted builds (fork.c); a weak reference from init.c elsewhere. */
-MP_HIDDEN void mp_fork_register(void) __attribute__((weak));
-MP_HIDDEN void mp_fork_registry(enum mp_fork_phase phase);  /* cache.c */
-MP_HIDDEN void mp_fork_pools(enum mp_fork_phase phase);     /* pool.c */
-/* cache.c: the locks of the program's caches and the pools' classes */
-MP_HIDDEN void mp_fork_cache_locks(enum mp_fork_phase phase);
-MP_HIDDEN void mp_fork_tcache(enum mp_fork_phase phase);    /* magazine.c */
-/* cache.c: every cache's depot lock, then the internal caches' locks */
-MP_HIDDEN void mp_fork_depots_internal(enum mp_fork_phase phase);
-/* In the child, after every lock is new: the other threads are gone, so
- * their thread tables are emptied into the depots and given back. */
-MP_HIDDEN void mp_tcache_fork_child(void);
-/* pool.c: fn on every class cache of every pool, under pools_lock (for
- * the report; after registry_lock in the lock order) */
-MP_HIDDEN void mp_pools_visit_classes(void (*fn)(struct mpool_cache *, void *),
-                                      void *arg);
-/* pool.c: fn on every class cache of every pool */
-MP_HIDDEN void mp_pools_each_class(void (*fn)(struct mpool_cache *,
-                                              enum mp_fork_phase),
-                                   enum mp_fork_phase phase);
 
 #endif /* MP_CACHE_H */

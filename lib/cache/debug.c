@@ -165,32 +165,44 @@ mp_debug_flush(struct mpool_cache *c)
     mp_cache_unlock(&c->lock, c);
 }
 
-void *
-mp_debug_alloc(struct mpool_cache *c)
+/* One object out of the slabs, or out of the quarantine when it holds the
+ * only free ones.  The slab layer runs the constructor of a fresh one. */
+static char *
+debug_take(struct mpool_cache *c)
 {
-    char *obj;
-    uint64_t *state;
+    void *obj;
 
+    if (mp_slab_alloc(c, &obj, 1) == 1)
+        return obj;
     mp_cache_lock(&c->lock, c);
-    if (mp_slab_alloc_locked(c, (void **)&obj, 1) != 1) {
-        /* the quarantine may hold the only free objects */
-        if (c->quarantine != NULL && c->q_count > 0) {
-            quarantine_flush_locked(c);
-            if (mp_slab_alloc_locked(c, (void **)&obj, 1) == 1)
-                goto got;
-        }
+    if (c->quarantine == NULL || c->q_count == 0) {
         mp_cache_unlock(&c->lock, c);
         return NULL;
     }
-got:
+    quarantine_flush_locked(c);
+    mp_cache_unlock(&c->lock, c);
+    return mp_slab_alloc(c, &obj, 1) == 1 ? obj : NULL;
+}
+
+void *
+mp_debug_alloc(struct mpool_cache *c)
+{
+    char *obj = debug_take(c);
+    uint64_t *state;
+
+    if (obj == NULL)
+        return NULL;
     state = state_of(c, obj);
     if (*state == (STATE_FREE ^ (uintptr_t)obj)) {
-        /* reused: it must still carry the fill, then be rebuilt */
+        /* reused: it must still carry the fill, then be rebuilt, with no
+         * lock held (base/lock.h, calling out) */
         if (!poison_intact(c, obj))
             mp_cache_panic("mpool_cache_alloc",
                            "object modified after it was freed", obj,
                            c->name, NULL);
         if (c->ctor != NULL && c->ctor(obj, c->arg) != 0) {
+            poison(c, obj); /* free again, as it was */
+            mp_cache_lock(&c->lock, c);
             mp_slab_free_locked(c, (void **)&obj, 1, "mpool_cache_alloc");
             mp_cache_unlock(&c->lock, c);
             mp_set_errno(ENOMEM);
@@ -208,7 +220,6 @@ got:
     redzone_fill(c, obj, c->size);
     if ((c->flags & MP_CACHE_VG) && c->ctor == NULL)
         mp_vg_undefined(obj, c->size); /* the fill is not the program's */
-    mp_cache_unlock(&c->lock, c);
     atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
     if (c->flags & MPOOL_CACHE_ZERO)
         __builtin_memset(obj, 0, c->size);
@@ -218,7 +229,7 @@ got:
 void
 mp_debug_free(struct mpool_cache *c, void *obj)
 {
-    const char *caller = c->pool != NULL ? "mpool_free" : "mpool_cache_free";
+    const char *caller = c->owner != NULL ? "mpool_free" : "mpool_cache_free";
     mp_slab_t *s = mp_slab_of(obj);
     uint64_t *state;
     size_t usable;
@@ -250,10 +261,15 @@ mp_debug_free(struct mpool_cache *c, void *obj)
     if (!redzone_intact(c, obj, usable))
         mp_cache_panic(caller, "write past the end of an object", obj,
                        c->name, NULL);
-    if (c->dtor != NULL)
+    *state = STATE_FREE ^ (uintptr_t)obj; /* a second free now reports */
+    if (c->dtor != NULL) {
+        /* with no lock held (base/lock.h, calling out); the object is
+         * still out of its slab, which therefore stays */
+        mp_cache_unlock(&c->lock, c);
         c->dtor(obj, c->arg);
+        mp_cache_lock(&c->lock, c);
+    }
     poison(c, obj);
-    *state = STATE_FREE ^ (uintptr_t)obj;
 
     if (c->quarantine == NULL) {
         void *ring;

@@ -50,17 +50,16 @@
  * slots are flushed when it exits (the backend's thread-exit hook) and its
  * table is freed.
  *
- * Locks, in order: a cache's lock (held while constructors run, which may
- * allocate from other caches), mp_tcache_lock (the table registry, the
- * slot indices, and a drain in progress), a cache's depot_lock, the
- * internal caches' locks.  So with mp_tcache_lock held, objects go to a
- * depot, never to a cache's slabs.
+ * Locks (their order is base/lock.h's): mp_tcache_lock guards the table
+ * registry, the slot indices and a drain in progress; it comes after the
+ * caches' slab locks and before their depot locks, so with it held
+ * objects go to a depot, never to a cache's slabs.
  */
 #include "cache/cache.h"
 
 MP_HIDDEN mp_tcache_t mp_tcache_empty; /* capacity 0: every call is slow */
 
-static mp_lock_t mp_tcache_lock = MP_LOCK_INITIALIZER;
+static mp_mutex_t mp_tcache_lock = MP_MUTEX_INIT(TCACHE);
 static mp_tcache_t *tcache_list;    /* every thread's table */
 static struct mpool_cache *tslot_owner[MP_TSLOT_MAX];
 static _Atomic uint32_t tslot_gen[MP_TSLOT_MAX];
@@ -94,7 +93,7 @@ mp_tslot_claim(struct mpool_cache *c)
 {
     uint32_t index = MP_TSLOT_NONE;
 
-    mp_lock_acquire(&mp_tcache_lock);
+    mp_mutex_lock(&mp_tcache_lock);
     if (tslot_high > 0) {
         uint32_t oldest = oldest_seen_epoch_locked();
         for (uint32_t i = 0; i < tslot_high; i++)
@@ -112,7 +111,7 @@ mp_tslot_claim(struct mpool_cache *c)
         c->tslot_gen = atomic_fetch_add(&tslot_gen[index], 1) + 1;
     }
     c->tslot = index;
-    mp_lock_release(&mp_tcache_lock);
+    mp_mutex_unlock(&mp_tcache_lock);
     return index == MP_TSLOT_NONE ? -1 : 0;
 }
 
@@ -135,9 +134,9 @@ tslot_retire_locked(struct mpool_cache *c)
 void
 mp_tslot_retire(struct mpool_cache *c)
 {
-    mp_lock_acquire(&mp_tcache_lock);
+    mp_mutex_lock(&mp_tcache_lock);
     tslot_retire_locked(c);
-    mp_lock_release(&mp_tcache_lock);
+    mp_mutex_unlock(&mp_tcache_lock);
 }
 
 static size_t
@@ -179,17 +178,17 @@ mp_tslot_retire_if_idle(struct mpool_cache *c)
     uint32_t i = c->tslot;
     size_t out, cached;
 
-    mp_lock_acquire(&mp_tcache_lock);
+    mp_mutex_lock(&mp_tcache_lock);
     out = __atomic_load_n(&c->objs_out, __ATOMIC_RELAXED);
     cached = depot_count(c);
     if (i != MP_TSLOT_NONE)
         cached += remote_cached_locked(c);
     if (out > cached) {
-        mp_lock_release(&mp_tcache_lock);
+        mp_mutex_unlock(&mp_tcache_lock);
         return EBUSY;
     }
     tslot_retire_locked(c);
-    mp_lock_release(&mp_tcache_lock);
+    mp_mutex_unlock(&mp_tcache_lock);
     return 0;
 }
 
@@ -284,7 +283,7 @@ tcache_tidy(mp_tcache_t *tc)
 
     if (tc->seen_epoch == epoch && !flush)
         return;
-    mp_lock_acquire(&mp_tcache_lock);
+    mp_mutex_lock(&mp_tcache_lock);
     for (uint32_t i = 0; i < tc->capacity; i++) {
         mp_tslot_t *s = &tc->slots[i];
         if (s->limit == NULL)
@@ -297,7 +296,7 @@ tcache_tidy(mp_tcache_t *tc)
     }
     __atomic_store_n(&tc->seen_epoch, epoch, __ATOMIC_RELEASE);
     tc->drain_seen = drain;
-    mp_lock_release(&mp_tcache_lock);
+    mp_mutex_unlock(&mp_tcache_lock);
 }
 
 /* The calling thread's table, with room for slot `index`; NULL if it
@@ -325,7 +324,7 @@ tcache_get(uint32_t index)
     if (grown == NULL)
         return NULL;
     __builtin_memset(grown, 0, table_pages(capacity) * MP_PAGE_SIZE);
-    mp_lock_acquire(&mp_tcache_lock);
+    mp_mutex_lock(&mp_tcache_lock);
     if (tc != &mp_tcache_empty) {
         __builtin_memcpy(grown->slots, tc->slots,
                          tc->capacity * sizeof(mp_tslot_t));
@@ -350,7 +349,7 @@ tcache_get(uint32_t index)
     grown->capacity = capacity;
     atomic_store_explicit(&grown->slots_end, mp_tslot_offset(capacity),
                           memory_order_release);
-    mp_lock_release(&mp_tcache_lock);
+    mp_mutex_unlock(&mp_tcache_lock);
     if (tc != &mp_tcache_empty)
         mp_pages_free(tc, table_pages(tc->capacity));
     mp_backend_tcache_set(grown);
@@ -376,9 +375,9 @@ slot_get(struct mpool_cache *c)
     if (s->limit != NULL && s->gen == c->tslot_gen)
         return s;
     if (s->limit != NULL) {
-        mp_lock_acquire(&mp_tcache_lock); /* no drain meanwhile */
+        mp_mutex_lock(&mp_tcache_lock); /* no drain meanwhile */
         slot_drop(s);
-        mp_lock_release(&mp_tcache_lock);
+        mp_mutex_unlock(&mp_tcache_lock);
     }
     {
         void **stack;
@@ -426,16 +425,16 @@ mp_tcache_thread_exit(void *arg)
     if (tc == NULL || tc == &mp_tcache_empty)
         return;
     mp_backend_tcache_set(&mp_tcache_empty);
-    mp_lock_acquire(&mp_tcache_lock);
+    mp_mutex_lock(&mp_tcache_lock);
     tcache_retire_locked(tc);
-    mp_lock_release(&mp_tcache_lock);
+    mp_mutex_unlock(&mp_tcache_lock);
     mp_pages_free(tc, table_pages(tc->capacity));
 }
 
 void
-mp_fork_tcache(enum mp_fork_phase phase)
+mp_tcache_fork(enum mp_fork_phase phase)
 {
-    mp_fork_lock(&mp_tcache_lock, phase);
+    mp_mutex_fork(&mp_tcache_lock, phase);
 }
 
 void
@@ -444,7 +443,7 @@ mp_tcache_fork_child(void)
     mp_tcache_t *mine = mp_backend_tcache_get();
     mp_tcache_t *tc, *next;
 
-    mp_lock_acquire(&mp_tcache_lock);
+    mp_mutex_lock(&mp_tcache_lock);
     for (tc = tcache_list; tc != NULL; tc = next) {
         next = tc->next;
         if (tc == mine)
@@ -455,11 +454,11 @@ mp_tcache_fork_child(void)
         atomic_store_explicit(&tc->in_op, 0, memory_order_relaxed);
         tcache_retire_locked(tc); /* no drain was under way: fork.c
                                      held mp_tcache_lock */
-        mp_lock_release(&mp_tcache_lock);
+        mp_mutex_unlock(&mp_tcache_lock);
         mp_pages_free(tc, table_pages(tc->capacity));
-        mp_lock_acquire(&mp_tcache_lock);
+        mp_mutex_lock(&mp_tcache_lock);
     }
-    mp_lock_release(&mp_tcache_lock);
+    mp_mutex_unlock(&mp_tcache_lock);
 }
 
 /* ------------------------------------------------------------------------
@@ -609,7 +608,7 @@ mp_tcache_flush_current(struct mpool_cache *c)
 
     if (tc == &mp_tcache_empty)
         return;
-    mp_lock_acquire(&mp_tcache_lock);
+    mp_mutex_lock(&mp_tcache_lock);
     for (uint32_t i = 0; i < tc->capacity; i++) {
         mp_tslot_t *s = &tc->slots[i];
         if (s->limit == NULL ||
@@ -619,7 +618,7 @@ mp_tcache_flush_current(struct mpool_cache *c)
         if (c == NULL || tslot_owner[i] == c)
             slot_flush(tslot_owner[i], s);
     }
-    mp_lock_release(&mp_tcache_lock);
+    mp_mutex_unlock(&mp_tcache_lock);
 }
 
 bool
@@ -628,7 +627,7 @@ mp_tcache_drain_others(void)
     mp_tcache_t *mine = mp_backend_tcache_get();
     mp_tcache_t *tc;
 
-    mp_lock_acquire(&mp_tcache_lock);
+    mp_mutex_lock(&mp_tcache_lock);
     for (tc = tcache_list; tc != NULL; tc = tc->next) {
         if (tc == mine)
             continue;
@@ -646,7 +645,7 @@ mp_tcache_drain_others(void)
                                   memory_order_release);
             atomic_store_explicit(&tc->stopped, 0, memory_order_release);
         }
-        mp_lock_release(&mp_tcache_lock);
+        mp_mutex_unlock(&mp_tcache_lock);
         atomic_fetch_add_explicit(&drain_epoch, 1, memory_order_release);
         return false;
     }
@@ -667,7 +666,7 @@ mp_tcache_drain_others(void)
                               memory_order_release);
         atomic_store_explicit(&tc->stopped, 0, memory_order_release);
     }
-    mp_lock_release(&mp_tcache_lock);
+    mp_mutex_unlock(&mp_tcache_lock);
     return true;
 }
 
@@ -678,9 +677,9 @@ mp_magazine_cached(struct mpool_cache *c)
 
     if (c->tslot == MP_TSLOT_NONE)
         return n;
-    mp_lock_acquire(&mp_tcache_lock);
+    mp_mutex_lock(&mp_tcache_lock);
     n += remote_cached_locked(c);
-    mp_lock_release(&mp_tcache_lock);
+    mp_mutex_unlock(&mp_tcache_lock);
     return n;
 }
 
@@ -693,10 +692,8 @@ direct_alloc(struct mpool_cache *c)
 {
     void *obj;
 
-    mp_cache_lock(&c->lock, c);
-    if (mp_slab_alloc_locked(c, &obj, 1) != 1)
+    if (mp_slab_alloc(c, &obj, 1) != 1)
         obj = NULL;
-    mp_cache_unlock(&c->lock, c);
     if (obj != NULL) {
         atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
         if (c->flags & MPOOL_CACHE_ZERO)
@@ -734,9 +731,7 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
     atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
     n = depot_take(c, buf);
     if (n == 0) {
-        mp_cache_lock(&c->lock, c);
-        n = mp_slab_alloc_locked(c, buf, c->mag_rounds);
-        mp_cache_unlock(&c->lock, c);
+        n = mp_slab_alloc(c, buf, c->mag_rounds);
         if (n == 0) {
             atomic_fetch_sub_explicit(&c->allocs_miss, 1,
                                       memory_order_relaxed);

@@ -43,7 +43,14 @@
  * the slab of any object is found through the segment header, and an
  * address that is not in a slab is recognised as such.
  *
- * Callers hold cache->lock.  Constructors and destructors run under it.
+ * Functions named _locked are called with cache->lock held.  Constructors
+ * and destructors never run under it (base/lock.h, "calling out"):
+ * mp_slab_alloc takes objects out under the lock, drops it, and then
+ * constructs the newly carved ones; an object whose constructor failed
+ * goes back as "raw" (carved, never constructed: kept on the cache's raw
+ * list, marked in its link word, and taken first by the next carve).
+ * Releasing slabs detaches them under the lock and runs the destructors
+ * after dropping it.
  */
 #include "cache/cache.h"
 #include "base/vg.h"
@@ -242,7 +249,8 @@ list_for(const struct mpool_cache *c, const mp_slab_t *s)
                       c->objs_per_slab);
 }
 
-static size_t slab_release_locked(struct mpool_cache *c, mp_slab_t *s);
+static size_t slab_detach_locked(struct mpool_cache *c, mp_slab_t *s);
+static void slab_finish(struct mpool_cache *c, mp_slab_t *s);
 
 /* Move s to the list its occupancy calls for.  For a pool's cache, count
  * the bytes in empty slabs against the pool's retention cap, and give a
@@ -258,14 +266,18 @@ relist(struct mpool_cache *c, mp_slab_t *s)
         return;
     list_remove(c, s);
     list_insert(c, s, want);
-    if (c->pool == NULL)
+    if (c->owner_ops == NULL)
         return;
     if (was == MP_SLAB_ON_EMPTY)
-        mp_pool_empty_slab(c->pool, -bytes);
+        c->owner_ops->empty_slab(c->owner, -bytes);
     else if (want == MP_SLAB_ON_EMPTY &&
-             mp_pool_empty_slab(c->pool, bytes)) {
+             c->owner_ops->empty_slab(c->owner, bytes)) {
+        /* an owner's class cache has no destructor to call out to, so
+         * the slab goes at once, under the lock */
+        MP_ASSERT(c->dtor == NULL);
         s->purge = 1;
-        slab_release_locked(c, s);
+        slab_detach_locked(c, s);
+        slab_finish(c, s);
     }
 }
 
@@ -281,14 +293,15 @@ slab_create_locked(struct mpool_cache *c)
     char *run;
     mp_slab_t *s;
 
-    if (c->pool != NULL && !mp_pool_charge(c->pool, (ptrdiff_t)bytes)) {
+    if (c->owner_ops != NULL &&
+        !c->owner_ops->charge(c->owner, (ptrdiff_t)bytes)) {
         mp_set_errno(ENOMEM);
         return NULL;
     }
     run = mp_pages_alloc(c->slab_pages, &is_zero);
     if (run == NULL) {
-        if (c->pool != NULL)
-            mp_pool_charge(c->pool, -(ptrdiff_t)bytes);
+        if (c->owner_ops != NULL)
+            c->owner_ops->charge(c->owner, -(ptrdiff_t)bytes);
         return NULL;
     }
     if (c->desc_on_slab) {
@@ -297,8 +310,8 @@ slab_create_locked(struct mpool_cache *c)
         void *d = mp_internal_alloc(&mp_slab_cache);
         if (d == NULL) {
             mp_pages_free(run, c->slab_pages);
-            if (c->pool != NULL)
-                mp_pool_charge(c->pool, -(ptrdiff_t)bytes);
+            if (c->owner_ops != NULL)
+                c->owner_ops->charge(c->owner, -(ptrdiff_t)bytes);
             return NULL;
         }
         s = d;
@@ -314,8 +327,8 @@ slab_create_locked(struct mpool_cache *c)
     c->colour_next += c->colour_step;
     if (c->colour_next > c->colour_max)
         c->colour_next = 0;
-    if (c->pool != NULL)
-        mp_pages_set_pool_owner(run, c->slab_pages, s, c->pool, c);
+    if (c->owner != NULL)
+        mp_pages_set_owners(run, c->slab_pages, s, c->owner, c);
     else
         mp_pages_set_owner(run, c->slab_pages, s);
     if ((c->flags & MP_CACHE_VG) && !(c->flags & MPOOL_CACHE_DEBUG))
@@ -323,23 +336,66 @@ slab_create_locked(struct mpool_cache *c)
          * after each object stays inaccessible, a red zone */
         mp_vg_noaccess(mp_slab_objs(s), (size_t)c->objs_per_slab * c->stride);
     list_insert(c, s, MP_SLAB_ON_EMPTY);
-    if (c->pool != NULL)
-        mp_pool_empty_slab(c->pool, (ptrdiff_t)bytes); /* never past the
-                                                          cap: it is about
-                                                          to be used */
+    if (c->owner_ops != NULL)
+        c->owner_ops->empty_slab(c->owner, (ptrdiff_t)bytes); /* never past
+                                                                 the cap: it
+                                                                 is about to
+                                                                 be used */
     return s;
 }
 
+/* Whether obj, a carved object of a slab being released, is raw (its
+ * constructor never ran to the end): slab_detach_locked marked it. */
+static bool
+is_raw_marked(const struct mpool_cache *c, void *obj)
+{
+    return link_get(c, obj) == MP_RAW_MARK;
+}
+
+/* Take s off its cache: off the lists, out of the counts, its raw objects
+ * off the raw list (marked, so that slab_finish skips their destructor).
+ * Returns its pages. */
 static size_t
-slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
+slab_detach_locked(struct mpool_cache *c, mp_slab_t *s)
+{
+    char *objs = mp_slab_objs(s);
+    char *end = objs + (size_t)s->carved * c->stride;
+
+    MP_ASSERT(s->cache == c && s->inuse == 0);
+    if (c->owner_ops != NULL && s->list == MP_SLAB_ON_EMPTY)
+        c->owner_ops->empty_slab(c->owner,
+                                 -(ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT));
+    list_remove(c, s);
+    if (c->nraw > 0) {
+        void *prev = NULL;
+        for (void *obj = c->raw; obj != NULL;) {
+            void *next = link_get(c, obj);
+            if ((char *)obj >= objs && (char *)obj < end) {
+                if (prev == NULL)
+                    c->raw = next;
+                else
+                    link_set(c, prev, next);
+                c->nraw--;
+                link_set(c, obj, MP_RAW_MARK);
+            } else {
+                prev = obj;
+            }
+            obj = next;
+        }
+    }
+    c->objs_carved -= s->carved;
+    return c->slab_pages;
+}
+
+/* Destructors, then the slab's pages back; no lock of the cache held
+ * (except for a cache without destructor, whose slab relist releases). */
+static void
+slab_finish(struct mpool_cache *c, mp_slab_t *s)
 {
     char *run = mp_unhide(s->run_h);
     bool purge = s->purge;
+    bool any_raw = c->ctor != NULL;
 
-    if (c->pool != NULL && s->list == MP_SLAB_ON_EMPTY)
-        mp_pool_empty_slab(c->pool,
-                           -(ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT));
-    list_remove(c, s);
     if (c->flags & MP_CACHE_VG)
         /* a destroyed cache frees what is still out: the objects whose
          * first byte is accessible (free ones are not) */
@@ -351,13 +407,14 @@ slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
     if (c->dtor != NULL)
         for (uint32_t i = 0; i < s->carved; i++) {
             char *obj = mp_slab_objs(s) + (size_t)i * c->stride;
+            if (any_raw && is_raw_marked(c, obj))
+                continue; /* never constructed */
             /* in checking mode a freed object was destructed at free */
             if (c->flags & MP_CACHE_VG)
                 mp_vg_defined(obj, c->size); /* its constructed state */
             if (!(c->flags & MPOOL_CACHE_DEBUG) || !mp_debug_is_free(c, obj))
                 c->dtor(obj, c->arg);
         }
-    c->objs_carved -= s->carved;
     if (!c->desc_on_slab) {
         void *d = s;
         mp_internal_free(&mp_slab_cache, d, "mp_slab_release");
@@ -368,29 +425,59 @@ slab_release_locked(struct mpool_cache *c, mp_slab_t *s)
         mp_pages_free_purge(run, c->slab_pages);
     else
         mp_pages_free(run, c->slab_pages);
-    if (c->pool != NULL)
-        mp_pool_charge(c->pool,
-                       -(ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT));
-    return c->slab_pages;
+    if (c->owner_ops != NULL)
+        c->owner_ops->charge(c->owner,
+                             -(ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT));
 }
 
-size_t
-mp_slab_release_empty_locked(struct mpool_cache *c, size_t keep)
+/* Detach under the lock the slabs `pick` chooses, then finish them with
+ * the lock dropped. */
+static size_t
+slabs_release(struct mpool_cache *c, size_t keep, bool all)
 {
+    mp_slab_t *chain = NULL;
     size_t pages = 0;
 
-    while (c->nslabs[MP_SLAB_ON_EMPTY] > keep)
-        pages += slab_release_locked(c, c->empty);
+    mp_cache_lock(&c->lock, c);
+    if (all) {
+        for (uint32_t list = 0; list <= MP_SLAB_ON_EMPTY; list++)
+            while (*list_head(c, list) != NULL) {
+                mp_slab_t *s = *list_head(c, list);
+                s->inuse = 0; /* what is out goes with it (destroy) */
+                pages += slab_detach_locked(c, s);
+                s->next = chain;
+                chain = s;
+            }
+        c->objs_out = 0;
+        c->raw = NULL;
+        c->nraw = 0;
+    } else {
+        while (c->nslabs[MP_SLAB_ON_EMPTY] > keep) {
+            mp_slab_t *s = c->empty;
+            pages += slab_detach_locked(c, s);
+            s->next = chain;
+            chain = s;
+        }
+    }
+    mp_cache_unlock(&c->lock, c);
+    while (chain != NULL) {
+        mp_slab_t *s = chain;
+        chain = s->next;
+        slab_finish(c, s);
+    }
     return pages;
 }
 
-void
-mp_slab_release_all_locked(struct mpool_cache *c)
+size_t
+mp_slab_release_empty(struct mpool_cache *c, size_t keep)
 {
-    for (uint32_t list = 0; list <= MP_SLAB_ON_EMPTY; list++)
-        while (*list_head(c, list) != NULL)
-            slab_release_locked(c, *list_head(c, list));
-    c->objs_out = 0;
+    return slabs_release(c, keep, false);
+}
+
+void
+mp_slab_release_all(struct mpool_cache *c)
+{
+    slabs_release(c, 0, true);
 }
 
 void *
@@ -398,10 +485,8 @@ mp_internal_alloc(struct mpool_cache *c)
 {
     void *obj;
 
-    mp_cache_lock(&c->lock, c);
-    if (mp_slab_alloc_locked(c, &obj, 1) != 1)
+    if (mp_slab_alloc(c, &obj, 1) != 1)
         obj = NULL;
-    mp_cache_unlock(&c->lock, c);
     return obj;
 }
 
@@ -427,13 +512,40 @@ mp_slab_of(const void *obj)
  * Objects in and out
  * ------------------------------------------------------------------------ */
 
-size_t
-mp_slab_alloc_locked(struct mpool_cache *c, void **out, size_t n)
+/* A raw object (carved, never constructed) out to the caller. */
+static void *
+raw_take_locked(struct mpool_cache *c)
 {
-    size_t got = 0;
-    bool ctor_failed = false;
+    void *obj = c->raw;
+    mp_slab_t *s;
 
-    while (got < n && !ctor_failed) {
+    c->raw = link_get(c, obj);
+    c->nraw--;
+    s = mp_slab_of(obj);
+    MP_ASSERT(s != NULL && s->cache == c);
+    s->inuse++;
+    relist(c, s);
+    return obj;
+}
+
+/* out[0 .. got) from the slabs; of them, the last *unbuilt still need
+ * their constructor (carved now, or raw), which the caller runs with the
+ * lock dropped. */
+static size_t
+slab_alloc_locked(struct mpool_cache *c, void **out, size_t n,
+                  size_t *unbuilt)
+{
+    size_t got = 0, fresh = 0; /* fresh: at out[n - fresh .. n) */
+
+    while (got + fresh < n && c->raw != NULL) {
+        char *obj = raw_take_locked(c);
+        if (c->flags & MP_CACHE_VG) {
+            mp_vg_block_alloc(obj, c->size);
+            mp_vg_defined(obj, c->size);
+        }
+        out[n - ++fresh] = obj;
+    }
+    while (got + fresh < n) {
         mp_slab_t *s;
 
         if (c->partial_mask != 0)
@@ -443,7 +555,7 @@ mp_slab_alloc_locked(struct mpool_cache *c, void **out, size_t n)
         else if ((s = slab_create_locked(c)) == NULL)
             break;
 
-        while (got < n && s->inuse < c->objs_per_slab) {
+        while (got + fresh < n && s->inuse < c->objs_per_slab) {
             char *obj = s->free;
 
             if (obj != NULL) {
@@ -456,21 +568,22 @@ mp_slab_alloc_locked(struct mpool_cache *c, void **out, size_t n)
                                    "link overwritten",
                                    obj, c->name, NULL);
                 s->free = next;
+                out[got++] = obj;
             } else {
+                MP_ASSERT(s->carved < c->objs_per_slab);
                 obj = mp_slab_objs(s) + (size_t)s->carved * c->stride;
                 if (c->flags & MP_CACHE_VG)
                     mp_vg_undefined(obj, c->size);
-                if (c->ctor != NULL && c->ctor(obj, c->arg) != 0) {
-                    ctor_failed = true;
-                    break;
-                }
                 s->carved++;
                 c->objs_carved++;
                 if (c->flags & MPOOL_CACHE_DEBUG)
                     *(uint64_t *)(obj + c->state_offset) = MP_STATE_FRESH;
+                if (c->ctor != NULL)
+                    out[n - ++fresh] = obj;
+                else
+                    out[got++] = obj;
             }
             s->inuse++;
-            out[got++] = obj;
             if (c->flags & MP_CACHE_VG) {
                 /* a chunk: undefined, but a constructed object's state is
                  * the constructor's, defined */
@@ -481,7 +594,57 @@ mp_slab_alloc_locked(struct mpool_cache *c, void **out, size_t n)
         }
         relist(c, s);
     }
+    if (fresh > 0 && got + fresh < n)
+        __builtin_memmove(out + got, out + n - fresh, fresh * sizeof(void *));
+    got += fresh;
     c->objs_out += got;
+    *unbuilt = fresh;
+    if (got == 0)
+        mp_set_errno(ENOMEM);
+    return got;
+}
+
+/* Objects whose constructor did not run (or failed) back as raw. */
+static void
+slab_unbuild_locked(struct mpool_cache *c, void **objs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        void *obj = objs[i];
+        mp_slab_t *s = mp_slab_of(obj);
+
+        MP_ASSERT(s != NULL && s->cache == c && s->inuse > 0);
+        if (c->flags & MP_CACHE_VG)
+            mp_vg_block_free(obj);
+        link_set(c, obj, c->raw);
+        c->raw = obj;
+        c->nraw++;
+        s->inuse--;
+        relist(c, s);
+    }
+    c->objs_out -= n;
+}
+
+size_t
+mp_slab_alloc(struct mpool_cache *c, void **out, size_t n)
+{
+    size_t got, unbuilt, built;
+
+    mp_cache_lock(&c->lock, c);
+    got = slab_alloc_locked(c, out, n, &unbuilt);
+    mp_cache_unlock(&c->lock, c);
+    if (unbuilt == 0)
+        return got;
+    /* Constructors, with no lock held: they may allocate from any other
+     * cache or pool, which may run out of memory and reclaim. */
+    for (built = 0; built < unbuilt; built++)
+        if (c->ctor(out[got - unbuilt + built], c->arg) != 0)
+            break;
+    if (built == unbuilt)
+        return got;
+    mp_cache_lock(&c->lock, c);
+    slab_unbuild_locked(c, out + got - unbuilt + built, unbuilt - built);
+    mp_cache_unlock(&c->lock, c);
+    got -= unbuilt - built;
     if (got == 0)
         mp_set_errno(ENOMEM);
     return got;

@@ -8,8 +8,9 @@
  * allocate.  So, registered once with pthread_atfork() when the library
  * initialises (hosted builds only; bare metal has no fork):
  *
- *   prepare  take every lock of the library, in the lock order of
- *            doc/design.md, so that no other thread is inside;
+ *   prepare  take every lock of the library, walking the lock table
+ *            (base/lock.h) class by class, so that no other thread is
+ *            inside;
  *   parent   release them all;
  *   child    make them all new (the one thread holds them all), then empty
  *            the thread tables of the threads that do not exist in the
@@ -21,45 +22,53 @@
  */
 #include <pthread.h>
 
-#include "cache/cache.h"
+#include "top.h"
 
 static bool fork_locked; /* prepare took the locks */
 
+/* Every lock of class cls, in every layer that has one. */
+static void
+fork_class(enum mp_lock_class cls, enum mp_fork_phase phase)
+{
+    mp_caches_fork(cls, phase);
+    mp_pools_fork(cls, phase);
+    if (cls == MP_LOCK_ARENA)
+        for (unsigned i = 0; i < MP_ARENAS_MAX; i++)
+            mp_mutex_fork(&mp_arenas[i].lock, phase);
+}
+
+/* The backend's lock, a leaf taken last (base/lock.h). */
+static void
+fork_backend(enum mp_fork_phase phase)
+{
+    mp_lock_t *lock = mp_backend_fork_lock();
+
+    if (phase == MP_FORK_PREPARE)
+        mp_lock_acquire(lock);
+    else if (phase == MP_FORK_PARENT)
+        mp_lock_release(lock);
+    else
+        mp_lock_init(lock);
+}
+
+/* step 0 .. MP_LOCK_NCLASSES - 1: the classes of the lock table in rank
+ * order; the last step: the backend's lock. */
 static void
 fork_step(enum mp_fork_phase phase, unsigned step)
 {
-    switch (step) {
-    case 0:
-        mp_fork_registry(phase);
-        break;
-    case 1:
-        mp_fork_pools(phase);
-        break;
-    case 2:
-        mp_fork_cache_locks(phase);
-        break;
-    case 3:
-        mp_fork_tcache(phase);
-        break;
-    case 4:
-        mp_fork_depots_internal(phase);
-        break;
-    case 5:
-        for (unsigned i = 0; i < MP_ARENAS_MAX; i++)
-            mp_fork_lock(&mp_arenas[i].lock, phase);
-        break;
-    case 6:
-        mp_fork_lock(mp_backend_fork_lock(), phase);
-        break;
-    }
+    if (step < MP_LOCK_NCLASSES)
+        fork_class((enum mp_lock_class)step, phase);
+    else
+        fork_backend(phase);
 }
-#define FORK_STEPS 7
+#define FORK_STEPS (MP_LOCK_NCLASSES + 1)
 
 static void
 fork_prepare(void)
 {
     if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2)
         return;
+    mp_lockcheck_walk_begin();
     for (unsigned step = 0; step < FORK_STEPS; step++)
         fork_step(MP_FORK_PREPARE, step);
     fork_locked = true;
@@ -73,6 +82,7 @@ fork_after(enum mp_fork_phase phase)
     fork_locked = false;
     for (unsigned step = FORK_STEPS; step-- > 0;)
         fork_step(phase, step);
+    mp_lockcheck_walk_end();
 }
 
 static void

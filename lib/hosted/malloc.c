@@ -36,7 +36,7 @@
 #include <stdlib.h>
 
 #include "mpool.h"
-#include "internal.h"
+#include "page/page.h"
 
 /* Tells pool.c that free() of a stranger is to be ignored (see above). */
 MP_HIDDEN const bool mp_malloc_override = true;

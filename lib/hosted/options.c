@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "cache/cache.h"
+#include "top.h"
 
 static void
 report_at_exit(void)

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "cache/cache.h"
+#include "top.h"
 
 static int
 write_all(int fd, const char *buf, size_t len)
@@ -94,8 +94,9 @@ mpool_report_fd(int fd)
     for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
         report_cache(c, &r);
     mp_pools_visit_classes(report_cache, &r); /* "pool:size" */
-    for (unsigned i = 0; mp_internal_caches[i] != NULL; i++)
-        report_cache(mp_internal_caches[i], &r);
+    for (unsigned i = 0; i < MP_INTERNAL_CACHES; i++)
+        if (mp_internal_caches[i] != NULL)
+            report_cache(mp_internal_caches[i], &r);
     mp_registry_unlock();
     return r.rc;
 }

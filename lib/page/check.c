@@ -4,7 +4,7 @@
  * in internal.h and adds up what it finds.  Tests call it after every
  * phase; it is never on an allocation path.
  */
-#include "internal.h"
+#include "page/page.h"
 
 static void
 check_failed(const char *what, const void *where)
@@ -92,7 +92,7 @@ mp_census(mp_arena_census_t *out)
         size_t empty = 0;
 
         __builtin_memset(&mine, 0, sizeof(mine));
-        mp_lock_acquire(&arena->lock);
+        mp_mutex_lock(&arena->lock);
         for (unsigned k = 0; k < MP_ORDERS; k++) {
             if (((arena->free_mask >> k) & 1) != (arena->free[k] != NULL))
                 check_failed("free-order mask wrong", arena);
@@ -122,7 +122,7 @@ mp_census(mp_arena_census_t *out)
             mine.free_committed != arena->free_committed ||
             mine.run_pages != arena->run_pages)
             check_failed("arena counters wrong", arena);
-        mp_lock_release(&arena->lock);
+        mp_mutex_unlock(&arena->lock);
 
         out->segments += mine.segments;
         out->huge_spans += mine.huge_spans;

@@ -14,7 +14,7 @@
  * is hidden: the shared library does not export it.  See doc/design.md,
  * "Fault injection".
  */
-#include "internal.h"
+#include "page/page.h"
 
 MP_HIDDEN _Atomic long mp_fault_countdown;
 /* With this set, the request that reaches 0 leaves the countdown at 1, so

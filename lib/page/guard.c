@@ -21,7 +21,7 @@
  * the run's head, or on a huge span), so callers free a run by the length
  * they asked for and the guard goes with it.
  */
-#include "internal.h"
+#include "page/page.h"
 
 #define GUARD_FILL 0x5au
 
@@ -129,9 +129,9 @@ mp_guard_check_all(void)
         mp_arena_t *arena = &mp_arenas[a];
         const void *broken;
 
-        mp_lock_acquire(&arena->lock);
+        mp_mutex_lock(&arena->lock);
         broken = broken_in_arena_locked(arena);
-        mp_lock_release(&arena->lock); /* never stop holding a lock */
+        mp_mutex_unlock(&arena->lock); /* never stop holding a lock */
         if (broken != NULL)
             mp_guard_report("mpool_reclaim", broken);
     }

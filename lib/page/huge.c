@@ -13,7 +13,7 @@
  * Spans are listed in their arena so that statistics and the checker can
  * see them.
  */
-#include "internal.h"
+#include "page/page.h"
 
 /* Give the backend every fully free buddy segment the arenas keep (page.c
  * keeps two an arena, so that a program allocating around a segment
@@ -30,7 +30,7 @@ release_empty_segments(void)
         mp_arena_t *a = &mp_arenas[i];
         mp_segment_t *seg, *next;
 
-        mp_lock_acquire(&a->lock);
+        mp_mutex_lock(&a->lock);
         for (seg = a->segments; seg != NULL && a->empty_segments > 0;
              seg = next) {
             next = seg->next;
@@ -40,7 +40,7 @@ release_empty_segments(void)
             if (mp_segment_release(seg) == 0)
                 released++;
         }
-        mp_lock_release(&a->lock);
+        mp_mutex_unlock(&a->lock);
     }
     return released;
 }
@@ -72,14 +72,14 @@ mp_huge_alloc(mp_arena_t *arena, size_t npages, bool *is_zero)
     seg->first_page = MP_HUGE_FIRST_PAGE;
     seg->run_pages = npages;
     seg->arena = arena;
-    mp_lock_acquire(&arena->lock);
+    mp_mutex_lock(&arena->lock);
     seg->prev = NULL;
     seg->next = arena->huge;
     if (seg->next != NULL)
         seg->next->prev = seg;
     arena->huge = seg;
     arena->run_pages += npages;
-    mp_lock_release(&arena->lock);
+    mp_mutex_unlock(&arena->lock);
     return mp_page_address(seg, seg->first_page);
 }
 
@@ -89,18 +89,18 @@ mp_huge_free(mp_segment_t *seg, void *addr, size_t npages)
     mp_arena_t *arena = seg->arena;
     bool guarded;
 
-    mp_lock_acquire(&arena->lock);
+    mp_mutex_lock(&arena->lock);
     guarded = (seg->flags & MP_PAGE_GUARDED) != 0;
     if (seg->kind != MP_SEGMENT_HUGE ||
         addr != mp_page_address(seg, seg->first_page) ||
         npages + guarded != seg->run_pages) {
-        mp_lock_release(&arena->lock);
+        mp_mutex_unlock(&arena->lock);
         return EINVAL;
     }
     npages = seg->run_pages;
     if (guarded &&
         !mp_guard_disarm((char *)addr + ((npages - 1) << MP_PAGE_SHIFT))) {
-        mp_lock_release(&arena->lock); /* the span stays, unfreed */
+        mp_mutex_unlock(&arena->lock); /* the span stays, unfreed */
         mp_guard_report("mpool_pages_free", addr);
     }
     seg->kind = 0; /* a racing second free now fails the test above */
@@ -111,7 +111,7 @@ mp_huge_free(mp_segment_t *seg, void *addr, size_t npages)
     if (seg->next != NULL)
         seg->next->prev = seg->prev;
     arena->run_pages -= npages;
-    mp_lock_release(&arena->lock);
+    mp_mutex_unlock(&arena->lock);
     npages += seg->first_page; /* the header: read before the span goes */
     if (mp_segment_release(seg) == 0 &&
         atomic_load_explicit(&mp_reclaim_active, memory_order_relaxed) != 0)

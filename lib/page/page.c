@@ -18,7 +18,7 @@
  *
  * Callers hold arena->lock.  Lock order: arena lock, then the backend's.
  */
-#include "internal.h"
+#include "page/page.h"
 
 /* How many fully free segments an arena keeps before it gives them back
  * without waiting for mpool_reclaim(): enough that a program allocating and
@@ -254,7 +254,7 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
     seg->pages[index].flags = 0;
     for (size_t i = index; i < index + npages; i++) {
         seg->pages[i].owner = NULL;
-        seg->pages[i].pool = NULL; /* before range_free sets .next */
+        seg->pages[i].group = NULL; /* before range_free sets .next */
     }
     range_free(arena, seg, index, index + npages);
     seg->free_pages += npages;

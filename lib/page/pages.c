@@ -14,9 +14,9 @@
  * never damage.  The segment map (segment.c) makes this safe for any
  * address at all.
  */
-#include "internal.h"
+#include "page/page.h"
 
-#include "mpool.h"
+#include "mpool.h" /* the public page functions */
 
 void *
 mp_pages_alloc(size_t npages, bool *is_zero)
@@ -41,9 +41,9 @@ mp_pages_alloc(size_t npages, bool *is_zero)
         (npages > MP_BUDDY_MAX_PAGES / 2 && mp_debug_all))
         return mp_huge_alloc(arena, npages, is_zero);
 
-    mp_lock_acquire(&arena->lock);
+    mp_mutex_lock(&arena->lock);
     run = mp_arena_alloc_locked(arena, npages, true, is_zero);
-    mp_lock_release(&arena->lock);
+    mp_mutex_unlock(&arena->lock);
     if (MP_LIKELY(run != NULL))
         return run;
 
@@ -51,9 +51,9 @@ mp_pages_alloc(size_t npages, bool *is_zero)
     for (unsigned i = 1; i < mp_narenas && run == NULL; i++) {
         mp_arena_t *other = &mp_arenas[(arena->index + i) % mp_narenas];
 
-        mp_lock_acquire(&other->lock);
+        mp_mutex_lock(&other->lock);
         run = mp_arena_alloc_locked(other, npages, false, is_zero);
-        mp_lock_release(&other->lock);
+        mp_mutex_unlock(&other->lock);
     }
     if (run == NULL)
         mp_set_errno(ENOMEM);
@@ -75,12 +75,12 @@ mp_pages_alloc_guarded(size_t npages, bool *is_zero)
         return NULL;
     mp_guard_arm(run + (npages << MP_PAGE_SHIFT));
     seg = mp_segment_of(run);
-    mp_lock_acquire(&seg->arena->lock); /* mp_guard_check_all reads it */
+    mp_mutex_lock(&seg->arena->lock); /* mp_guard_check_all reads it */
     if (seg->kind == MP_SEGMENT_HUGE)
         seg->flags |= MP_PAGE_GUARDED;
     else
         seg->pages[mp_page_index(seg, run)].flags |= MP_PAGE_GUARDED;
-    mp_lock_release(&seg->arena->lock);
+    mp_mutex_unlock(&seg->arena->lock);
     return run;
 }
 
@@ -101,24 +101,24 @@ pages_free(void *addr, size_t npages, bool purge)
         return mp_huge_free(seg, addr, npages);
     index = mp_page_index(seg, addr);
     arena = seg->arena;
-    mp_lock_acquire(&arena->lock);
+    mp_mutex_lock(&arena->lock);
     /* (a guard page is never a run's head: its entry stays NONE) */
     guarded = seg->pages[index].flags & MP_PAGE_GUARDED;
     if (seg->kind != MP_SEGMENT_BUDDY || index < seg->first_page ||
         seg->pages[index].state != MP_PAGE_RUN ||
         seg->pages[index].count != npages + guarded) {
-        mp_lock_release(&arena->lock);
+        mp_mutex_unlock(&arena->lock);
         return EINVAL;
     }
     if (MP_UNLIKELY(guarded)) {
         if (!mp_guard_disarm((char *)addr + (npages << MP_PAGE_SHIFT))) {
-            mp_lock_release(&arena->lock);
+            mp_mutex_unlock(&arena->lock);
             mp_guard_report("mpool_pages_free", addr);
         }
         npages++;
     }
     mp_arena_free_locked(arena, seg, index, npages, purge);
-    mp_lock_release(&arena->lock);
+    mp_mutex_unlock(&arena->lock);
     return 0;
 }
 
@@ -149,8 +149,8 @@ mp_pages_set_owner(void *run, size_t npages, void *owner)
 }
 
 void
-mp_pages_set_pool_owner(void *run, size_t npages, void *owner,
-                        const struct mpool *pool, struct mpool_cache *cache)
+mp_pages_set_owners(void *run, size_t npages, void *owner, const void *group,
+                    void *sub_owner)
 {
     mp_segment_t *seg = mp_segment_of(run);
 
@@ -160,8 +160,8 @@ mp_pages_set_pool_owner(void *run, size_t npages, void *owner,
     }
     for (size_t i = mp_page_index(seg, run), n = 0; n < npages; i++, n++) {
         seg->pages[i].owner = owner;
-        seg->pages[i].cache = cache;
-        seg->pages[i].pool = pool;
+        seg->pages[i].sub_owner = sub_owner;
+        seg->pages[i].group = group;
     }
 }
 

@@ -16,7 +16,7 @@
  * A second map of the same shape, mp_buddy_map, marks the segments run by
  * an arena's buddy system, whose page entries mpool_free reads directly.
  */
-#include "internal.h"
+#include "page/page.h"
 
 #define MAP_WORD_BITS MP_MAP_WORD_BITS
 

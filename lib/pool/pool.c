@@ -28,7 +28,7 @@
  * Locks: pool->lock (class creation, the large list), taken with no other
  * library lock held; it comes before the caches' locks in cache.c's order.
  */
-#include "cache/cache.h"
+#include "pool/pool.h"
 #include "pool/region.h"
 #include "pool/sizeclass.h"
 #include "base/vg.h"
@@ -67,7 +67,7 @@ struct mpool {
                                                          on the fast path */
     uintptr_t magic;
     struct mpool_cache *_Atomic classes[MP_CLASSES];
-    mp_lock_t lock;          /* classes[] creation, large list */
+    mp_mutex_t lock;          /* classes[] creation, large list */
     mp_large_t *large;
     size_t limit;            /* bytes; 0: none */
     _Atomic size_t taken;    /* bytes of pages held */
@@ -91,7 +91,7 @@ MP_HIDDEN struct mpool mp_default_pool;
 extern const bool mp_malloc_override __attribute__((weak));
 MP_HIDDEN uint8_t mp_class_table[MP_CLASS_TABLE_MAX / 16 + 1];
 static uint8_t pool_fast_class[POOL_FAST_SLOTS]; /* slot -> class */
-static mp_lock_t pools_lock = MP_LOCK_INITIALIZER;
+static mp_mutex_t pools_lock = MP_MUTEX_INIT(POOLS);
 static struct mpool *pools; /* under pools_lock */
 static _Atomic unsigned region_pools; /* live pools over caller memory */
 /* Checking mode: the last large blocks freed, so that freeing one again is
@@ -104,12 +104,12 @@ static _Atomic unsigned large_freed_next;
 #define pool_lock(p)                                                       \
     do {                                                                   \
         if (!((p)->flags & MPOOL_SINGLE_THREADED))                         \
-            mp_lock_acquire(&(p)->lock);                                   \
+            mp_mutex_lock(&(p)->lock);                                   \
     } while (0)
 #define pool_unlock(p)                                                     \
     do {                                                                   \
         if (!((p)->flags & MPOOL_SINGLE_THREADED))                         \
-            mp_lock_release(&(p)->lock);                                   \
+            mp_mutex_unlock(&(p)->lock);                                   \
     } while (0)
 
 #define POOL_PAGES ((sizeof(struct mpool) + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT)
@@ -117,13 +117,13 @@ static _Atomic unsigned large_freed_next;
 static void
 pool_link(struct mpool *p)
 {
-    mp_lock_acquire(&pools_lock);
+    mp_mutex_lock(&pools_lock);
     p->prev = NULL;
     p->next = pools;
     if (pools != NULL)
         pools->prev = p;
     pools = p;
-    mp_lock_release(&pools_lock);
+    mp_mutex_unlock(&pools_lock);
 }
 
 static void
@@ -132,7 +132,7 @@ pool_init(struct mpool *p, const char *name, size_t limit)
     size_t n = 0;
 
     __builtin_memset(p, 0, sizeof(*p));
-    mp_lock_init(&p->lock);
+    mp_mutex_init(&p->lock, MP_LOCK_POOL, 0);
     p->limit = limit;
     if (name != NULL)
         while (n < MPOOL_CACHE_NAME_MAX && name[n] != '\0') {
@@ -142,9 +142,13 @@ pool_init(struct mpool *p, const char *name, size_t limit)
     p->magic = MP_POOL_MAGIC;
 }
 
+MP_HIDDEN struct mpool_cache mp_large_cache;
+
 void
 mp_pool_bootstrap(void)
 {
+    mp_cache_init_internal(&mp_large_cache, "mpool_large", sizeof(mp_large_t),
+                           MP_INTERNAL_CLIENT);
     /* sizes 16k-15 .. 16k share a class: the class of 16k */
     for (size_t i = 0; i <= MP_CLASS_TABLE_MAX / 16; i++)
         mp_class_table[i] = (uint8_t)mp_size_class_compute(i * 16);
@@ -156,9 +160,11 @@ mp_pool_bootstrap(void)
     pool_link(&default_pool);
 }
 
-bool
-mp_pool_empty_slab(struct mpool *p, ptrdiff_t bytes)
+/* The hooks a pool installs in its class caches (cache/cache.h). */
+static bool
+pool_empty_slab(void *owner, ptrdiff_t bytes)
 {
+    struct mpool *p = owner;
     size_t now = atomic_fetch_add_explicit(&p->empty, (size_t)bytes,
                                            memory_order_relaxed) +
                  (size_t)bytes;
@@ -166,8 +172,16 @@ mp_pool_empty_slab(struct mpool *p, ptrdiff_t bytes)
     return bytes > 0 && p->retain != 0 && now > p->retain;
 }
 
-bool
-mp_pool_charge(struct mpool *p, ptrdiff_t bytes)
+static bool
+pool_charge_hook(void *owner, ptrdiff_t bytes);
+
+static const mp_cache_owner_ops_t pool_class_ops = {
+    .charge = pool_charge_hook,
+    .empty_slab = pool_empty_slab,
+};
+
+static bool
+pool_charge(struct mpool *p, ptrdiff_t bytes)
 {
     size_t now = atomic_fetch_add_explicit(&p->taken, (size_t)bytes,
                                            memory_order_relaxed) +
@@ -179,6 +193,12 @@ mp_pool_charge(struct mpool *p, ptrdiff_t bytes)
         return false;
     }
     return true;
+}
+
+static bool
+pool_charge_hook(void *owner, ptrdiff_t bytes)
+{
+    return pool_charge(owner, bytes);
 }
 
 /* The pool a caller named: NULL is the default pool. */
@@ -252,14 +272,14 @@ mpool_destroy(mpool_t *pool)
     if (pool == NULL || pool == &default_pool)
         return;
     pool_resolve(pool, "mpool_destroy");
-    mp_lock_acquire(&pools_lock);
+    mp_mutex_lock(&pools_lock);
     if (pool->prev != NULL)
         pool->prev->next = pool->next;
     else
         pools = pool->next;
     if (pool->next != NULL)
         pool->next->prev = pool->prev;
-    mp_lock_release(&pools_lock);
+    mp_mutex_unlock(&pools_lock);
     if (pool->region != NULL) {
         /* the memory is the caller's: nothing to give back */
         if (mp_vg_active) {
@@ -295,10 +315,10 @@ mp_pool_is_live(const struct mpool *pool)
 {
     bool live = false;
 
-    mp_lock_acquire(&pools_lock);
+    mp_mutex_lock(&pools_lock);
     for (struct mpool *p = pools; p != NULL && !live; p = p->next)
         live = p == pool;
-    mp_lock_release(&pools_lock);
+    mp_mutex_unlock(&pools_lock);
     return live;
 }
 
@@ -326,11 +346,11 @@ mp_pools_shrink(void)
 {
     size_t pages = 0;
 
-    mp_lock_acquire(&pools_lock);
+    mp_mutex_lock(&pools_lock);
     for (struct mpool *p = pools; p != NULL; p = p->next)
         if (!(p->flags & MPOOL_SINGLE_THREADED)) /* its thread's to do */
             pages += mp_pool_shrink(p);
-    mp_lock_release(&pools_lock);
+    mp_mutex_unlock(&pools_lock);
     return pages;
 }
 
@@ -366,7 +386,7 @@ pool_class_create(struct mpool *p, unsigned index)
                                   p->flags & MPOOL_SINGLE_THREADED
                                       ? MP_CACHE_NOLOCK
                                       : 0,
-                                  p);
+                                  p, &pool_class_ops);
         if (c != NULL) {
             atomic_store_explicit(&p->classes[index], c,
                                   memory_order_release);
@@ -440,7 +460,7 @@ large_alloc(struct mpool *p, size_t size, size_t align)
         extra = (align >> MP_PAGE_SHIFT) - 1;
     npages += extra;
     bytes = npages << MP_PAGE_SHIFT;
-    if (!mp_pool_charge(p, (ptrdiff_t)bytes)) {
+    if (!pool_charge(p, (ptrdiff_t)bytes)) {
         mp_set_errno(ENOMEM);
         return NULL;
     }
@@ -452,7 +472,7 @@ large_alloc(struct mpool *p, size_t size, size_t align)
         if (hdr != NULL) {
             mp_internal_free(&mp_large_cache, hdr, "mpool_alloc");
         }
-        mp_pool_charge(p, -(ptrdiff_t)bytes);
+        pool_charge(p, -(ptrdiff_t)bytes);
         mp_set_errno(ENOMEM);
         return NULL;
     }
@@ -539,7 +559,7 @@ large_free(mp_large_t *l)
         mp_vg_undefined(mp_unhide(l->run_h), l->npages << MP_PAGE_SHIFT);
     }
     mp_pages_free(mp_unhide(l->run_h), l->npages);
-    mp_pool_charge(p, -(ptrdiff_t)(l->npages << MP_PAGE_SHIFT));
+    pool_charge(p, -(ptrdiff_t)(l->npages << MP_PAGE_SHIFT));
     mp_internal_free(&mp_large_cache, hdr, "mpool_free");
 }
 
@@ -551,11 +571,11 @@ region_pool_of(const void *ptr)
 
     if (atomic_load_explicit(&region_pools, memory_order_relaxed) == 0)
         return NULL;
-    mp_lock_acquire(&pools_lock);
+    mp_mutex_lock(&pools_lock);
     for (struct mpool *p = pools; p != NULL && found == NULL; p = p->next)
         if (p->region != NULL && mp_region_contains(p->region, ptr))
             found = p;
-    mp_lock_release(&pools_lock);
+    mp_mutex_unlock(&pools_lock);
     return found;
 }
 
@@ -667,13 +687,13 @@ pool_free_slow(mpool_t *pool, void *ptr)
         large_free(l);
         return;
     }
-    if (MP_UNLIKELY(s->cache->pool == NULL))
+    if (MP_UNLIKELY(((struct mpool *)s->cache->owner) == NULL))
         mp_cache_panic("mpool_free", "object of a cache freed with mpool_free",
                        ptr, s->cache->name, NULL);
-    if (MP_UNLIKELY(pool != NULL && s->cache->pool != pool &&
+    if (MP_UNLIKELY(pool != NULL && ((struct mpool *)s->cache->owner) != pool &&
                     (s->cache->flags & MPOOL_CACHE_DEBUG)))
         mp_cache_panic("mpool_free", "block freed to the wrong pool", ptr,
-                       pool->name, s->cache->pool->name);
+                       pool->name, ((struct mpool *)s->cache->owner)->name);
     mp_cache_free_inline(s->cache, ptr);
 }
 
@@ -686,8 +706,8 @@ mpool_free(mpool_t *pool, void *ptr)
      * (NULL for the default pool, large blocks and strangers go the slow
      * way, which checks everything) */
     if (MP_LIKELY(pool != NULL && (page = mp_buddy_page_fast(ptr)) != NULL &&
-                  page->pool == pool))
-        mp_cache_free_inline_ex(page->cache, ptr, false, true);
+                  page->group == pool))
+        mp_cache_free_inline_ex(page->sub_owner, ptr, false, true);
     else
         pool_free_slow(pool, ptr);
 }
@@ -786,7 +806,7 @@ pool_realloc_moving(mpool_t *pool, void *ptr, size_t size)
         mp_large_t *l = block_owner(ptr, &s, "mpool_realloc", pool);
         old = mpool_usable_size(ptr);
         if (owner == NULL)
-            owner = l != NULL ? l->pool : s->cache->pool;
+            owner = l != NULL ? l->pool : ((struct mpool *)s->cache->owner);
     }
     old = mp_vg_addressable(ptr, old);
     moved = mpool_alloc(owner, size);
@@ -820,7 +840,7 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
     if (l == NULL) {
         old = s->cache->size;
         /* in place while the size stays in the block's class */
-        if (size <= MP_CLASS_LARGEST && s->cache->pool != NULL &&
+        if (size <= MP_CLASS_LARGEST && ((struct mpool *)s->cache->owner) != NULL &&
             mp_class_size(mp_size_class(size)) == old)
             return ptr;
     } else {
@@ -831,7 +851,7 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
     }
     moved = mpool_alloc(pool != NULL ? pool
                         : l != NULL  ? l->pool
-                                     : s->cache->pool,
+                                     : ((struct mpool *)s->cache->owner),
                         size);
     if (moved == NULL)
         return NULL;
@@ -844,45 +864,42 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
  * fork (fork.c)
  * ------------------------------------------------------------------------ */
 
-/* pools_lock, then each pool's lock and its region's (a leaf: its holder
- * waits for nothing, so taking it early cannot deadlock).  pools_lock
- * stays held until the parent or child phase: the pool list is walked
- * again by mp_pools_each_class. */
+/* The pool layer's locks of class cls.  pools_lock is taken at its turn
+ * and released at its turn after fork, so the list stays locked while the
+ * walk of the later classes (each pool's, each region's, the classes'
+ * caches' and depots') goes through it. */
 void
-mp_fork_pools(enum mp_fork_phase phase)
+mp_pools_fork(enum mp_lock_class cls, enum mp_fork_phase phase)
 {
-    if (phase == MP_FORK_PREPARE)
-        mp_lock_acquire(&pools_lock);
-    for (struct mpool *p = pools; p != NULL; p = p->next) {
-        mp_fork_lock(&p->lock, phase);
-        if (p->region != NULL)
-            mp_fork_lock(&p->region->lock, phase);
+    if (cls == MP_LOCK_POOLS) {
+        mp_mutex_fork(&pools_lock, phase);
+        return;
     }
-    if (phase != MP_FORK_PREPARE)
-        mp_fork_lock(&pools_lock, phase);
-}
-
-void
-mp_pools_each_class(void (*fn)(struct mpool_cache *, enum mp_fork_phase),
-                    enum mp_fork_phase phase)
-{
-    for (struct mpool *p = pools; p != NULL; p = p->next)
-        for (unsigned i = 0; i < MP_CLASSES; i++) {
-            struct mpool_cache *c = atomic_load(&p->classes[i]);
-            if (c != NULL)
-                fn(c, phase);
+    for (struct mpool *p = pools; p != NULL; p = p->next) {
+        if (cls == MP_LOCK_POOL) {
+            mp_mutex_fork(&p->lock, phase);
+        } else if (cls == MP_LOCK_REGION) {
+            if (p->region != NULL)
+                mp_mutex_fork(&p->region->lock, phase);
+        } else if (cls == MP_LOCK_CACHE || cls == MP_LOCK_DEPOT) {
+            for (unsigned i = 0; i < MP_CLASSES; i++) {
+                struct mpool_cache *c = atomic_load(&p->classes[i]);
+                if (c != NULL)
+                    mp_cache_fork(c, cls, phase);
+            }
         }
+    }
 }
 
 void
 mp_pools_visit_classes(void (*fn)(struct mpool_cache *, void *), void *arg)
 {
-    mp_lock_acquire(&pools_lock);
+    mp_mutex_lock(&pools_lock);
     for (struct mpool *p = pools; p != NULL; p = p->next)
         for (unsigned i = 0; i < MP_CLASSES; i++) {
             struct mpool_cache *c = atomic_load(&p->classes[i]);
             if (c != NULL)
                 fn(c, arg);
         }
-    mp_lock_release(&pools_lock);
+    mp_mutex_unlock(&pools_lock);
 }

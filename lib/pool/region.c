@@ -248,7 +248,7 @@ mp_region_init(struct mp_region *r, void *base, size_t size)
         return EINVAL;
     usable = (size - (size_t)(start - (char *)base)) & ~(size_t)(ALIGN - 1);
     __builtin_memset(r, 0, sizeof(*r));
-    mp_lock_init(&r->lock);
+    mp_mutex_init(&r->lock, MP_LOCK_REGION, 0);
     r->base = base;
     r->size = size;
     /* one free block, then the sentinel: a used block of size 0 */
@@ -284,11 +284,11 @@ mp_region_alloc(struct mp_region *r, size_t size, size_t align)
     /* room to move the start forward to the alignment, leaving a free
      * block in front */
     need = align > ALIGN ? want + align + HEADER + MIN_BLOCK : want;
-    mp_lock_acquire(&r->lock);
+    mp_mutex_lock(&r->lock);
     mapping_search(need, &fl, &sl);
     b = find_suitable(r, fl, sl);
     if (b == NULL) {
-        mp_lock_release(&r->lock);
+        mp_mutex_unlock(&r->lock);
         mp_set_errno(ENOMEM);
         return NULL;
     }
@@ -314,7 +314,7 @@ mp_region_alloc(struct mp_region *r, size_t size, size_t align)
     block_mark(b, false);
     r->used += block_size(b);
     p = block_to_ptr(b);
-    mp_lock_release(&r->lock);
+    mp_mutex_unlock(&r->lock);
     return p;
 }
 
@@ -355,13 +355,13 @@ valid_block_locked(const struct mp_region *r, const void *p)
 int
 mp_region_free(struct mp_region *r, void *p)
 {
-    mp_lock_acquire(&r->lock);
+    mp_mutex_lock(&r->lock);
     if (!valid_block_locked(r, p)) {
-        mp_lock_release(&r->lock);
+        mp_mutex_unlock(&r->lock);
         return EINVAL;
     }
     free_locked(r, ptr_to_block(p));
-    mp_lock_release(&r->lock);
+    mp_mutex_unlock(&r->lock);
     return 0;
 }
 
@@ -370,9 +370,9 @@ mp_region_usable_size(struct mp_region *r, const void *p)
 {
     size_t n;
 
-    mp_lock_acquire(&r->lock);
+    mp_mutex_lock(&r->lock);
     n = valid_block_locked(r, p) ? block_size(ptr_to_block(p)) : 0;
-    mp_lock_release(&r->lock);
+    mp_mutex_unlock(&r->lock);
     return n;
 }
 
@@ -387,9 +387,9 @@ mp_region_realloc(struct mp_region *r, void *p, size_t size)
         mp_set_errno(ENOMEM);
         return NULL;
     }
-    mp_lock_acquire(&r->lock);
+    mp_mutex_lock(&r->lock);
     if (!valid_block_locked(r, p)) {
-        mp_lock_release(&r->lock);
+        mp_mutex_unlock(&r->lock);
         mp_set_errno(EINVAL);
         return NULL;
     }
@@ -405,10 +405,10 @@ mp_region_realloc(struct mp_region *r, void *p, size_t size)
     if (want <= block_size(b)) {
         block_trim(r, b, want);
         r->used = r->used - have + block_size(b);
-        mp_lock_release(&r->lock);
+        mp_mutex_unlock(&r->lock);
         return p;
     }
-    mp_lock_release(&r->lock);
+    mp_mutex_unlock(&r->lock);
     moved = mp_region_alloc(r, size, ALIGN);
     if (moved == NULL)
         return NULL;
@@ -423,11 +423,11 @@ mp_region_forget(struct mp_region *r)
     char *start = (char *)(((uintptr_t)r->base + ALIGN - 1) &
                            ~(uintptr_t)(ALIGN - 1));
 
-    mp_lock_acquire(&r->lock);
+    mp_mutex_lock(&r->lock);
     for (rblock_t *b = (rblock_t *)start; block_size(b) != 0; b = block_next(b))
         if (!block_is_free(b))
             mp_vg_block_free(block_to_ptr(b));
-    mp_lock_release(&r->lock);
+    mp_mutex_unlock(&r->lock);
 }
 
 void
@@ -439,7 +439,7 @@ mp_region_census(struct mp_region *r, size_t *free_blocks,
                            ~(uintptr_t)(ALIGN - 1));
 
     *free_blocks = *largest_free = 0;
-    mp_lock_acquire(&r->lock);
+    mp_mutex_lock(&r->lock);
     /* every block but the sentinel, which alone has size 0 */
     for (b = (rblock_t *)start; block_size(b) != 0; b = block_next(b)) {
         if (block_is_free(b)) {
@@ -449,5 +449,5 @@ mp_region_census(struct mp_region *r, size_t *free_blocks,
         }
     }
     *used = r->used;
-    mp_lock_release(&r->lock);
+    mp_mutex_unlock(&r->lock);
 }

@@ -6,7 +6,7 @@
 #ifndef MP_REGION_H
 #define MP_REGION_H
 
-#include "internal.h"
+#include "page/page.h"
 
 #define MP_REGION_SL 16 /* second-level lists per first level */
 #define MP_REGION_FL (sizeof(size_t) * 8 - 8 + 1)
@@ -14,7 +14,7 @@
 struct mp_rblock;
 
 struct mp_region {
-    mp_lock_t lock;
+    mp_mutex_t lock;
     char *base;        /* as the caller gave it */
     size_t size;
     size_t used;       /* bytes of allocated blocks, headers left out */

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * internal.h - the core's types and its cross-file declarations.  Never
- * installed; nothing here is exported from the shared library.
+ * page/page.h - the page level: segments from the backend, arenas, the
+ * buddy system, huge spans and guard pages, and the interface the layers
+ * above allocate through (mp_pages_alloc and friends).  Never installed;
+ * nothing here is exported from the shared library.  It names nothing of
+ * the layers above: what they keep on a page (owner words) is opaque here.
  *
  * Glossary
  *   page     MP_PAGE_SIZE bytes (4 KiB with the mmap backend).  The unit of
@@ -38,21 +41,10 @@
  *   - pages[i].committed is 1 when page i may hold physical memory; it is
  *     set when the page is handed out and cleared when it is purged.
  */
-#ifndef MP_INTERNAL_H
-#define MP_INTERNAL_H
+#ifndef MP_PAGE_PAGE_H
+#define MP_PAGE_PAGE_H
 
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "backend.h"
-
-#define MP_HIDDEN __attribute__((visibility("hidden")))
-#define MP_LIKELY(x) __builtin_expect(!!(x), 1)
-#define MP_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define MP_NOINLINE __attribute__((noinline))
-#define MP_NORETURN __attribute__((noreturn))
+#include "base/base.h"
 
 /* Geometry derived from the backend's constants. */
 #define MP_SEGMENT_ORDER (MP_SEGMENT_SHIFT - MP_PAGE_SHIFT)
@@ -63,41 +55,6 @@
 #if MP_SEGMENT_SHIFT <= MP_PAGE_SHIFT
 #error "a segment must hold more than one page"
 #endif
-
-/* The library's records of where the program's blocks are (a slab's first
- * object, a large block) are kept with the top bit flipped: not pointers to
- * valgrind's leak check, which scans the library's metadata like any
- * memory and would otherwise take them for references that keep a leaked
- * block reachable. */
-#define MP_HIDE_BIT ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
-
-static inline uintptr_t
-mp_hide(const void *p)
-{
-    return (uintptr_t)p ^ MP_HIDE_BIT;
-}
-
-static inline char *
-mp_unhide(uintptr_t hidden)
-{
-    return (char *)(hidden ^ MP_HIDE_BIT);
-}
-
-/* fork() in a threaded program (fork.c): before it every lock is taken in
- * the lock order (doc/design.md), after it the parent releases them and
- * the child, whose one thread holds them all, makes them new. */
-enum mp_fork_phase { MP_FORK_PREPARE, MP_FORK_PARENT, MP_FORK_CHILD };
-
-static inline void
-mp_fork_lock(mp_lock_t *lock, enum mp_fork_phase phase)
-{
-    if (phase == MP_FORK_PREPARE)
-        mp_lock_acquire(lock);
-    else if (phase == MP_FORK_PARENT)
-        mp_lock_release(lock);
-    else
-        mp_lock_init(lock);
-}
 
 /* ------------------------------------------------------------------------
  * Page entries, segments, arenas
@@ -112,13 +69,14 @@ enum mp_page_state {
 typedef struct mp_page {
     union {
         struct mp_page *next;     /* FREE: the arena's list for this order */
-        const struct mpool *pool; /* in a run of a pool's slab: the pool,
-                                     for mpool_free's fast path; NULL in
-                                     every other page but a FREE head */
+        const void *group;        /* in a run: an opaque word of the layer
+                                     above (a pool, for mpool_free's fast
+                                     path); NULL in every other page but a
+                                     FREE head */
     };
     union {
         struct mp_page *prev;
-        struct mpool_cache *cache; /* with .pool: the slab's cache */
+        void *sub_owner;          /* with .group: another (a class cache) */
     };
     void *owner;       /* in a run: what the layer above keeps there (a
                           slab), set on every page of the run */
@@ -178,7 +136,7 @@ _Static_assert(MP_SEGMENT_FIRST_PAGE * 2 <= MP_SEGMENT_PAGES,
                "the segment header would take half the segment");
 
 typedef struct mp_arena {
-    mp_lock_t lock;                /* protects everything below, and the
+    mp_mutex_t lock;                /* protects everything below, and the
                                       page entries of its segments */
     mp_page_t *free[MP_ORDERS];    /* free blocks by order, doubly linked */
     unsigned free_mask;            /* bit k set: free[k] is not empty */
@@ -193,13 +151,12 @@ typedef struct mp_arena {
 } mp_arena_t;
 
 /* ------------------------------------------------------------------------
- * init.c
+ * arena.c: the page level's state, its initialisation, and reclaim
  * ------------------------------------------------------------------------ */
 
 extern MP_HIDDEN mp_backend_config_t mp_config;
 extern MP_HIDDEN mp_arena_t mp_arenas[MP_ARENAS_MAX];
 extern MP_HIDDEN unsigned mp_narenas;
-extern MP_HIDDEN _Atomic int mp_init_state; /* 0 none, 1 busy, 2 done, 3 failed */
 /* Non-zero while mpool_reclaim() runs: arenas then keep their empty
  * segments for the reclaim pass, which gives them back and counts them. */
 extern MP_HIDDEN _Atomic int mp_reclaim_active;
@@ -208,17 +165,13 @@ extern MP_HIDDEN _Atomic int mp_reclaim_active;
  * them as it does purged pages. */
 extern MP_HIDDEN _Atomic size_t mp_reclaim_huge_pages;
 
-MP_HIDDEN int mp_init_slow(void);
-
-/* 0 when the library is ready; an error number otherwise. */
-static inline int
-mp_init(void)
-{
-    if (MP_LIKELY(atomic_load_explicit(&mp_init_state, memory_order_acquire)
-                  == 2))
-        return 0;
-    return mp_init_slow();
-}
+/* Set up the backend and the arenas (init.c, once).  0 or an error. */
+MP_HIDDEN int mp_page_init(void);
+/* Release the arena's empty segments and purge the committed pages of its
+ * free blocks; returns the pages given back. */
+MP_HIDDEN size_t mp_arena_reclaim(mp_arena_t *arena);
+/* Pages in runs in all arenas, huge spans included. */
+MP_HIDDEN size_t mp_pages_in_runs(void);
 
 /* The arena for the calling thread: the one of the CPU it runs on. */
 static inline mp_arena_t *
@@ -351,11 +304,11 @@ MP_HIDDEN int mp_pages_free(void *addr, size_t npages);
 MP_HIDDEN int mp_pages_free_purge(void *addr, size_t npages);
 /* Record `owner` on every page of a live run (the run's caller only). */
 MP_HIDDEN void mp_pages_set_owner(void *run, size_t npages, void *owner);
-/* The same for a slab of a pool's class cache, whose pages also name the
- * pool and the cache for mpool_free's fast path (mp_buddy_page_fast). */
-MP_HIDDEN void mp_pages_set_pool_owner(void *run, size_t npages, void *owner,
-                                       const struct mpool *pool,
-                                       struct mpool_cache *cache);
+/* The same with two more opaque words on every page (a pool's slab names
+ * its pool and class cache, for mpool_free's fast path through
+ * mp_buddy_page_fast). */
+MP_HIDDEN void mp_pages_set_owners(void *run, size_t npages, void *owner,
+                                   const void *group, void *sub_owner);
 /* The owner recorded for the run holding addr; NULL for an address the
  * library does not hold or a page in no run. */
 MP_HIDDEN void *mp_pages_owner(const void *addr);
@@ -388,25 +341,6 @@ MP_HIDDEN MP_NORETURN void mp_guard_report(const char *caller,
 /* Check every guard page that has a pattern (mpool_reclaim). */
 MP_HIDDEN void mp_guard_check_all(void);
 
-/* ------------------------------------------------------------------------
- * reclaim.c
- * ------------------------------------------------------------------------ */
-
-MP_HIDDEN size_t mp_arena_reclaim(mp_arena_t *arena);
-
-/* ------------------------------------------------------------------------
- * error.c
- * ------------------------------------------------------------------------ */
-
-/* Report heap corruption, naming what and where, and stop the program. */
-MP_HIDDEN MP_NORETURN void mp_panic(const char *function, const char *what,
-                                    const void *addr);
-/* The same, naming the cache (and the cache the object belongs to, for a
- * free into the wrong one); either name may be NULL. */
-MP_HIDDEN MP_NORETURN void mp_cache_panic(const char *function,
-                                          const char *what, const void *addr,
-                                          const char *cache,
-                                          const char *other);
 
 /* ------------------------------------------------------------------------
  * check.c: invariants, for tests and debugging builds.
@@ -425,4 +359,4 @@ typedef struct mp_arena_census {
  * add up what is there. */
 MP_HIDDEN void mp_census(mp_arena_census_t *out);
 
-#endif /* MP_INTERNAL_H */
+#endif /* MP_PAGE_PAGE_H */

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * base/lockcheck.c - the lock-order checker of checking builds.
+ *
+ * Each thread keeps the locks it holds in a small array.  Taking a lock
+ * compares its class with the highest class held (lock.h's table): a
+ * later class is fine; the same class only as its nesting rule allows; an
+ * earlier one is a lock-order violation, which could deadlock against a
+ * thread taking the two the other way round.  The checker does not wait
+ * for that deadlock to happen: the first inverted acquisition stops the
+ * program with one line naming both locks and their ranks.
+ *
+ * fork()'s prepare handler takes every lock of the library at once; it
+ * announces the walk, and the checker then only verifies that the walk
+ * goes up the table, without recording hundreds of locks.
+ *
+ * The record is per thread (the backend's MP_THREAD_LOCAL) or, on bare
+ * metal where there is no thread-local storage, per hart: there
+ * mp_backend_cpu_id() names the running hart exactly.
+ */
+#include "base/base.h"
+
+#if MP_CHECKING
+
+#define HELD_MAX 32
+
+typedef struct lock_record {
+    const mp_mutex_t *held[HELD_MAX];
+    unsigned count;
+    bool walking;       /* fork's walk in progress */
+    uint16_t walk_cls;  /* the last lock the walk took */
+    uint16_t walk_key;
+} lock_record_t;
+
+#ifdef MP_THREAD_LOCAL
+static MP_THREAD_LOCAL lock_record_t thread_record;
+
+static lock_record_t *
+record(void)
+{
+    return &thread_record;
+}
+#else
+static lock_record_t cpu_record[MP_ARENAS_MAX];
+
+static lock_record_t *
+record(void)
+{
+    return &cpu_record[mp_backend_cpu_id() % MP_ARENAS_MAX];
+}
+#endif
+
+static const struct {
+    const char *name;
+    enum mp_lock_rule rule;
+    enum mp_lock_class guard;
+} lock_classes[MP_LOCK_NCLASSES] = {
+#define MP_LOCK_ROW(name, rule, guard, what)                               \
+    {#name, MP_NEST_##rule, MP_LOCK_##guard},
+    MP_LOCK_CLASSES(MP_LOCK_ROW)
+#undef MP_LOCK_ROW
+};
+
+static size_t
+append(char *buf, size_t at, size_t cap, const char *s)
+{
+    while (*s != '\0' && at < cap)
+        buf[at++] = *s++;
+    return at;
+}
+
+static size_t
+append_uint(char *buf, size_t at, size_t cap, unsigned long v)
+{
+    char digits[24];
+    size_t n = 0;
+
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0 && at < cap)
+        buf[at++] = digits[--n];
+    return at;
+}
+
+static size_t
+append_hex(char *buf, size_t at, size_t cap, uintptr_t v)
+{
+    char digits[2 * sizeof(uintptr_t)];
+    size_t n = 0;
+
+    do {
+        digits[n++] = "0123456789abcdef"[v & 0xf];
+        v >>= 4;
+    } while (v != 0);
+    at = append(buf, at, cap, "0x");
+    while (n > 0 && at < cap)
+        buf[at++] = digits[--n];
+    return at;
+}
+
+static size_t
+append_lock(char *buf, size_t at, size_t cap, unsigned cls, unsigned key,
+            const void *addr)
+{
+    at = append(buf, at, cap, cls < MP_LOCK_NCLASSES ? lock_classes[cls].name
+                                                     : "?");
+    at = append(buf, at, cap, " (rank ");
+    at = append_uint(buf, at, cap, cls + 1);
+    if (cls < MP_LOCK_NCLASSES && lock_classes[cls].rule == MP_NEST_KEYED) {
+        at = append(buf, at, cap, ", key ");
+        at = append_uint(buf, at, cap, key);
+    }
+    at = append(buf, at, cap, ") ");
+    return append_hex(buf, at, cap, (uintptr_t)addr);
+}
+
+/* "libmpool: lock order: taking A (rank a) 0x... while holding B (rank
+ * b) 0x...", then stop. */
+static MP_NORETURN void
+violation(const char *what, const mp_mutex_t *taking, unsigned held_cls,
+          unsigned held_key, const void *held_addr)
+{
+    char line[256];
+    size_t n = 0, cap = sizeof(line) - 1;
+
+    n = append(line, n, cap, "libmpool: lock order: ");
+    n = append(line, n, cap, what);
+    n = append(line, n, cap, " ");
+    n = append_lock(line, n, cap, taking->cls, taking->key, taking);
+    n = append(line, n, cap, " while holding ");
+    n = append_lock(line, n, cap, held_cls, held_key, held_addr);
+    line[n++] = '\n';
+    mp_backend_write_error(line, n);
+    mp_backend_abort();
+}
+
+static bool
+holds_class(const lock_record_t *r, unsigned cls)
+{
+    for (unsigned i = 0; i < r->count; i++)
+        if (r->held[i]->cls == cls)
+            return true;
+    return false;
+}
+
+void
+mp_lockcheck_acquire(const mp_mutex_t *m)
+{
+    lock_record_t *r = record();
+    const mp_mutex_t *top = NULL;
+
+    if (r->walking) {
+        if (m->cls < r->walk_cls ||
+            (m->cls == r->walk_cls &&
+             lock_classes[m->cls].rule == MP_NEST_KEYED &&
+             m->key <= r->walk_key))
+            violation("fork's walk takes", m, r->walk_cls, r->walk_key,
+                      NULL);
+        r->walk_cls = m->cls;
+        r->walk_key = m->key;
+        return;
+    }
+    for (unsigned i = 0; i < r->count; i++) {
+        const mp_mutex_t *h = r->held[i];
+        if (h == m)
+            violation("taking again", m, h->cls, h->key, h);
+        if (top == NULL || h->cls > top->cls ||
+            (h->cls == top->cls && h->key > top->key))
+            top = h;
+    }
+    if (top != NULL && m->cls <= top->cls) {
+        if (m->cls < top->cls)
+            violation("taking", m, top->cls, top->key, top);
+        switch (lock_classes[m->cls].rule) {
+        case MP_NEST_NEVER:
+            violation("taking a second", m, top->cls, top->key, top);
+        case MP_NEST_KEYED:
+            if (m->key <= top->key)
+                violation("taking", m, top->cls, top->key, top);
+            break;
+        case MP_NEST_GUARDED:
+            if (!holds_class(r, lock_classes[m->cls].guard))
+                violation("taking a second (without its guard)", m,
+                          top->cls, top->key, top);
+            break;
+        }
+    }
+    if (r->count == HELD_MAX)
+        violation("too many locks held, taking", m, top->cls, top->key, top);
+    r->held[r->count++] = m;
+}
+
+void
+mp_lockcheck_release(const mp_mutex_t *m)
+{
+    lock_record_t *r = record();
+
+    if (r->walking)
+        return;
+    for (unsigned i = r->count; i-- > 0;)
+        if (r->held[i] == m) {
+            r->held[i] = r->held[--r->count];
+            return;
+        }
+    violation("releasing a lock not held:", m, MP_LOCK_NCLASSES, 0, NULL);
+}
+
+void
+mp_lockcheck_walk_begin(void)
+{
+    lock_record_t *r = record();
+
+    if (r->count != 0)
+        violation("fork's walk begins holding", r->held[0], r->held[0]->cls,
+                  r->held[0]->key, r->held[0]);
+    r->walking = true;
+    r->walk_cls = 0;
+    r->walk_key = 0;
+}
+
+void
+mp_lockcheck_walk_end(void)
+{
+    lock_record_t *r = record();
+
+    r->walking = false;
+    r->count = 0;
+}
+
+unsigned
+mp_lockcheck_held(void)
+{
+    return record()->count;
+}
+
+#endif /* MP_CHECKING */
