@@ -11,11 +11,7 @@
 #include "top.h"
 #include "base/vg.h"
 
-MP_HIDDEN _Atomic int mp_init_state;
 
-#if MPOOL_VALGRIND
-MP_HIDDEN bool mp_vg_active; /* running under valgrind (vg.h) */
-#endif
 
 static int init_error; /* why initialisation failed, once it has */
 

@@ -39,8 +39,6 @@
 #define REDZONE_BYTE 0xbb
 #define POISON_WORD 0xdeadbeefu
 
-MP_HIDDEN int mp_debug_all;
-
 int
 mpool_set_debug(int on)
 {

@@ -25,6 +25,9 @@
 
 #define GUARD_FILL 0x5au
 
+/* The checking-mode switch, read here and by every layer above when a
+ * thing is created; set by mpool_set_debug and MPOOL_DEBUG. */
+MP_HIDDEN int mp_debug_all;
 MP_HIDDEN _Atomic size_t mp_guards_poisoned;
 
 static void
