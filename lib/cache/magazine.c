@@ -264,6 +264,7 @@ slot_drop(mp_tslot_t *s)
 {
     if (s->base != NULL) {
         void *stack = s->base - 1; /* the sentinel's word */
+        MP_ASSERT(s->base[-1] == NULL); /* the free path's double-free test */
         mp_internal_free(&mp_stack_cache, stack, "mp_tcache");
     }
     __builtin_memset(s, 0, sizeof(*s));
@@ -566,6 +567,7 @@ mp_depot_drain(struct mpool_cache *c)
     mp_cache_unlock(&c->depot_lock, c);
     while (full != NULL) {
         mp_magazine_t *next = full->next;
+        MP_ASSERT(full->rounds <= c->mag_rounds);
         objects_to_slabs(c, full->round, full->rounds);
         magazine_delete(full);
         full = next;

@@ -258,6 +258,8 @@ static void slab_finish(struct mpool_cache *c, mp_slab_t *s);
 static void
 relist(struct mpool_cache *c, mp_slab_t *s)
 {
+    MP_ASSERT(s->cache == c && s->inuse <= s->carved &&
+              s->carved <= c->objs_per_slab);
     uint32_t want = list_for(c, s);
     uint32_t was = s->list;
     ptrdiff_t bytes = (ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT);

@@ -37,6 +37,10 @@ order_for_pages(size_t npages)
 static void
 freelist_push(mp_arena_t *arena, mp_page_t *p, unsigned order)
 {
+    /* a block head that heads nothing else; the list it joins is ordered */
+    MP_ASSERT(p->state == MP_PAGE_NONE && order <= MP_BUDDY_MAX_ORDER);
+    MP_ASSERT((arena->free[order] == NULL) ==
+              !(arena->free_mask & (1u << order)));
     p->state = MP_PAGE_FREE;
     p->count = order;
     p->prev = NULL;
@@ -50,6 +54,9 @@ freelist_push(mp_arena_t *arena, mp_page_t *p, unsigned order)
 static void
 freelist_remove(mp_arena_t *arena, mp_page_t *p)
 {
+    MP_ASSERT(p->state == MP_PAGE_FREE && p->count <= MP_BUDDY_MAX_ORDER);
+    MP_ASSERT(p->prev != NULL || arena->free[p->count] == p);
+    MP_ASSERT(p->next == NULL || p->next->prev == p);
     if (p->prev != NULL)
         p->prev->next = p->next;
     else if ((arena->free[p->count] = p->next) == NULL)
@@ -73,6 +80,8 @@ block_free(mp_arena_t *arena, mp_segment_t *seg, size_t index,
         if (buddy < seg->first_page || b->state != MP_PAGE_FREE ||
             b->count != order)
             break;
+        /* a free buddy of the same order lies wholly inside the segment */
+        MP_ASSERT(buddy + ((size_t)1 << order) <= seg->end_page);
         freelist_remove(arena, b);
         index &= ~((size_t)1 << order);
         order++;
@@ -242,6 +251,10 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
 {
     size_t committed = npages;
 
+    /* the run's head: a run of exactly npages */
+    MP_ASSERT(seg->pages[index].state == MP_PAGE_RUN &&
+              seg->pages[index].count == npages);
+    MP_ASSERT(index >= seg->first_page && index + npages <= seg->end_page);
     if (purge && mp_config.can_purge &&
         mp_backend_purge(mp_page_address(seg, index),
                          npages << MP_PAGE_SHIFT) == 0) {
@@ -259,6 +272,7 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
     range_free(arena, seg, index, index + npages);
     seg->free_pages += npages;
     arena->free_pages += npages;
+    MP_ASSERT(seg->free_pages <= mp_segment_usable(seg));
     arena->free_committed += committed;
     arena->run_pages -= npages;
     if (segment_is_empty(seg)) {
