@@ -19,8 +19,21 @@
  * Parent and child release in the reverse order of prepare, so that each
  * list (the caches of the registry, the pools) is still locked while its
  * members' locks are released.
+ *
+ * In a single-threaded process (__libc_single_threaded) no other thread
+ * can hold a lock, and fork may be called from a signal handler that
+ * interrupted malloc or another fork's handlers: prepare then takes
+ * nothing and records nothing, so parent and child do nothing either, as
+ * glibc's fork skips its own locking there.  A child of such a fork may
+ * use only async-signal-safe functions.  Without the variable (an older C
+ * library) every fork takes the locks.
  */
+#include "config.h"
+
 #include <pthread.h>
+#ifdef HAVE_LIBC_SINGLE_THREADED
+#include <sys/single_threaded.h>
+#endif
 
 #include "top.h"
 
@@ -63,10 +76,23 @@ fork_step(enum mp_fork_phase phase, unsigned step)
 }
 #define FORK_STEPS (MP_LOCK_NCLASSES + 1)
 
+/* The C library says that the calling thread is the only one. */
+static bool
+fork_single_threaded(void)
+{
+#ifdef HAVE_LIBC_SINGLE_THREADED
+    return __libc_single_threaded != 0;
+#else
+    return false;
+#endif
+}
+
 static void
 fork_prepare(void)
 {
     if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2)
+        return;
+    if (fork_single_threaded())
         return;
     mp_lockcheck_walk_begin();
     for (unsigned step = 0; step < FORK_STEPS; step++)
