@@ -20,6 +20,22 @@
  * list (the caches of the registry, the pools) is still locked while its
  * members' locks are released.
  *
+ * The C library's stream locks come before ours.  getline() reallocs
+ * while it holds its stream's lock, and fflush(NULL) holds the list of
+ * streams while it waits for each stream; glibc's fork takes that list
+ * (_IO_list_lock) only after every prepare handler has run.  Were our
+ * locks taken first, a fork would wait for the list while holding them,
+ * the flush for the stream, and the getline in realloc for our lock.  So
+ * prepare first takes the list itself: a recursive lock, which glibc's
+ * fork then takes a second time.  In the parent glibc releases its count
+ * before the parent handlers run, and fork_parent releases ours after the
+ * library's locks; in the child glibc makes the list lock new before the
+ * child handlers run, so fork_child leaves it alone.  glibc does both only
+ * when the process has more than one thread, as __libc_single_threaded
+ * says, which is why the list is taken only with that variable, and only
+ * where the C library has the lock (a weak reference; musl has neither).
+ * This is the order glibc's own malloc has: its locks after the list.
+ *
  * In a single-threaded process (__libc_single_threaded) no other thread
  * can hold a lock, and fork may be called from a signal handler that
  * interrupted malloc or another fork's handlers: prepare then takes
@@ -37,7 +53,12 @@
 
 #include "top.h"
 
+/* glibc's lock on its list of streams (recursive); absent elsewhere. */
+extern void _IO_list_lock(void) __attribute__((weak));
+extern void _IO_list_unlock(void) __attribute__((weak));
+
 static bool fork_locked; /* prepare took the locks */
+static bool fork_stdio;  /* and the list of streams before them */
 
 /* Every lock of class cls, in every layer that has one. */
 static void
@@ -87,6 +108,20 @@ fork_single_threaded(void)
 #endif
 }
 
+/* Take the list of streams, where the C library has one and will make it
+ * new in the child: true if taken. */
+static bool
+fork_stdio_lock(void)
+{
+#ifdef HAVE_LIBC_SINGLE_THREADED
+    if (_IO_list_lock != NULL && _IO_list_unlock != NULL) {
+        _IO_list_lock();
+        return true;
+    }
+#endif
+    return false;
+}
+
 static void
 fork_prepare(void)
 {
@@ -94,6 +129,7 @@ fork_prepare(void)
         return;
     if (fork_single_threaded())
         return;
+    fork_stdio = fork_stdio_lock();
     mp_lockcheck_walk_begin();
     for (unsigned step = 0; step < FORK_STEPS; step++)
         fork_step(MP_FORK_PREPARE, step);
@@ -114,7 +150,12 @@ fork_after(enum mp_fork_phase phase)
 static void
 fork_parent(void)
 {
+    bool stdio = fork_stdio;
+
+    fork_stdio = false;
     fork_after(MP_FORK_PARENT);
+    if (stdio)
+        _IO_list_unlock(); /* the count prepare took; glibc's is gone */
 }
 
 static void
@@ -122,6 +163,7 @@ fork_child(void)
 {
     bool was_locked = fork_locked;
 
+    fork_stdio = false; /* glibc's fork has made the list lock new */
     fork_after(MP_FORK_CHILD);
     if (was_locked)
         mp_tcache_fork_child();
