@@ -16,7 +16,7 @@
  * header's page entries: free memory is never written, so a purged page
  * stays purged and a free page is never paged in just to be listed.
  *
- * Callers hold arena->lock.  Lock order: arena lock, then the backend's.
+ * Callers hold arena->lock (its place in the order: base/lock.h).
  */
 #include "page/page.h"
 

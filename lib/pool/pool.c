@@ -26,7 +26,7 @@
  * atomic add, taken only on those slow paths.
  *
  * Locks: pool->lock (class creation, the large list), taken with no other
- * library lock held; it comes before the caches' locks in cache.c's order.
+ * library lock held but the pool list's; its place: base/lock.h.
  */
 #include "pool/pool.h"
 #include "pool/region.h"
