@@ -48,7 +48,7 @@ static struct watch_shared *watch_page;
 
 /* In the child: say what it is doing now (shown if it hangs there). */
 static void watch_phase(const char *fmt, ...) TAP_PRINTF(1, 2);
-static void
+static __attribute__((unused)) void
 watch_phase(const char *fmt, ...)
 {
     va_list ap;
@@ -59,7 +59,7 @@ watch_phase(const char *fmt, ...)
 }
 
 /* In the child: record check i.  A check recorded twice keeps a failure. */
-static bool
+static __attribute__((unused)) bool
 watch_check(int i, bool pass)
 {
     if (watch_page->result[i] != WATCH_FAIL)
@@ -163,7 +163,7 @@ watch_run(const char *name, void (*child)(void *), void *arg,
 }
 
 /* Skip what watch_run would have reported, with a reason. */
-static void
+static __attribute__((unused)) void
 watch_skip(const char *name, int nchecks, const char *why)
 {
     skip(nchecks + 1, "%s: %s", name, why);
