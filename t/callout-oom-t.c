@@ -44,7 +44,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "internal.h"
+#include "page/page.h"
 #include "mpool.h"
 #include "tap/tap.h"
 #include "watchdog.h"

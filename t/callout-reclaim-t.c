@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "internal.h"
+#include "page/page.h"
 #include "mpool.h"
 #include "tap/tap.h"
 #include "watchdog.h"
