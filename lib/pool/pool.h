@@ -1,14 +1,46 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pool/pool.h - the pool layer's cross-file interface: large blocks, the
- * pools' internal cache, and what the top layer (init.c, reclaim.c, the
- * hosted files) asks of pools.  Pools sit on the object caches
- * (cache/cache.h), which know a pool only as an opaque owner with hooks.
+ * pool/pool.h - the pool layer: the struct every pool starts with, the
+ * table of operations of a pool that is not a class pool, what the pieces
+ * of lib/pool/ call in each other, and what the top layer (init.c,
+ * reclaim.c, the hosted files) asks of pools.  Pools sit on the object
+ * caches (cache/cache.h), which know a pool only as an opaque owner with
+ * hooks.
+ *
+ * A pool is one of two kinds, fixed at mpool_create:
+ *
+ *   class pool   size-class caches and large runs (pool.c, large.c); its
+ *                ops are NULL and pool.c serves it directly, so its fast
+ *                paths carry no indirect call
+ *   region pool  TLSF over memory the caller gave (region-pool.c,
+ *                region.c); every entry point reaches it through its ops
+ *
+ * Both begin with struct mpool, whose direct table of sizes (fast[]) comes
+ * first: mpool_alloc's fast path reads it for any pool, and a region
+ * pool's stays empty, so its calls always reach the slow path and the ops.
  */
 #ifndef MP_POOL_POOL_H
 #define MP_POOL_POOL_H
 
 #include "cache/cache.h"
+#include "pool/sizeclass.h"
+
+#define MP_POOL_MAGIC ((uintptr_t)0x6d70706f6f6c2121ull)
+/* Alignments up to 2 MiB, and at most half a segment: a block aligned
+ * further would start past its span's first segment, where its address
+ * no longer leads to its header (256 KiB segments on k210). */
+#define MP_POOL_ALIGN_MAX                                                  \
+    ((size_t)2 << 20 < MP_SEGMENT_SIZE / 2 ? (size_t)2 << 20               \
+                                           : MP_SEGMENT_SIZE / 2)
+
+/* mpool_alloc's direct table: sizes up to 1 KiB by 8-byte steps, then up
+ * to 16 KiB by 128-byte steps, each slot naming the class cache that
+ * serves its sizes once the class exists.  Class boundaries fall on those
+ * steps (sizeclass.h), so one slot never straddles two classes. */
+#define POOL_FAST_SMALL_MAX 1024
+#define POOL_FAST_MAX 16384
+#define POOL_FAST_SLOTS (POOL_FAST_SMALL_MAX / 8 + 1 + \
+                         (POOL_FAST_MAX - POOL_FAST_SMALL_MAX) / 128)
 
 /* A block too large for the classes, or too aligned: a page run of its own,
  * whose pages record (header | 1) as their owner. */
@@ -23,6 +55,82 @@ typedef struct mp_large {
     struct mp_large *next; /* the pool's list */
     struct mp_large *prev;
 } mp_large_t;
+
+struct mp_pool_ops;
+
+struct mpool {
+    struct mpool_cache *_Atomic fast[POOL_FAST_SLOTS]; /* first: no offset
+                                                         on the fast path */
+    uintptr_t magic;
+    const struct mp_pool_ops *ops; /* NULL: a class pool */
+    struct mpool_cache *_Atomic classes[MP_CLASSES];
+    mp_mutex_t lock;          /* classes[] creation, large list */
+    mp_large_t *large;
+    size_t limit;            /* bytes; 0: none */
+    _Atomic size_t taken;    /* bytes of pages held */
+    size_t retain;           /* bytes of empty slabs kept; 0: no cap */
+    unsigned flags;          /* MPOOL_SINGLE_THREADED */
+    _Atomic size_t empty;    /* bytes in empty slabs now */
+    bool is_default;
+    struct mpool *next;      /* every pool, for reclaim */
+    struct mpool *prev;
+    char name[MPOOL_CACHE_NAME_MAX + 1];
+};
+
+/* The operations of a pool that is not a class pool.  Each is called with
+ * a live pool of the kind (its magic checked) and no library lock held. */
+struct mp_pool_ops {
+    size_t size; /* bytes of the kind's struct, struct mpool first */
+    /* Set up what follows struct mpool from the caller's options; 0, or
+     * an error number (mpool_create fails with it). */
+    int (*init)(struct mpool *p, const mpool_options_t *opt);
+    /* Forget every block: the pool is going away (mpool_destroy, which
+     * then gives back the struct itself). */
+    void (*destroy)(struct mpool *p);
+    /* A block of size bytes aligned to align (16 or more); NULL with
+     * errno ENOMEM. */
+    void *(*alloc)(struct mpool *p, size_t size, size_t align);
+    /* Free a block, reporting a pointer that is not one. */
+    void (*free)(struct mpool *p, void *ptr);
+    /* mpool_realloc of a block of the pool (ptr not NULL). */
+    void *(*realloc)(struct mpool *p, void *ptr, size_t size);
+    /* The bytes the program may use; 0 when ptr is not a live block. */
+    size_t (*usable_size)(struct mpool *p, const void *ptr);
+    /* Whether ptr lies in the pool's memory (mpool_usable_size and free()
+     * of a pointer without its pool look for the pool this way). */
+    bool (*contains)(const struct mpool *p, const void *ptr);
+    /* fork (fork.c): the kind's own locks, at the REGION class's turn. */
+    void (*fork)(struct mpool *p, enum mp_fork_phase phase);
+};
+
+/* region-pool.c: pools over the caller's memory. */
+extern MP_HIDDEN const struct mp_pool_ops mp_region_pool_ops;
+
+/* The pool's own lock, skipped for a single-threaded pool. */
+#define pool_lock(p)                                                       \
+    do {                                                                   \
+        if (!((p)->flags & MPOOL_SINGLE_THREADED))                         \
+            mp_mutex_lock(&(p)->lock);                                     \
+    } while (0)
+#define pool_unlock(p)                                                     \
+    do {                                                                   \
+        if (!((p)->flags & MPOOL_SINGLE_THREADED))                         \
+            mp_mutex_unlock(&(p)->lock);                                   \
+    } while (0)
+
+/* pool.c: count `bytes` more (or fewer, when negative) against the pool's
+ * limit; false when it would pass the limit. */
+MP_HIDDEN bool mp_pool_charge(struct mpool *pool, ptrdiff_t bytes);
+
+/* pool.c: realloc by moving: a block of size bytes from alloc_from, the
+ * first min(copy, size) bytes of ptr copied into it, ptr freed to
+ * free_to.  NULL, ptr untouched, when there is no memory. */
+MP_HIDDEN void *mp_pool_move(mpool_t *alloc_from, mpool_t *free_to,
+                             void *ptr, size_t copy, size_t size);
+
+/* ------------------------------------------------------------------------
+ * What the layers above ask of pools
+ * ------------------------------------------------------------------------ */
 
 extern MP_HIDDEN struct mpool_cache mp_large_cache;
 MP_HIDDEN void mp_pool_bootstrap(void);

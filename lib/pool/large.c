@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * large.c - a class pool's large blocks: those over the largest class
+ * (8 MiB), and those aligned past what a class can honour.  Each is a page
+ * run of its own with a header from the library's mp_large_cache; every
+ * page of the run names the header, tagged with bit 0 (slab descriptors,
+ * the other owners, never are), so the block is found from its address.
+ *
+ *   | run (npages)                                       | guard page  |
+ *   | pad to align | block (size) | red zone 0xbb ...    | (checking)  |
+ *
+ * In checking mode the run is followed by a guard page (page level), the
+ * bytes from the block's end to it are red zone, checked at free, and the
+ * last blocks freed are remembered so that freeing one again is reported
+ * as a double free rather than as a stranger (their pages are gone).
+ *
+ * Each large run is charged to its pool's limit while it lives.  The pool
+ * keeps its large blocks on a list, under the pool's lock, for destroy.
+ */
+#include "pool/large.h"
+#include "pool/pool-vg.h"
+
+/* The headers of large blocks: an internal cache the pool layer lays out
+ * (mp_pool_bootstrap). */
+MP_HIDDEN struct mpool_cache mp_large_cache;
+
+#define LARGE_REDZONE_BYTE 0xbb /* checking mode: after a large block */
+#define LARGE_FREED_KEPT 64     /* checking mode: large blocks remembered
+                                   after free, to name a double free */
+
+/* Checking mode: the last large blocks freed.  A diagnostic only:
+ * relaxed, and old entries are overwritten. */
+static _Atomic uintptr_t large_freed[LARGE_FREED_KEPT];
+static _Atomic unsigned large_freed_next;
+
+static size_t
+large_run_bytes(const mp_large_t *l)
+{
+    return l->npages << MP_PAGE_SHIFT;
+}
+
+void *
+mp_large_alloc(struct mpool *p, size_t size, size_t align)
+{
+    size_t npages, extra = 0, bytes;
+    mp_large_t *l;
+    void *hdr;
+    bool is_zero;
+    char *run;
+
+    if (size > (SIZE_MAX >> 1) || align > MP_POOL_ALIGN_MAX) {
+        mp_set_errno(ENOMEM);
+        return NULL;
+    }
+    npages = (size + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT;
+    if (npages == 0)
+        npages = 1;
+    if (align > MP_PAGE_SIZE)
+        extra = (align >> MP_PAGE_SHIFT) - 1;
+    npages += extra;
+    bytes = npages << MP_PAGE_SHIFT;
+    if (!mp_pool_charge(p, (ptrdiff_t)bytes)) {
+        mp_set_errno(ENOMEM);
+        return NULL;
+    }
+    hdr = mp_internal_alloc(&mp_large_cache);
+    run = hdr == NULL   ? NULL
+          : mp_debug_all ? mp_pages_alloc_guarded(npages, &is_zero)
+                         : mp_pages_alloc(npages, &is_zero);
+    if (run == NULL) {
+        if (hdr != NULL) {
+            mp_internal_free(&mp_large_cache, hdr, "mpool_alloc");
+        }
+        mp_pool_charge(p, -(ptrdiff_t)bytes);
+        mp_set_errno(ENOMEM);
+        return NULL;
+    }
+    l = hdr;
+    l->pool = p;
+    l->run_h = mp_hide(run);
+    l->npages = npages;
+    l->block_h = mp_hide((char *)(((uintptr_t)run + align - 1) &
+                                  ~(uintptr_t)(align - 1)));
+    l->size = 0;
+    if (mp_debug_all) {
+        /* checking mode: a guard page follows the run, and the bytes
+         * between the block's end and the guard are red zone */
+        char *end = mp_unhide(l->block_h) + size;
+        l->size = size > 0 ? size : 1;
+        __builtin_memset(end, LARGE_REDZONE_BYTE,
+                         (size_t)(run + bytes - end));
+    }
+    mp_pages_set_owner(run, npages, (char *)l + 1);
+    mp_pool_vg_large_block(run, bytes, mp_unhide(l->block_h), size);
+    pool_lock(p);
+    l->prev = NULL;
+    l->next = p->large;
+    if (p->large != NULL)
+        p->large->prev = l;
+    p->large = l;
+    pool_unlock(p);
+    return mp_unhide(l->block_h);
+}
+
+size_t
+mp_large_usable(const mp_large_t *l)
+{
+    if (l->size != 0)
+        return l->size;
+    return (size_t)(mp_unhide(l->run_h) + large_run_bytes(l) -
+                    mp_unhide(l->block_h));
+}
+
+/* Checking mode: the red zone from the block's end to the guard page. */
+static void
+large_check(const mp_large_t *l, const char *caller)
+{
+    const unsigned char *end =
+        (const unsigned char *)mp_unhide(l->block_h) + l->size;
+    const unsigned char *limit =
+        (const unsigned char *)mp_unhide(l->run_h) + large_run_bytes(l);
+
+    mp_pool_vg_large_redzone(end, (size_t)(limit - end));
+    for (; end < limit; end++)
+        if (*end != LARGE_REDZONE_BYTE)
+            mp_cache_panic(caller, "write past the end of a block",
+                           mp_unhide(l->block_h), l->pool->name, NULL);
+}
+
+void
+mp_large_free(mp_large_t *l)
+{
+    struct mpool *p = l->pool;
+    void *hdr = l;
+
+    if (l->size != 0) {
+        unsigned slot = atomic_fetch_add_explicit(&large_freed_next, 1,
+                                                  memory_order_relaxed);
+        large_check(l, "mpool_free");
+        atomic_store_explicit(&large_freed[slot % LARGE_FREED_KEPT],
+                              (uintptr_t)mp_unhide(l->block_h),
+                              memory_order_relaxed);
+    }
+    pool_lock(p);
+    if (l->prev != NULL)
+        l->prev->next = l->next;
+    else
+        p->large = l->next;
+    if (l->next != NULL)
+        l->next->prev = l->prev;
+    pool_unlock(p);
+    mp_pool_vg_large_gone(mp_unhide(l->run_h), large_run_bytes(l),
+                          mp_unhide(l->block_h));
+    mp_pages_free(mp_unhide(l->run_h), l->npages);
+    mp_pool_charge(p, -(ptrdiff_t)large_run_bytes(l));
+    mp_internal_free(&mp_large_cache, hdr, "mpool_free");
+}
+
+void *
+mp_large_realloc(mp_large_t *l, mpool_t *pool, size_t size)
+{
+    size_t old = mp_large_usable(l);
+    void *block = mp_unhide(l->block_h);
+
+    if (size > MP_CLASS_LARGEST && size <= old && size > old - MP_PAGE_SIZE)
+        return block; /* the same number of pages */
+    return mp_pool_move(pool != NULL ? pool : l->pool, pool, block, old,
+                        size);
+}
+
+void
+mp_large_release_all(struct mpool *p)
+{
+    mp_large_t *l;
+
+    while ((l = p->large) != NULL) {
+        void *hdr = l;
+        p->large = l->next;
+        mp_pool_vg_large_gone(mp_unhide(l->run_h), large_run_bytes(l),
+                              mp_unhide(l->block_h));
+        mp_pages_free(mp_unhide(l->run_h), l->npages);
+        mp_internal_free(&mp_large_cache, hdr, "mpool_destroy");
+    }
+}
+
+/* Checking mode: was ptr a large block freed lately? */
+static bool
+large_was_freed(const void *ptr)
+{
+    if (!mp_debug_all)
+        return false;
+    for (unsigned i = 0; i < LARGE_FREED_KEPT; i++)
+        if (atomic_load_explicit(&large_freed[i], memory_order_relaxed) ==
+            (uintptr_t)ptr)
+            return true;
+    return false;
+}
+
+mp_large_t *
+mp_large_lookup(const void *ptr, mp_slab_t **slab, const char *caller,
+                const struct mpool *p)
+{
+    void *owner = mp_pages_owner(ptr);
+
+    if (owner == NULL && large_was_freed(ptr))
+        mp_cache_panic(caller, "double free", ptr,
+                       p != NULL ? p->name : NULL, NULL);
+    if (owner == NULL)
+        mp_cache_panic(caller,
+                       mp_segment_lookup(ptr) != NULL
+                           ? "pointer to memory not in use (freed twice?)"
+                           : "pointer not from any pool",
+                       ptr, p != NULL ? p->name : NULL, NULL);
+    if (((uintptr_t)owner & 1) != 0) {
+        mp_large_t *l = (mp_large_t *)((char *)owner - 1);
+        if (mp_unhide(l->block_h) != ptr)
+            mp_cache_panic(caller, "pointer is not the start of a block",
+                           ptr, l->pool->name, NULL);
+        *slab = NULL;
+        return l;
+    }
+    *slab = owner;
+    return NULL;
+}
