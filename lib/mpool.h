@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mpool.h - the public interface of libmpool, and the only installed header.
+ * mpool.h - the public interface of libmpool, installed with every backend.
  *
  * libmpool is a memory-allocation library: a page allocator over page
  * providers ("backends") chosen when the library is configured, with object
- * caches and pools built on top.  Everything a program may call is declared
- * here; every other symbol in the library is hidden.
+ * caches and pools built on top.  Everything a program may call on any
+ * backend is declared here; what only one backend has is in a header of its
+ * own, installed by that backend alone (mpool-k210.h).  Every other symbol
+ * in the library is hidden.
  *
  * Conventions, as in the C library:
  *   - A function that returns a pointer returns NULL on failure and sets
- *     errno; one that returns int returns -1 and sets errno.  (A
- *     freestanding build has no errno of the C library: it sets the
- *     library's own, mpool_errno, below.)
+ *     errno; one that returns int returns -1 and sets errno.  (The k210
+ *     backend sets an error number of its own as well, mpool_errno in
+ *     mpool-k210.h: on bare metal there is no errno of a C library.)
  *   - A successful call leaves errno as it was.
  *   - Every function is thread-safe unless its manual page says otherwise.
  *
@@ -20,11 +22,20 @@
 #ifndef MPOOL_H
 #define MPOOL_H
 
-/* A freestanding program (a kernel: no C library, no <stdio.h>) defines
- * MPOOL_FREESTANDING, or is compiled with -ffreestanding, which defines it
- * here.  A program for the k210 backend's host build defines MPOOL_K210.
- * Either one declares the k210 interface at the end of this file, and
- * leaves out what only hosted backends have (mpool_report). */
+/* Two independent settings shape this header:
+ *
+ *   MPOOL_FREESTANDING  the program has no C library beyond the
+ *       freestanding headers (a kernel): the header includes only
+ *       <stddef.h> and <stdint.h>, and leaves out what takes a FILE stream
+ *       or a file descriptor (mpool_report, mpool_report_fd).  A program
+ *       defines it, or is compiled with -ffreestanding, which defines it
+ *       here.
+ *   MPOOL_K210  the program is linked with a library configured with
+ *       --with-backend=k210, on bare metal or in its host build: the header
+ *       leaves out what that library does not have (mpool_report,
+ *       mpool_report_fd), and includes mpool-k210.h, the k210 backend's
+ *       interface, at its end.  mpool-k210.h defines it, so a program may
+ *       include that header instead. */
 #if !defined(MPOOL_FREESTANDING) && defined(__STDC_HOSTED__) &&             \
     __STDC_HOSTED__ == 0
 #define MPOOL_FREESTANDING 1
@@ -250,7 +261,8 @@ MPOOL_API int mpool_cache_stats(const mpool_cache_t *cache,
 
 /* A table of every live cache, one line each, like /proc/slabinfo.  0, or
  * -1 with errno from the failed write (EBADF, EIO, ...).  Hosted backends
- * only (mmap, sbrk): MPOOL_HAVE_REPORT says they are declared. */
+ * only (mmap, sbrk), for programs with a C library: MPOOL_HAVE_REPORT says
+ * they are declared. */
 #if !defined(MPOOL_FREESTANDING) && !defined(MPOOL_K210)
 #define MPOOL_HAVE_REPORT 1
 MPOOL_API int mpool_report_fd(int fd);
@@ -282,34 +294,14 @@ MPOOL_API size_t mpool_reclaim(mpool_t *pool);
  * library.  Returns the previous setting, or -1 with errno EINVAL. */
 MPOOL_API int mpool_set_debug(int on);
 
-/* ------------------------------------------------------------------------
- * The k210 backend (bare metal): only in a library configured with
- * --with-backend=k210.  See mpool_k210_init(3).
- * ------------------------------------------------------------------------ */
-
-#if defined(MPOOL_K210) || defined(MPOOL_FREESTANDING)
-/* Hand the library its RAM, [base, base + len), once, before any other
- * call; it uses the whole 256 KiB-aligned segments inside.  0, or -1 with
- * mpool_errno EINVAL (NULL, empty or wrapping range, no whole segment in
- * it, more than 256 MiB, or a second call). */
-MPOOL_API int mpool_k210_init(void *base, size_t len);
-
-/* Hooks: weak defaults in the library, which a kernel replaces by defining
- * its own.  The calling hart's id, 0 .. MP_K210_HARTS - 1 (default: the
- * mhartid CSR, M-mode only).  Diagnostics, one line each (default: none).
- * Stop after a fatal error (default: wfi forever). */
-MPOOL_API unsigned mpool_k210_hart_id(void);
-MPOOL_API void mpool_k210_write(const char *msg, size_t len);
-MPOOL_API void mpool_k210_halt(void);
-
-/* The library's errno, one per hart: where it stores the error number of
- * a failed call (the host build sets the C library's errno as well). */
-MPOOL_API int *mpool_errno_location(void);
-#define mpool_errno (*mpool_errno_location())
-#endif
-
 #ifdef __cplusplus
 }
+#endif
+
+/* The k210 backend's interface, for programs that define MPOOL_K210 and
+ * include this header. */
+#ifdef MPOOL_K210
+#include "mpool-k210.h"
 #endif
 
 #endif /* MPOOL_H */

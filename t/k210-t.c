@@ -29,7 +29,7 @@
 
 #include "config.h"
 #include "page/page.h"
-#include "mpool.h"
+#include "mpool-k210.h"
 #include "tap/tap.h"
 
 #define HOST_SEGMENTS 32 /* host.c: 8 MiB */

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # t/man-examples-t.sh - the C program in the EXAMPLES section of every
 # section 3 manual page compiles cleanly (-Wall -Wextra -Werror) against
-# lib/mpool.h and links against the library that was built.
+# the public headers in lib/ (mpool.h, mpool-k210.h) and links against the
+# library that was built.
 #
 # The program is the first literal display (.Bd -literal ... .Ed) of the
 # EXAMPLES section, with the mdoc escapes \& (removed) and \e (a backslash)

@@ -94,14 +94,10 @@
 #define MP_K210_HARTS 2
 #endif
 
-/* The kernel's interface and hooks (mpool.h; the hooks' weak defaults are
- * in backend.c for the target, host.c for the host). */
-#define MP_K210_API __attribute__((visibility("default")))
-MP_K210_API int mpool_k210_init(void *base, size_t len);
-MP_K210_API unsigned mpool_k210_hart_id(void);
-MP_K210_API void mpool_k210_write(const char *msg, size_t len);
-MP_K210_API void mpool_k210_halt(void);
-MP_K210_API int *mpool_errno_location(void);
+/* The kernel's interface and hooks, mpool_k210_init() and the rest, from
+ * the header installed with this backend (the hooks' weak defaults are in
+ * backend.c for the target, host.c for the host). */
+#include "mpool-k210.h"
 
 /* Between the backend's files, and for t/k210-t. */
 #define MP_K210_HIDDEN __attribute__((visibility("hidden")))

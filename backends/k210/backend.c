@@ -40,7 +40,7 @@
  */
 #include "backend.h"
 
-#include "mpool.h"
+#include "mpool-k210.h"
 
 /* The most segments one range may hold: 1024, 256 MiB.  The bitmaps are
  * static (256 bytes), so the library needs nothing from the range itself. */

@@ -17,11 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The library's interface, the k210 part included (mpool_k210_init, the
- * hooks this kernel overrides, mpool_errno); the backend's header for the
- * error numbers, as there is no <errno.h> without a C library. */
+/* The library's interface, the k210 part included (mpool-k210.h:
+ * mpool_k210_init, the hooks this kernel overrides, mpool_errno; it brings
+ * in mpool.h, freestanding here); the backend's header for the error
+ * numbers, as there is no <errno.h> without a C library. */
 #include "backend-inline.h"
-#include "mpool.h"
+#include "mpool-k210.h"
 
 #define RV_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define RV_NORETURN __attribute__((noreturn))
