@@ -377,6 +377,7 @@ int
 mpool_cache_destroy(mpool_cache_t *c)
 {
     void *mem = c;
+    bool drained;
 
     if (c == NULL || c->magic != MP_CACHE_MAGIC) {
         mp_set_errno(EINVAL);
@@ -384,8 +385,8 @@ mpool_cache_destroy(mpool_cache_t *c)
     }
     mp_mutex_lock(&registry_lock);
     mp_tcache_flush_current(c);
-    if (c->tslot != MP_TSLOT_NONE)
-        mp_tcache_drain_others(); /* objects in other threads' magazines */
+    drained = c->tslot == MP_TSLOT_NONE ||
+              mp_tcache_drain_others(); /* other threads' magazines */
     mp_depot_drain(c);
     if (c->flags & MPOOL_CACHE_DEBUG)
         mp_debug_flush(c);
@@ -395,6 +396,9 @@ mpool_cache_destroy(mpool_cache_t *c)
         return -1;
     }
     mp_depot_drain(c); /* what other threads flushed before retirement */
+    /* objects out of the slabs = in use + in magazines + in the depot;
+     * idle, and with every magazine and the depot emptied, that is 0 */
+    MP_ASSERT(!drained || c->objs_out == 0);
     while (c->reclaim_busy > 0) { /* its callback is running */
         mp_mutex_unlock(&registry_lock);
         mp_backend_yield();

@@ -364,6 +364,8 @@ slab_detach_locked(struct mpool_cache *c, mp_slab_t *s)
     char *end = objs + (size_t)s->carved * c->stride;
 
     MP_ASSERT(s->cache == c && s->inuse == 0);
+    /* the page entry of the slab's run names it as owner */
+    MP_ASSERT(mp_pages_owner(mp_unhide(s->run_h)) == s);
     if (c->owner_ops != NULL && s->list == MP_SLAB_ON_EMPTY)
         c->owner_ops->empty_slab(c->owner,
                                  -(ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT));
