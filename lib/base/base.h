@@ -61,6 +61,14 @@ MP_HIDDEN MP_NORETURN void mp_cache_panic(const char *function,
 MP_HIDDEN MP_NORETURN void mp_assert_fail(const char *expr, const char *file,
                                           unsigned line);
 
+/* The reporters' formatting, by hand (no stdio, no allocation): append a
+ * string, a number in hex with 0x, or in decimal to buf[at .. cap);
+ * return the new end. */
+MP_HIDDEN size_t mp_fmt_str(char *buf, size_t at, size_t cap, const char *s);
+MP_HIDDEN size_t mp_fmt_hex(char *buf, size_t at, size_t cap, uintptr_t v);
+MP_HIDDEN size_t mp_fmt_uint(char *buf, size_t at, size_t cap,
+                             unsigned long v);
+
 #if MP_CHECKING
 #define MP_ASSERT(expr)                                                    \
     do {                                                                   \

@@ -10,16 +10,16 @@
  */
 #include "base/base.h"
 
-static size_t
-append(char *buf, size_t at, size_t cap, const char *s)
+size_t
+mp_fmt_str(char *buf, size_t at, size_t cap, const char *s)
 {
     while (*s != '\0' && at < cap)
         buf[at++] = *s++;
     return at;
 }
 
-static size_t
-append_hex(char *buf, size_t at, size_t cap, uintptr_t v)
+size_t
+mp_fmt_hex(char *buf, size_t at, size_t cap, uintptr_t v)
 {
     char digits[2 * sizeof(uintptr_t)];
     size_t n = 0;
@@ -28,7 +28,22 @@ append_hex(char *buf, size_t at, size_t cap, uintptr_t v)
         digits[n++] = "0123456789abcdef"[v & 0xf];
         v >>= 4;
     } while (v != 0);
-    at = append(buf, at, cap, "0x");
+    at = mp_fmt_str(buf, at, cap, "0x");
+    while (n > 0 && at < cap)
+        buf[at++] = digits[--n];
+    return at;
+}
+
+size_t
+mp_fmt_uint(char *buf, size_t at, size_t cap, unsigned long v)
+{
+    char digits[24];
+    size_t n = 0;
+
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
     while (n > 0 && at < cap)
         buf[at++] = digits[--n];
     return at;
@@ -42,21 +57,21 @@ mp_cache_panic(const char *function, const char *what, const void *addr,
     size_t cap = sizeof(line) - 1;
     size_t n = 0;
 
-    n = append(line, n, cap, "libmpool: ");
-    n = append(line, n, cap, function);
-    n = append(line, n, cap, ": ");
-    n = append(line, n, cap, what);
-    n = append(line, n, cap, " ");
-    n = append_hex(line, n, cap, (uintptr_t)addr);
+    n = mp_fmt_str(line, n, cap, "libmpool: ");
+    n = mp_fmt_str(line, n, cap, function);
+    n = mp_fmt_str(line, n, cap, ": ");
+    n = mp_fmt_str(line, n, cap, what);
+    n = mp_fmt_str(line, n, cap, " ");
+    n = mp_fmt_hex(line, n, cap, (uintptr_t)addr);
     if (cache != NULL) {
-        n = append(line, n, cap, " cache \"");
-        n = append(line, n, cap, cache);
-        n = append(line, n, cap, "\"");
+        n = mp_fmt_str(line, n, cap, " cache \"");
+        n = mp_fmt_str(line, n, cap, cache);
+        n = mp_fmt_str(line, n, cap, "\"");
     }
     if (other != NULL) {
-        n = append(line, n, cap, " (it belongs to cache \"");
-        n = append(line, n, cap, other);
-        n = append(line, n, cap, "\")");
+        n = mp_fmt_str(line, n, cap, " (it belongs to cache \"");
+        n = mp_fmt_str(line, n, cap, other);
+        n = mp_fmt_str(line, n, cap, "\")");
     }
     line[n++] = '\n';
     mp_backend_write_error(line, n);
@@ -73,20 +88,14 @@ void
 mp_assert_fail(const char *expr, const char *file, unsigned line)
 {
     char buf[256];
-    char digits[12];
-    size_t n = 0, cap = sizeof(buf) - 1, d = 0;
+    size_t n = 0, cap = sizeof(buf) - 1;
 
-    n = append(buf, n, cap, "libmpool: assertion failed: ");
-    n = append(buf, n, cap, expr);
-    n = append(buf, n, cap, " at ");
-    n = append(buf, n, cap, file);
-    n = append(buf, n, cap, ":");
-    do {
-        digits[d++] = (char)('0' + line % 10);
-        line /= 10;
-    } while (line != 0);
-    while (d > 0 && n < cap)
-        buf[n++] = digits[--d];
+    n = mp_fmt_str(buf, n, cap, "libmpool: assertion failed: ");
+    n = mp_fmt_str(buf, n, cap, expr);
+    n = mp_fmt_str(buf, n, cap, " at ");
+    n = mp_fmt_str(buf, n, cap, file);
+    n = mp_fmt_str(buf, n, cap, ":");
+    n = mp_fmt_uint(buf, n, cap, line);
     buf[n++] = '\n';
     mp_backend_write_error(buf, n);
     mp_backend_abort();

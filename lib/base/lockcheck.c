@@ -62,58 +62,19 @@ static const struct {
 };
 
 static size_t
-append(char *buf, size_t at, size_t cap, const char *s)
-{
-    while (*s != '\0' && at < cap)
-        buf[at++] = *s++;
-    return at;
-}
-
-static size_t
-append_uint(char *buf, size_t at, size_t cap, unsigned long v)
-{
-    char digits[24];
-    size_t n = 0;
-
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0 && at < cap)
-        buf[at++] = digits[--n];
-    return at;
-}
-
-static size_t
-append_hex(char *buf, size_t at, size_t cap, uintptr_t v)
-{
-    char digits[2 * sizeof(uintptr_t)];
-    size_t n = 0;
-
-    do {
-        digits[n++] = "0123456789abcdef"[v & 0xf];
-        v >>= 4;
-    } while (v != 0);
-    at = append(buf, at, cap, "0x");
-    while (n > 0 && at < cap)
-        buf[at++] = digits[--n];
-    return at;
-}
-
-static size_t
 append_lock(char *buf, size_t at, size_t cap, unsigned cls, unsigned key,
             const void *addr)
 {
-    at = append(buf, at, cap, cls < MP_LOCK_NCLASSES ? lock_classes[cls].name
+    at = mp_fmt_str(buf, at, cap, cls < MP_LOCK_NCLASSES ? lock_classes[cls].name
                                                      : "?");
-    at = append(buf, at, cap, " (rank ");
-    at = append_uint(buf, at, cap, cls + 1);
+    at = mp_fmt_str(buf, at, cap, " (rank ");
+    at = mp_fmt_uint(buf, at, cap, cls + 1);
     if (cls < MP_LOCK_NCLASSES && lock_classes[cls].rule == MP_NEST_KEYED) {
-        at = append(buf, at, cap, ", key ");
-        at = append_uint(buf, at, cap, key);
+        at = mp_fmt_str(buf, at, cap, ", key ");
+        at = mp_fmt_uint(buf, at, cap, key);
     }
-    at = append(buf, at, cap, ") ");
-    return append_hex(buf, at, cap, (uintptr_t)addr);
+    at = mp_fmt_str(buf, at, cap, ") ");
+    return mp_fmt_hex(buf, at, cap, (uintptr_t)addr);
 }
 
 /* "libmpool: lock order: taking A (rank a) 0x... while holding B (rank
@@ -125,11 +86,11 @@ violation(const char *what, const mp_mutex_t *taking, unsigned held_cls,
     char line[256];
     size_t n = 0, cap = sizeof(line) - 1;
 
-    n = append(line, n, cap, "libmpool: lock order: ");
-    n = append(line, n, cap, what);
-    n = append(line, n, cap, " ");
+    n = mp_fmt_str(line, n, cap, "libmpool: lock order: ");
+    n = mp_fmt_str(line, n, cap, what);
+    n = mp_fmt_str(line, n, cap, " ");
     n = append_lock(line, n, cap, taking->cls, taking->key, taking);
-    n = append(line, n, cap, " while holding ");
+    n = mp_fmt_str(line, n, cap, " while holding ");
     n = append_lock(line, n, cap, held_cls, held_key, held_addr);
     line[n++] = '\n';
     mp_backend_write_error(line, n);

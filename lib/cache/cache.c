@@ -399,6 +399,7 @@ mpool_cache_destroy(mpool_cache_t *c)
     /* objects out of the slabs = in use + in magazines + in the depot;
      * idle, and with every magazine and the depot emptied, that is 0 */
     MP_ASSERT(!drained || c->objs_out == 0);
+    (void)drained; /* release builds: only the assertion reads it */
     while (c->reclaim_busy > 0) { /* its callback is running */
         mp_mutex_unlock(&registry_lock);
         mp_backend_yield();
