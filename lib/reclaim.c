@@ -36,7 +36,7 @@ mpool_reclaim(mpool_t *pool)
 {
     size_t pages = 0, in_runs = 0, left, huge;
 
-    if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2) {
+    if (!mp_initialised()) {
         if (pool != NULL)
             mp_set_errno(EINVAL);
         return 0; /* nothing was ever allocated */

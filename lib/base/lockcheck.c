@@ -27,9 +27,8 @@
 typedef struct lock_record {
     const mp_mutex_t *held[HELD_MAX];
     unsigned count;
-    bool walking;       /* fork's walk in progress */
-    uint16_t walk_cls;  /* the last lock the walk took */
-    uint16_t walk_key;
+    bool walking;                /* fork's walk in progress */
+    const mp_mutex_t *walk_last; /* the last lock the walk took */
 } lock_record_t;
 
 #ifdef MP_THREAD_LOCAL
@@ -61,27 +60,25 @@ static const struct {
 #undef MP_LOCK_ROW
 };
 
+/* "CLASS (rank r[, key k]) 0x..." */
 static size_t
-append_lock(char *buf, size_t at, size_t cap, unsigned cls, unsigned key,
-            const void *addr)
+append_lock(char *buf, size_t at, size_t cap, const mp_mutex_t *m)
 {
-    at = mp_fmt_str(buf, at, cap, cls < MP_LOCK_NCLASSES ? lock_classes[cls].name
-                                                     : "?");
+    at = mp_fmt_str(buf, at, cap, lock_classes[m->cls].name);
     at = mp_fmt_str(buf, at, cap, " (rank ");
-    at = mp_fmt_uint(buf, at, cap, cls + 1);
-    if (cls < MP_LOCK_NCLASSES && lock_classes[cls].rule == MP_NEST_KEYED) {
+    at = mp_fmt_uint(buf, at, cap, m->cls + 1u);
+    if (lock_classes[m->cls].rule == MP_NEST_KEYED) {
         at = mp_fmt_str(buf, at, cap, ", key ");
-        at = mp_fmt_uint(buf, at, cap, key);
+        at = mp_fmt_uint(buf, at, cap, m->key);
     }
     at = mp_fmt_str(buf, at, cap, ") ");
-    return mp_fmt_hex(buf, at, cap, (uintptr_t)addr);
+    return mp_fmt_hex(buf, at, cap, (uintptr_t)m);
 }
 
 /* "libmpool: lock order: taking A (rank a) 0x... while holding B (rank
- * b) 0x...", then stop. */
+ * b) 0x..." (held NULL: no second lock to name), then stop. */
 static MP_NORETURN void
-violation(const char *what, const mp_mutex_t *taking, unsigned held_cls,
-          unsigned held_key, const void *held_addr)
+violation(const char *what, const mp_mutex_t *taking, const mp_mutex_t *held)
 {
     char line[256];
     size_t n = 0, cap = sizeof(line) - 1;
@@ -89,9 +86,11 @@ violation(const char *what, const mp_mutex_t *taking, unsigned held_cls,
     n = mp_fmt_str(line, n, cap, "libmpool: lock order: ");
     n = mp_fmt_str(line, n, cap, what);
     n = mp_fmt_str(line, n, cap, " ");
-    n = append_lock(line, n, cap, taking->cls, taking->key, taking);
-    n = mp_fmt_str(line, n, cap, " while holding ");
-    n = append_lock(line, n, cap, held_cls, held_key, held_addr);
+    n = append_lock(line, n, cap, taking);
+    if (held != NULL) {
+        n = mp_fmt_str(line, n, cap, " while holding ");
+        n = append_lock(line, n, cap, held);
+    }
     line[n++] = '\n';
     mp_backend_write_error(line, n);
     mp_backend_abort();
@@ -113,43 +112,43 @@ mp_lockcheck_acquire(const mp_mutex_t *m)
     const mp_mutex_t *top = NULL;
 
     if (r->walking) {
-        if (m->cls < r->walk_cls ||
-            (m->cls == r->walk_cls &&
-             lock_classes[m->cls].rule == MP_NEST_KEYED &&
-             m->key <= r->walk_key))
-            violation("fork's walk takes", m, r->walk_cls, r->walk_key,
-                      NULL);
-        r->walk_cls = m->cls;
-        r->walk_key = m->key;
+        const mp_mutex_t *last = r->walk_last;
+
+        if (last != NULL &&
+            (m->cls < last->cls ||
+             (m->cls == last->cls &&
+              lock_classes[m->cls].rule == MP_NEST_KEYED &&
+              m->key <= last->key)))
+            violation("fork's walk takes", m, last);
+        r->walk_last = m;
         return;
     }
     for (unsigned i = 0; i < r->count; i++) {
         const mp_mutex_t *h = r->held[i];
         if (h == m)
-            violation("taking again", m, h->cls, h->key, h);
+            violation("taking again", m, h);
         if (top == NULL || h->cls > top->cls ||
             (h->cls == top->cls && h->key > top->key))
             top = h;
     }
     if (top != NULL && m->cls <= top->cls) {
         if (m->cls < top->cls)
-            violation("taking", m, top->cls, top->key, top);
+            violation("taking", m, top);
         switch (lock_classes[m->cls].rule) {
         case MP_NEST_NEVER:
-            violation("taking a second", m, top->cls, top->key, top);
+            violation("taking a second", m, top);
         case MP_NEST_KEYED:
             if (m->key <= top->key)
-                violation("taking", m, top->cls, top->key, top);
+                violation("taking", m, top);
             break;
         case MP_NEST_GUARDED:
             if (!holds_class(r, lock_classes[m->cls].guard))
-                violation("taking a second (without its guard)", m,
-                          top->cls, top->key, top);
+                violation("taking a second (without its guard)", m, top);
             break;
         }
     }
     if (r->count == HELD_MAX)
-        violation("too many locks held, taking", m, top->cls, top->key, top);
+        violation("too many locks held, taking", m, top);
     r->held[r->count++] = m;
 }
 
@@ -165,7 +164,7 @@ mp_lockcheck_release(const mp_mutex_t *m)
             r->held[i] = r->held[--r->count];
             return;
         }
-    violation("releasing a lock not held:", m, MP_LOCK_NCLASSES, 0, NULL);
+    violation("releasing a lock not held:", m, NULL);
 }
 
 void
@@ -174,11 +173,9 @@ mp_lockcheck_walk_begin(void)
     lock_record_t *r = record();
 
     if (r->count != 0)
-        violation("fork's walk begins holding", r->held[0], r->held[0]->cls,
-                  r->held[0]->key, r->held[0]);
+        violation("fork's walk begins holding", r->held[0], NULL);
     r->walking = true;
-    r->walk_cls = 0;
-    r->walk_key = 0;
+    r->walk_last = NULL;
 }
 
 void

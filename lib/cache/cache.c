@@ -34,8 +34,8 @@
  *
  *   The constructor runs when an object is first carved out of a slab, the
  *   destructor when its slab goes back to the page level (reclaim or
- *   destroy).  In between, alloc and free run neither.  Both run under the
- *   cache's lock.
+ *   destroy).  In between, alloc and free run neither.  Both run with no
+ *   lock held (section 6).
  *
  * 4. Names
  *
@@ -67,7 +67,11 @@
  *   the program's code may allocate and free anywhere.  An allocation
  *   that runs out of memory reclaims through the hook the layer above
  *   installed (mp_cache_oom_reclaim), with no lock held, and tries once
- *   more; an allocation made by a reclaim callback does not reclaim again.
+ *   more, unless a reclaim is already running (an allocation made by a
+ *   callback or a destructor that reclaim called does not start another).
+ *   Reclaim walks the registry with no lock held across the callout: the
+ *   cache in hand is marked busy, and destroy waits for it, then unlinks
+ *   the cache before its destructors run.
  */
 #include "cache/cache.h"
 #include "base/vg.h"
@@ -84,8 +88,7 @@ MP_HIDDEN struct mpool_cache *mp_internal_caches[MP_INTERNAL_CACHES];
 MP_HIDDEN size_t (*mp_cache_oom_reclaim)(void);
 
 static mp_mutex_t registry_lock = MP_MUTEX_INIT(REGISTRY);
-static unsigned reclaim_round;         /* under registry_lock */
-static _Atomic unsigned callbacks_running; /* reclaim callbacks in flight */
+static _Atomic unsigned reclaims_running; /* mp_caches_reclaim calls */
 
 void
 mp_registry_lock(void)
@@ -400,14 +403,11 @@ mpool_cache_destroy(mpool_cache_t *c)
      * idle, and with every magazine and the depot emptied, that is 0 */
     MP_ASSERT(!drained || c->objs_out == 0);
     (void)drained; /* release builds: only the assertion reads it */
-    while (c->reclaim_busy > 0) { /* its callback is running */
+    while (c->reclaim_busy > 0) { /* a reclaim pass is on it */
         mp_mutex_unlock(&registry_lock);
         mp_backend_yield();
         mp_mutex_lock(&registry_lock);
     }
-    mp_slab_release_all(c);
-    cache_free_quarantine(c);
-
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -417,6 +417,10 @@ mpool_cache_destroy(mpool_cache_t *c)
     c->magic = MP_CACHE_DEAD;
     mp_mutex_unlock(&registry_lock);
 
+    /* out of the registry, no reclaim pass can reach it: its destructors
+     * run with no lock held */
+    mp_slab_release_all(c);
+    cache_free_quarantine(c);
     mp_internal_free(&mp_cache_cache, mem, "mpool_cache_destroy");
     return 0;
 }
@@ -425,37 +429,42 @@ mpool_cache_destroy(mpool_cache_t *c)
  * Reclaim
  * ------------------------------------------------------------------------ */
 
-/* Run every reclaim callback once, with no lock held: each is picked
- * under registry_lock and marked busy, so that its cache is not destroyed
- * under it. */
-static void
-run_reclaim_callbacks(void)
+/* fn on every registered cache, with no lock held: the cache in hand is
+ * marked busy under registry_lock, so destroy leaves it in the registry
+ * (and its next link valid) until fn returns.  Caches created meanwhile
+ * may be missed. */
+static size_t
+registry_each(size_t (*fn)(struct mpool_cache *))
 {
-    unsigned round;
+    struct mpool_cache *c;
+    size_t sum = 0;
 
     mp_mutex_lock(&registry_lock);
-    round = ++reclaim_round;
-    for (;;) {
-        struct mpool_cache *c = mp_registry;
-        mpool_reclaim_fn *fn;
-        void *arg;
-
-        while (c != NULL && (c->reclaim == NULL || c->reclaim_round == round))
-            c = c->next;
-        if (c == NULL)
-            break;
-        c->reclaim_round = round;
+    if ((c = mp_registry) != NULL)
         c->reclaim_busy++;
-        fn = c->reclaim;
-        arg = c->arg;
+    while (c != NULL) {
+        struct mpool_cache *next;
+
         mp_mutex_unlock(&registry_lock);
-        atomic_fetch_add(&callbacks_running, 1);
-        fn(arg);
-        atomic_fetch_sub(&callbacks_running, 1);
+        sum += fn(c);
         mp_mutex_lock(&registry_lock);
+        if ((next = c->next) != NULL)
+            next->reclaim_busy++;
         c->reclaim_busy--;
+        c = next;
     }
     mp_mutex_unlock(&registry_lock);
+    return sum;
+}
+
+static size_t
+run_reclaim_callback(struct mpool_cache *c)
+{
+    mpool_reclaim_fn *fn = c->reclaim;
+
+    if (fn != NULL)
+        fn(c->arg);
+    return 0;
 }
 
 size_t
@@ -465,27 +474,28 @@ mp_caches_reclaim(size_t (*also)(void))
 
     if (!mp_initialised())
         return 0;
-    run_reclaim_callbacks();
+    atomic_fetch_add(&reclaims_running, 1);
+    registry_each(run_reclaim_callback);
     mp_tcache_flush_current(NULL); /* the callbacks' frees too */
     mp_tcache_drain_others();
-    mp_mutex_lock(&registry_lock);
-    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
-        pages += mp_cache_shrink(c);
-    mp_mutex_unlock(&registry_lock);
+    pages += registry_each(mp_cache_shrink); /* destructors: no lock held */
     if (also != NULL)
         pages += also();
     for (unsigned i = 0; i < MP_INTERNAL_CACHES; i++)
         if (mp_internal_caches[i] != NULL)
             pages += mp_slab_release_empty(mp_internal_caches[i], 0);
+    atomic_fetch_sub(&reclaims_running, 1);
     return pages;
 }
 
 /* Out of memory in an allocation: reclaim with no lock held, unless a
- * reclaim callback is the one allocating (it would call itself again). */
+ * reclaim is running already (in this thread, the allocation comes from a
+ * callback or a destructor it called, and would start it again; in
+ * another, that one is giving memory back). */
 static void
 oom_reclaim(void)
 {
-    if (atomic_load(&callbacks_running) != 0)
+    if (atomic_load(&reclaims_running) != 0)
         return;
     if (mp_cache_oom_reclaim != NULL)
         mp_cache_oom_reclaim();

@@ -171,8 +171,8 @@ struct mpool_cache {
     mpool_dtor_fn *dtor;
     void *arg;
     mpool_reclaim_fn *reclaim; /* called with no lock held */
-    unsigned reclaim_round;   /* under registry_lock: the last reclaim */
-    unsigned reclaim_busy;    /*   that called it, calls running now */
+    unsigned reclaim_busy;    /* under registry_lock: reclaim passes on
+                                 it now (destroy waits for 0) */
     void *owner;              /* what the layer above made this cache for
                                  (a pool's size class), or NULL; opaque */
     const struct mp_cache_owner_ops *owner_ops; /* its hooks, or NULL */
@@ -224,8 +224,6 @@ MP_HIDDEN int mp_slab_layout(struct mpool_cache *cache);
  * there is no memory, or the constructor failed). */
 MP_HIDDEN size_t mp_slab_alloc(struct mpool_cache *cache, void **out,
                                size_t n);
-/* A raw object's mark in its link word while its slab is released. */
-#define MP_RAW_MARK ((void *)1)
 /* Objects back into their slabs.  Each is checked to belong to a slab of
  * this cache; a stranger is reported and the program stopped. */
 MP_HIDDEN void mp_slab_free_locked(struct mpool_cache *cache, void **objs,

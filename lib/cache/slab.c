@@ -55,6 +55,10 @@
 #include "cache/cache.h"
 #include "base/vg.h"
 
+/* A raw object's mark in its link word while its slab is released: never
+ * a real link, which is NULL or an object's address. */
+#define MP_RAW_MARK ((void *)1)
+
 static size_t
 round_up(size_t n, size_t to)
 {
@@ -434,8 +438,8 @@ slab_finish(struct mpool_cache *c, mp_slab_t *s)
                              -(ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT));
 }
 
-/* Detach under the lock the slabs `pick` chooses, then finish them with
- * the lock dropped. */
+/* Detach under the lock the empty slabs beyond keep (or, with all, every
+ * slab), then finish them with the lock dropped. */
 static size_t
 slabs_release(struct mpool_cache *c, size_t keep, bool all)
 {
@@ -453,8 +457,7 @@ slabs_release(struct mpool_cache *c, size_t keep, bool all)
                 chain = s;
             }
         c->objs_out = 0;
-        c->raw = NULL;
-        c->nraw = 0;
+        MP_ASSERT(c->raw == NULL && c->nraw == 0); /* detached with them */
     } else {
         while (c->nslabs[MP_SLAB_ON_EMPTY] > keep) {
             mp_slab_t *s = c->empty;

@@ -125,7 +125,7 @@ fork_stdio_lock(void)
 static void
 fork_prepare(void)
 {
-    if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2)
+    if (!mp_initialised())
         return;
     if (fork_single_threaded())
         return;

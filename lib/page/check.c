@@ -83,7 +83,7 @@ void
 mp_census(mp_arena_census_t *out)
 {
     __builtin_memset(out, 0, sizeof(*out));
-    if (atomic_load_explicit(&mp_init_state, memory_order_acquire) != 2)
+    if (!mp_initialised())
         return;
     for (unsigned a = 0; a < mp_narenas; a++) {
         mp_arena_t *arena = &mp_arenas[a];
