@@ -18,9 +18,16 @@
  *      succeeds from what it freed, as many times as there were spares; the
  *      callback's own allocation may fail, but only with NULL and ENOMEM.
  *
+ *  (c) the same rule for destructors: a destructor that allocates from
+ *      another cache, run by reclaim (the one an allocation out of memory
+ *      starts, then mpool_reclaim(NULL)) while every request for memory
+ *      fails: its allocation ends in NULL and ENOMEM (it must not start a
+ *      reclaim of its own), and every destructor runs.
+ *
  * A library that ran the callbacks under its registry lock deadlocked in
  * (b): the callback's allocation found no memory either and ran reclaim,
- * which takes that lock.  Each part runs in a child with a deadline
+ * which takes that lock; one that ran destructors under it deadlocked in
+ * (c) the same way.  Each part runs in a child with a deadline
  * (t/watchdog.h).  Linked with the core, for fault injection.
  */
 #include <errno.h>
@@ -271,6 +278,112 @@ oom_child(void *arg)
                        mpool_cache_destroy(log_cache) == 0);
 }
 
+/* ------------------------------------------------------------------------
+ * (c) a destructor that allocates, run by reclaim with no memory
+ * ------------------------------------------------------------------------ */
+
+#define NDTOR 8 /* of OBJ_SIZE: one slab */
+
+static mpool_cache_t *dtor_log_cache;
+static int dtor_runs, dtor_alloc_ok, dtor_alloc_enomem, dtor_alloc_other;
+
+static void
+dtor_allocating(void *obj, void *arg)
+{
+    void *rec;
+
+    (void)obj;
+    (void)arg;
+    dtor_runs++;
+    watch_phase("in destructor %d: allocating from \"dtor log\"", dtor_runs);
+    errno = 0;
+    rec = mpool_cache_alloc(dtor_log_cache);
+    if (rec != NULL) {
+        dtor_alloc_ok++;
+        mpool_cache_free(dtor_log_cache, rec);
+    } else if (errno == ENOMEM) {
+        dtor_alloc_enomem++;
+    } else {
+        dtor_alloc_other++;
+    }
+}
+
+static const char *const dtor_checks[] = {
+    "filling ends in NULL with ENOMEM",
+    "reclaim (the filling's own, or mpool_reclaim) ran every destructor",
+    "each destructor's allocation succeeded or failed with ENOMEM",
+    "with memory again, the caches destroy",
+};
+enum { DTOR_NCHECKS = sizeof dtor_checks / sizeof dtor_checks[0] };
+
+static void
+dtor_child(void *arg)
+{
+    mpool_cache_t *objs, *filler;
+    void *obj[NDTOR];
+    struct obj *list = NULL, *o;
+    long n = 0;
+    int err = 0;
+
+    (void)arg;
+    watch_phase("setting up");
+    dtor_log_cache = mpool_cache_create("dtor log", LOG_SIZE, 0, NULL, NULL,
+                                        NULL, 0);
+    /* no magazines: freed objects go straight back to their slab, which
+     * reclaim can then give back with no memory to spare (a magazine's
+     * flush to the depot would need some) */
+    objs = mpool_cache_create("dtor objs", OBJ_SIZE, 0, NULL,
+                              dtor_allocating, NULL, MPOOL_CACHE_NOMAGAZINE);
+    filler = mpool_cache_create("dtor filler", OBJ_SIZE, 0, NULL, NULL,
+                                NULL, 0);
+    if (dtor_log_cache == NULL || objs == NULL || filler == NULL) {
+        diag("cannot set up");
+        return;
+    }
+    for (int i = 0; i < NDTOR; i++)
+        if ((obj[i] = mpool_cache_alloc(objs)) == NULL) {
+            diag("cannot set up");
+            return;
+        }
+    for (int i = 0; i < NDTOR; i++)
+        mpool_cache_free(objs, obj[i]);
+
+    /* Memory runs out: the free pages go to the filler. */
+    atomic_store(&mp_fault_persist, true);
+    atomic_store(&mp_fault_countdown, 1);
+    while (n < MAX_OBJECTS) {
+        watch_phase("filling: mpool_cache_alloc call %ld", n + 1);
+        errno = 0;
+        if ((o = mpool_cache_alloc(filler)) == NULL) {
+            err = errno;
+            break;
+        }
+        n++;
+        o->next = list;
+        list = o;
+    }
+    watch_check(0, n < MAX_OBJECTS && err == ENOMEM);
+
+    watch_phase("mpool_reclaim(NULL), destructors allocating");
+    (void)mpool_reclaim(NULL);
+    diag("%d destructors: %d allocations succeeded, %d failed with ENOMEM",
+         dtor_runs, dtor_alloc_ok, dtor_alloc_enomem);
+    watch_check(1, dtor_runs == NDTOR);
+    watch_check(2, dtor_alloc_other == 0 &&
+                       dtor_alloc_ok + dtor_alloc_enomem == NDTOR);
+    atomic_store(&mp_fault_countdown, 0);
+    atomic_store(&mp_fault_persist, false);
+
+    watch_phase("freeing and destroying");
+    while ((o = list) != NULL) {
+        list = o->next;
+        mpool_cache_free(filler, o);
+    }
+    watch_check(3, mpool_cache_destroy(filler) == 0 &&
+                       mpool_cache_destroy(objs) == 0 &&
+                       mpool_cache_destroy(dtor_log_cache) == 0);
+}
+
 int
 main(void)
 {
@@ -282,5 +395,7 @@ main(void)
               reclaim_checks, RECLAIM_NCHECKS);
     watch_run("called by an allocation out of memory", oom_child, NULL,
               deadline, oom_checks, OOM_NCHECKS);
+    watch_run("a destructor allocating during reclaim, out of memory",
+              dtor_child, NULL, deadline, dtor_checks, DTOR_NCHECKS);
     return tap_done();
 }
