@@ -8,20 +8,9 @@
 # timeout(1): a hang is a failure after $MPOOL_TEST_DEADLINE seconds (30).
 : "${top_builddir:=.}" "${top_srcdir:=.}"
 deadline=${MPOOL_TEST_DEADLINE:-30}
-lib="$top_builddir/lib/.libs/libmpool-malloc.so"
+PRELOAD_NEED_TIMEOUT=1
+. "$top_srcdir/t/preload.sh" # lib, tmp; or the test skips
 prog="$top_builddir/t/callout-malloc"
-if [ ! -f "$lib" ] || [ ! -x "$prog" ]; then
-    echo "1..0 # SKIP no libmpool-malloc.so was built"; exit 0
-fi
-if [ -n "$SANITIZER_FLAGS" ]; then
-    echo "1..0 # SKIP a sanitized libmpool-malloc cannot be preloaded"; exit 0
-fi
-if ! command -v timeout > /dev/null 2>&1; then
-    echo "1..0 # SKIP timeout(1) is not installed"; exit 0
-fi
-lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
 echo "1..2"
 LD_PRELOAD=$lib timeout -s KILL "$deadline" "$prog" > "$tmp/out" 2>&1
 rc=$?

@@ -47,6 +47,7 @@
 #include "page/page.h"
 #include "mpool.h"
 #include "tap/tap.h"
+#include "rest.h"
 #include "watchdog.h"
 
 #define LIMIT_BYTES ((size_t)256 << 20)
@@ -58,48 +59,6 @@
 #define MAX_OBJECTS 300000
 
 static bool k210;
-
-/* ------------------------------------------------------------------------
- * The page level at rest (as t/fault-t.c)
- * ------------------------------------------------------------------------ */
-
-struct rest {
-    size_t segments, huge_spans, run_pages, segments_out;
-};
-
-static void
-rest_of(struct rest *r)
-{
-    mp_arena_census_t c;
-    mp_backend_counters_t b;
-
-    mp_census(&c);
-    mp_backend_counters(&b);
-    r->segments = c.segments;
-    r->huge_spans = c.huge_spans;
-    r->run_pages = c.run_pages;
-    r->segments_out = b.segments_out;
-}
-
-/* The pages in runs are the library's own slabs, as at rest; every segment
- * out of the backend is one the page level holds; no huge span is left. */
-static bool
-same_rest(const struct rest *base)
-{
-    struct rest now;
-
-    rest_of(&now);
-    if (now.huge_spans == base->huge_spans &&
-        now.run_pages == base->run_pages &&
-        now.segments_out == now.segments && now.huge_spans == 0)
-        return true;
-    diag("at rest %zu segments, %zu spans, %zu run pages, %zu segments "
-         "out; now %zu, %zu, %zu, %zu",
-         base->segments, base->huge_spans, base->run_pages,
-         base->segments_out, now.segments, now.huge_spans, now.run_pages,
-         now.segments_out);
-    return false;
-}
 
 /* ------------------------------------------------------------------------
  * Running out of memory: RLIMIT_AS, fault injection, or k210's RAM
@@ -358,7 +317,8 @@ outer_child(void *arg)
     holes_free();
     watch_phase("mpool_reclaim(NULL) after destroying the caches");
     (void)mpool_reclaim(NULL);
-    watch_check(5, destroyed && same_rest(&base));
+    watch_check(5, destroyed &&
+                       same_rest(&base, "after outer and inner"));
 }
 
 /* ------------------------------------------------------------------------
@@ -615,7 +575,7 @@ nested_child(void *arg)
     holes_free();
     watch_phase("mpool_reclaim(NULL) after the teardown");
     (void)mpool_reclaim(NULL);
-    watch_check(6, same_rest(&base));
+    watch_check(6, same_rest(&base, "after A, B and the pool"));
 }
 
 int

@@ -33,6 +33,7 @@
 #include "page/page.h"
 #include "mpool.h"
 #include "tap/tap.h"
+#include "rest.h"
 
 #define NOBJ 96       /* cache objects: several slabs */
 #define OBJ_SIZE 1000
@@ -335,47 +336,6 @@ teardown(struct work *w)
         mpool_destroy(w->rpool);
     }
     (void)mpool_reclaim(NULL);
-}
-
-/* What the library holds at rest: its own caches' slabs, nothing else. */
-struct rest {
-    size_t segments, huge_spans, run_pages, segments_out;
-};
-
-static void
-rest_of(struct rest *r)
-{
-    mp_arena_census_t c;
-    mp_backend_counters_t b;
-
-    mp_census(&c);
-    mp_backend_counters(&b);
-    r->segments = c.segments;
-    r->huge_spans = c.huge_spans;
-    r->run_pages = c.run_pages;
-    r->segments_out = b.segments_out;
-}
-
-static bool
-same_rest(const struct rest *base, const char *what)
-{
-    struct rest now;
-
-    /* Which segments hold the library's own pages depends on the arenas
-     * it was served from (a failed request sends it to another arena), so
-     * the number of segments may differ; the pages in runs may not, and
-     * every segment out of the backend must be one the page level holds. */
-    rest_of(&now);
-    if (now.huge_spans == base->huge_spans &&
-        now.run_pages == base->run_pages &&
-        now.segments_out == now.segments && now.huge_spans == 0)
-        return true;
-    diag("%s: at rest %zu segments, %zu spans, %zu run pages, %zu "
-         "segments out; now %zu, %zu, %zu, %zu",
-         what, base->segments, base->huge_spans, base->run_pages,
-         base->segments_out, now.segments, now.huge_spans, now.run_pages,
-         now.segments_out);
-    return false;
 }
 
 static struct work w;

@@ -14,19 +14,8 @@
 : "${top_builddir:=.}" "${top_srcdir:=.}"
 : "${FORK_STDIO_SECONDS:=20}" "${FORK_SIGNAL_SECONDS:=10}" "${FORK_TIMEOUT_MARGIN:=40}"
 export FORK_STDIO_SECONDS FORK_SIGNAL_SECONDS
-lib="$top_builddir/lib/.libs/libmpool-malloc.so"
-if [ ! -f "$lib" ]; then
-    echo "1..0 # SKIP no libmpool-malloc.so was built (the $MPOOL_BACKEND backend has none)"; exit 0
-fi
-if [ -n "$SANITIZER_FLAGS" ]; then
-    echo "1..0 # SKIP a sanitized libmpool-malloc cannot be preloaded"; exit 0
-fi
-if ! command -v timeout > /dev/null 2>&1; then
-    echo "1..0 # SKIP no timeout(1) to stop a deadlocked run"; exit 0
-fi
-lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+PRELOAD_NEED_TIMEOUT=1
+. "$top_srcdir/t/preload.sh" # lib, tmp; or the test skips
 n=0
 echo "1..2"
 

@@ -8,16 +8,7 @@
 # --soname-synonyms=somalloc=nouserintercepts), and MPOOL_STATS=1 prints
 # the report of a preloaded program.
 : "${top_builddir:=.}" "${top_srcdir:=.}" "${VALGRIND:=valgrind}"
-lib="$top_builddir/lib/.libs/libmpool-malloc.so"
-if [ ! -f "$lib" ]; then
-    echo "1..0 # SKIP no libmpool-malloc.so was built"; exit 0
-fi
-if [ -n "$SANITIZER_FLAGS" ]; then
-    echo "1..0 # SKIP a sanitized libmpool-malloc cannot be preloaded"; exit 0
-fi
-lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+. "$top_srcdir/t/preload.sh" # lib, tmp; or the test skips
 n=0
 echo "1..6"
 # same NAME COMMAND...: the output with the preload equals the output without
