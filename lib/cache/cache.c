@@ -67,8 +67,7 @@
  *   the program's code may allocate and free anywhere.  An allocation
  *   that runs out of memory reclaims through the hook the layer above
  *   installed (mp_cache_oom_reclaim), with no lock held, and tries once
- *   more, unless a reclaim is already running (an allocation made by a
- *   callback or a destructor that reclaim called does not start another).
+ *   more; an allocation made by a reclaim callback does not reclaim again.
  *   Reclaim walks the registry with no lock held across the callout: the
  *   cache in hand is marked busy, and destroy waits for it, then unlinks
  *   the cache before its destructors run.
@@ -88,7 +87,7 @@ MP_HIDDEN struct mpool_cache *mp_internal_caches[MP_INTERNAL_CACHES];
 MP_HIDDEN size_t (*mp_cache_oom_reclaim)(void);
 
 static mp_mutex_t registry_lock = MP_MUTEX_INIT(REGISTRY);
-static _Atomic unsigned reclaims_running; /* mp_caches_reclaim calls */
+static _Atomic unsigned callbacks_running; /* reclaim callbacks in flight */
 
 void
 mp_registry_lock(void)
@@ -462,8 +461,11 @@ run_reclaim_callback(struct mpool_cache *c)
 {
     mpool_reclaim_fn *fn = c->reclaim;
 
-    if (fn != NULL)
+    if (fn != NULL) {
+        atomic_fetch_add(&callbacks_running, 1);
         fn(c->arg);
+        atomic_fetch_sub(&callbacks_running, 1);
+    }
     return 0;
 }
 
@@ -474,7 +476,6 @@ mp_caches_reclaim(size_t (*also)(void))
 
     if (!mp_initialised())
         return 0;
-    atomic_fetch_add(&reclaims_running, 1);
     registry_each(run_reclaim_callback);
     mp_tcache_flush_current(NULL); /* the callbacks' frees too */
     mp_tcache_drain_others();
@@ -484,18 +485,18 @@ mp_caches_reclaim(size_t (*also)(void))
     for (unsigned i = 0; i < MP_INTERNAL_CACHES; i++)
         if (mp_internal_caches[i] != NULL)
             pages += mp_slab_release_empty(mp_internal_caches[i], 0);
-    atomic_fetch_sub(&reclaims_running, 1);
     return pages;
 }
 
 /* Out of memory in an allocation: reclaim with no lock held, unless a
- * reclaim is running already (in this thread, the allocation comes from a
- * callback or a destructor it called, and would start it again; in
- * another, that one is giving memory back). */
+ * reclaim callback is the one allocating (it would call itself again).
+ * A destructor that allocates may start a reclaim inside the one that
+ * runs it: no lock is held across either, and each gives back slabs
+ * before it runs their destructors. */
 static void
 oom_reclaim(void)
 {
-    if (atomic_load(&reclaims_running) != 0)
+    if (atomic_load(&callbacks_running) != 0)
         return;
     if (mp_cache_oom_reclaim != NULL)
         mp_cache_oom_reclaim();
