@@ -68,9 +68,11 @@
  *   that runs out of memory reclaims through the hook the layer above
  *   installed (mp_cache_oom_reclaim), with no lock held, and tries once
  *   more; an allocation made by a reclaim callback does not reclaim again.
- *   Reclaim walks the registry with no lock held across the callout: the
- *   cache in hand is marked busy, and destroy waits for it, then unlinks
- *   the cache before its destructors run.
+ *   Reclaim calls the callbacks with the cache in hand marked busy and no
+ *   lock held, and shrinks the registry's caches under registry_lock but
+ *   runs the destructors of the slabs it detached after dropping it (each
+ *   keeps its cache busy); destroy waits for busy caches, then unlinks the
+ *   cache before its own destructors run.
  */
 #include "cache/cache.h"
 #include "base/vg.h"
@@ -333,15 +335,24 @@ mp_cache_delete_unlisted(struct mpool_cache *c)
     mp_internal_free(&mp_cache_cache, mem, "mp_cache_delete");
 }
 
-size_t
-mp_cache_shrink(struct mpool_cache *c)
+/* A cache's free objects back to their slabs, and its empty slabs
+ * detached onto *chain for mp_slab_finish_chain. */
+static size_t
+cache_shrink_detach(struct mpool_cache *c, mp_slab_t **chain)
 {
-    size_t pages;
-
     mp_depot_drain(c);
     if (c->flags & MPOOL_CACHE_DEBUG)
         mp_debug_flush(c);
-    pages = mp_slab_release_empty(c, 0);
+    return mp_slab_detach_empty(c, chain);
+}
+
+size_t
+mp_cache_shrink(struct mpool_cache *c)
+{
+    mp_slab_t *chain = NULL;
+    size_t pages = cache_shrink_detach(c, &chain);
+
+    mp_slab_finish_chain(chain);
     return pages;
 }
 
@@ -469,6 +480,37 @@ run_reclaim_callback(struct mpool_cache *c)
     return 0;
 }
 
+/* Shrink every registered cache under registry_lock, so that reclaims
+ * from several threads go one after another (one that finds the others'
+ * work done waits for it to end, then finds its memory), but run the
+ * destructors of the slabs given back after dropping it: each detached
+ * slab keeps its cache busy, so destroy waits for them. */
+static size_t
+registry_shrink(void)
+{
+    mp_slab_t *chain = NULL;
+    size_t pages = 0;
+
+    mp_mutex_lock(&registry_lock);
+    for (struct mpool_cache *c = mp_registry; c != NULL; c = c->next)
+        pages += cache_shrink_detach(c, &chain);
+    for (mp_slab_t *s = chain; s != NULL; s = s->next)
+        s->cache->reclaim_busy++;
+    mp_mutex_unlock(&registry_lock);
+    for (mp_slab_t *s = chain; s != NULL;) {
+        mp_slab_t *next = s->next;
+        struct mpool_cache *c = s->cache;
+
+        s->next = NULL; /* finish it alone: it may free its descriptor */
+        mp_slab_finish_chain(s);
+        mp_mutex_lock(&registry_lock);
+        c->reclaim_busy--;
+        mp_mutex_unlock(&registry_lock);
+        s = next;
+    }
+    return pages;
+}
+
 size_t
 mp_caches_reclaim(size_t (*also)(void))
 {
@@ -479,7 +521,7 @@ mp_caches_reclaim(size_t (*also)(void))
     registry_each(run_reclaim_callback);
     mp_tcache_flush_current(NULL); /* the callbacks' frees too */
     mp_tcache_drain_others();
-    pages += registry_each(mp_cache_shrink); /* destructors: no lock held */
+    pages += registry_shrink();
     if (also != NULL)
         pages += also();
     for (unsigned i = 0; i < MP_INTERNAL_CACHES; i++)

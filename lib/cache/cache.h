@@ -238,6 +238,12 @@ MP_HIDDEN size_t mp_slab_release_empty(struct mpool_cache *cache,
 MP_HIDDEN void *mp_internal_alloc(struct mpool_cache *cache);
 MP_HIDDEN void mp_internal_free(struct mpool_cache *cache, void *obj,
                                 const char *caller);
+/* The two halves of that: detach the empty slabs onto *chain under the
+ * cache's lock (returns their pages), then, with no lock held, run their
+ * destructors and give their pages back. */
+MP_HIDDEN size_t mp_slab_detach_empty(struct mpool_cache *cache,
+                                      mp_slab_t **chain);
+MP_HIDDEN void mp_slab_finish_chain(mp_slab_t *chain);
 /* Give back every slab, whatever is in it (destroy). */
 MP_HIDDEN void mp_slab_release_all(struct mpool_cache *cache);
 /* The byte offset of slot `index` in a thread table. */

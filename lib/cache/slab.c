@@ -439,11 +439,10 @@ slab_finish(struct mpool_cache *c, mp_slab_t *s)
 }
 
 /* Detach under the lock the empty slabs beyond keep (or, with all, every
- * slab), then finish them with the lock dropped. */
+ * slab) onto *chain, linked through their next; returns their pages. */
 static size_t
-slabs_release(struct mpool_cache *c, size_t keep, bool all)
+slabs_detach(struct mpool_cache *c, size_t keep, bool all, mp_slab_t **chain)
 {
-    mp_slab_t *chain = NULL;
     size_t pages = 0;
 
     mp_cache_lock(&c->lock, c);
@@ -453,8 +452,8 @@ slabs_release(struct mpool_cache *c, size_t keep, bool all)
                 mp_slab_t *s = *list_head(c, list);
                 s->inuse = 0; /* what is out goes with it (destroy) */
                 pages += slab_detach_locked(c, s);
-                s->next = chain;
-                chain = s;
+                s->next = *chain;
+                *chain = s;
             }
         c->objs_out = 0;
         MP_ASSERT(c->raw == NULL && c->nraw == 0); /* detached with them */
@@ -462,29 +461,47 @@ slabs_release(struct mpool_cache *c, size_t keep, bool all)
         while (c->nslabs[MP_SLAB_ON_EMPTY] > keep) {
             mp_slab_t *s = c->empty;
             pages += slab_detach_locked(c, s);
-            s->next = chain;
-            chain = s;
+            s->next = *chain;
+            *chain = s;
         }
     }
     mp_cache_unlock(&c->lock, c);
+    return pages;
+}
+
+size_t
+mp_slab_detach_empty(struct mpool_cache *c, mp_slab_t **chain)
+{
+    return slabs_detach(c, 0, false, chain);
+}
+
+void
+mp_slab_finish_chain(mp_slab_t *chain)
+{
     while (chain != NULL) {
         mp_slab_t *s = chain;
         chain = s->next;
-        slab_finish(c, s);
+        slab_finish(s->cache, s);
     }
-    return pages;
 }
 
 size_t
 mp_slab_release_empty(struct mpool_cache *c, size_t keep)
 {
-    return slabs_release(c, keep, false);
+    mp_slab_t *chain = NULL;
+    size_t pages = slabs_detach(c, keep, false, &chain);
+
+    mp_slab_finish_chain(chain);
+    return pages;
 }
 
 void
 mp_slab_release_all(struct mpool_cache *c)
 {
-    slabs_release(c, 0, true);
+    mp_slab_t *chain = NULL;
+
+    slabs_detach(c, 0, true, &chain);
+    mp_slab_finish_chain(chain);
 }
 
 void *
