@@ -4,8 +4,10 @@
 # and lib/mpool-k210.h, which only the k210 backend installs) is named in
 # the NAME section of a manual page (its own, or one it shares, installed
 # as a link under its name) whose SYNOPSIS includes that header, and every
-# page passes mandoc -Tlint.  Every page in the source is checked, whatever
-# the backend configured.
+# page is silent under mandoc -Tlint -Wwarning and under groff -ww -z,
+# read as -man and as -mdoc and laid out for a terminal and for PostScript
+# (lintian's groff-message check is groff through man(1), -Tutf8).  Every
+# page in the source is checked, whatever the backend configured.
 : "${top_srcdir:=.}"
 headers=$(ls "$top_srcdir"/lib/mpool*.h)
 pages=$(ls "$top_srcdir"/man/*.[37])
@@ -15,7 +17,7 @@ for h in $headers; do
         sort -u | wc -l)))
 done
 m=$(printf '%s\n' $pages | wc -l)
-echo "1..$((n + m + 1))"
+echo "1..$((n + 2 * m + 1))"
 i=0
 for h in $headers; do
     header=$(basename "$h")
@@ -46,6 +48,28 @@ for p in $pages; do
     else
         echo "not ok $i - mandoc -Tlint $name is clean"
         printf '%s\n' "$out" | sed 's/^/# /'
+    fi
+done
+for p in $pages; do
+    i=$((i + 1))
+    name=$(basename "$p")
+    if [ -z "$GROFF" ]; then
+        echo "ok $i # SKIP groff not found: $name not checked"
+        continue
+    fi
+    out=
+    for macros in man mdoc; do
+        for device in utf8 ps; do
+            w=$(LC_ALL=C "$GROFF" -"$macros" -T"$device" -ww -z "$p" 2>&1)
+            [ -z "$w" ] || out="$out
+groff -$macros -T$device: $w"
+        done
+    done
+    if [ -z "$out" ]; then
+        echo "ok $i - groff -ww -z $name is silent (-man, -mdoc; utf8, ps)"
+    else
+        echo "not ok $i - groff -ww -z $name is silent (-man, -mdoc; utf8, ps)"
+        printf '%s\n' "$out" | sed '/^$/d; s/^/# /'
     fi
 done
 # every link a build installs (man/Makefile.inc, and a backend's own pages'
