@@ -169,8 +169,9 @@ MPOOL_API size_t mpool_usable_size(const void *ptr);
  * ------------------------------------------------------------------------ */
 
 /* Build an object in place; return 0, or non-zero to fail the allocation
- * (with errno ENOMEM).  Runs with the cache's lock held: it must not call
- * into the same cache. */
+ * (with errno ENOMEM).  Runs with no lock of the library held: it may
+ * allocate from and free to any other cache or pool, not this one
+ * (mpool_cache_create(3)). */
 typedef int mpool_ctor_fn(void *obj, void *arg);
 /* Undo the constructor, just before the object's memory is given back. */
 typedef void mpool_dtor_fn(void *obj, void *arg);
