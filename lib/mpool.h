@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #if !defined(MPOOL_FREESTANDING)
+#include <stdarg.h>
 #include <stdio.h>
 #endif
 
@@ -59,10 +60,12 @@ extern "C" {
 #define MPOOL_API __attribute__((visibility("default")))
 #define MPOOL_ATTR_MALLOC __attribute__((malloc))
 #define MPOOL_ATTR_WARN_UNUSED __attribute__((warn_unused_result))
+#define MPOOL_ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define MPOOL_API
 #define MPOOL_ATTR_MALLOC
 #define MPOOL_ATTR_WARN_UNUSED
+#define MPOOL_ATTR_PRINTF(f, a)
 #endif
 
 /* ------------------------------------------------------------------------
@@ -123,6 +126,10 @@ typedef struct mpool_options {
                          system at once.  0: keep them until
                          mpool_reclaim(). */
     unsigned flags;   /* MPOOL_SINGLE_THREADED */
+    mpool_t *parent;  /* NULL, or the pool this one is a child of: it is
+                         destroyed, depth first, when its parent is
+                         destroyed or reset (since 0.2; a .size that ends
+                         before it means NULL) */
 } mpool_options_t;
 
 /* Flags for mpool_options_t.flags. */
@@ -157,6 +164,71 @@ MPOOL_API void *mpool_realloc(mpool_t *pool, void *ptr, size_t size);
 MPOOL_API void mpool_free(mpool_t *pool, void *ptr);
 /* Bytes usable in a block (>= the size asked for); 0 for NULL. */
 MPOOL_API size_t mpool_usable_size(const void *ptr);
+
+/* Free every block of the pool at once, and destroy its children first
+ * (depth first); the pool stays usable with its options, and keeps up to
+ * its retain bytes of slabs warm (all of them when retain is 0, until
+ * mpool_reclaim).  0; -1 with errno EINVAL for NULL, the default pool or
+ * something not a pool. */
+MPOOL_API int mpool_reset(mpool_t *pool);
+
+/* Call fn once for every live block of the pool, with its usable size;
+ * stop when fn returns non-zero and return that value.  0 after a full
+ * walk; -1 with errno EINVAL for a NULL pool or fn, or something not a
+ * pool.  No other thread may allocate from or free to the pool meanwhile,
+ * and fn must not either. */
+typedef int mpool_walk_fn(void *block, size_t usable_size, void *arg);
+MPOOL_API int mpool_walk(mpool_t *pool, mpool_walk_fn *fn, void *arg);
+
+/* Copies of strings in the pool: s (strdup), at most n bytes of s
+ * (strndup), always NUL-terminated.  NULL with errno EINVAL (pool or s
+ * NULL) or ENOMEM. */
+MPOOL_API char *mpool_strdup(mpool_t *pool, const char *s) MPOOL_ATTR_MALLOC;
+MPOOL_API char *mpool_strndup(mpool_t *pool, const char *s, size_t n)
+    MPOOL_ATTR_MALLOC;
+
+/* Statistics of one pool.  Set .size to sizeof(mpool_stats_t) before the
+ * call: a later version may add fields at the end, and fills in only those
+ * the caller's size covers.  Exact when no other thread uses the pool
+ * during the call, a consistent snapshot otherwise. */
+typedef struct mpool_stats {
+    size_t size;            /* in: sizeof(mpool_stats_t) */
+    size_t bytes_in_use;    /* usable bytes of the pool's live blocks */
+    size_t blocks_in_use;   /* live blocks */
+    size_t bytes_held;      /* bytes of pages the pool holds, in use or not */
+    size_t bytes_held_peak; /* highest bytes_held since mpool_create or
+                               mpool_reset */
+    size_t limit;           /* as set at mpool_create; 0: none */
+    size_t retain;          /* as set at mpool_create; 0: no cap */
+    size_t bytes_free;      /* of bytes_held, in free blocks: free objects
+                               in slabs and magazines, empty slabs */
+    size_t bytes_empty;     /* of bytes_free, in slabs with no live block */
+    size_t large_blocks;    /* of blocks_in_use, those served as page runs */
+    size_t children;        /* live child pools */
+} mpool_stats_t;
+
+/* Fill *stats for a pool (NULL: the default pool).  0; -1 with errno
+ * EINVAL (stats NULL, a .size too small, or something not a pool). */
+MPOOL_API int mpool_stats(const mpool_t *pool, mpool_stats_t *stats);
+
+/* Statistics of the whole library, every pool and cache.  .size as for
+ * mpool_stats_t. */
+typedef struct mpool_system_stats {
+    size_t size;                 /* in: sizeof(mpool_system_stats_t) */
+    size_t bytes_mapped;         /* address space taken from the backend */
+    size_t bytes_committed;      /* of it, pages that hold memory (not
+                                    purged) */
+    size_t bytes_committed_peak; /* highest bytes_committed so far */
+    size_t bytes_in_use;         /* in live blocks, objects and page runs,
+                                    all pools and caches */
+    size_t segments;             /* segments the page level holds */
+    size_t pools;                /* live pools, the default one included */
+    size_t caches;               /* live object caches made with
+                                    mpool_cache_create */
+} mpool_system_stats_t;
+
+/* Fill *stats.  0; -1 with errno EINVAL (NULL, or a .size too small). */
+MPOOL_API int mpool_system_stats(mpool_system_stats_t *stats);
 
 /* ------------------------------------------------------------------------
  * Object caches
@@ -268,7 +340,27 @@ MPOOL_API int mpool_cache_stats(const mpool_cache_t *cache,
 #define MPOOL_HAVE_REPORT 1
 MPOOL_API int mpool_report_fd(int fd);
 MPOOL_API int mpool_report(FILE *stream);
+
+/* A string in the pool formatted as printf would.  NULL with errno EINVAL
+ * (pool or fmt NULL, or a bad format) or ENOMEM.  Hosted backends only, as
+ * mpool_report. */
+MPOOL_API char *mpool_asprintf(mpool_t *pool, const char *fmt, ...)
+    MPOOL_ATTR_MALLOC MPOOL_ATTR_PRINTF(2, 3);
+MPOOL_API char *mpool_vasprintf(mpool_t *pool, const char *fmt, va_list ap)
+    MPOOL_ATTR_MALLOC MPOOL_ATTR_PRINTF(2, 0);
 #endif
+
+/* ------------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------------ */
+
+/* Set one of the options MPOOL_OPTIONS="key=value,..." sets at start-up
+ * (libmpool(7), ENVIRONMENT): debug, stats, retain, magazine, thp.  For a
+ * program or kernel with no environment; call it before other threads use
+ * the library.  0; -1 with errno EINVAL (key or value NULL, an unknown key
+ * or a bad value: nothing is changed) or ENOTSUP (a key this backend does
+ * not have). */
+MPOOL_API int mpool_set_option(const char *key, const char *value);
 
 /* ------------------------------------------------------------------------
  * Reclaim

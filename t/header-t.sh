@@ -36,7 +36,7 @@ cat > "$tmp/mpool.h.c" <<'C'
 int use(void);
 int use(void)
 {
-    mpool_options_t opt = {sizeof opt, "header-t", 0, 0, 0, 0, 0};
+    mpool_options_t opt = {sizeof opt, "header-t", 0, 0, 0, 0, 0, 0};
     mpool_t *pool = mpool_create(&opt);
     void *p = mpool_alloc(pool, 10);
     mpool_free(pool, p);

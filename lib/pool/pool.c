@@ -180,7 +180,9 @@ mpool_create(const mpool_options_t *opt)
     bool is_zero;
     int rc;
 
-    if (opt != NULL && (opt->size < sizeof(mpool_options_t) ||
+    /* A program built against 0.1 passes the size of 0.1's options, which
+     * end before .parent (MP_OPTIONS_SIZE_0_1). */
+    if (opt != NULL && (opt->size < MP_OPTIONS_SIZE_0_1 ||
                         (opt->flags & ~MPOOL_SINGLE_THREADED) != 0)) {
         mp_set_errno(EINVAL);
         return NULL;

@@ -77,6 +77,12 @@ struct mpool {
     char name[MPOOL_CACHE_NAME_MAX + 1];
 };
 
+/* The size of mpool_options_t in 0.1, the smallest mpool_create takes, and
+ * whether the caller's options reach a field added since. */
+#define MP_OPTIONS_SIZE_0_1 offsetof(mpool_options_t, parent)
+#define MP_OPTIONS_HAVE(opt, field)                                        \
+    ((opt)->size >= offsetof(mpool_options_t, field) + sizeof((opt)->field))
+
 /* The operations of a pool that is not a class pool.  Each is called with
  * a live pool of the kind (its magic checked) and no library lock held. */
 struct mp_pool_ops {
