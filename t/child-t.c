@@ -115,8 +115,8 @@ test_tree(void)
         sysbail("root");
     tree_build(root, all);
     grown = mp_pages_in_runs();
-    is_size(live_count(all, 0, tree_size), tree_size, "a tree of %zu pools, %d deep",
-            tree_size, tree_depth + 1);
+    is_size(live_count(all, 0, tree_size), tree_size,
+            "a tree of %zu pools, %d deep", tree_size, tree_depth + 1);
     is_size(mp_pool_children(root), WIDE + 1, "the root has %d children",
             WIDE + 1);
     ok(grown > base, "they hold pages (%zu in runs, %zu before)", grown,

@@ -22,9 +22,11 @@
  * mpool_free's fast path reads one bit of the buddy map and one entry;
  * mpool_alloc's reads the pool's direct table of sizes (pool->fast).
  *
- * mpool_destroy() drains every thread's magazines, then gives back each
- * class cache's slabs whole and each large run: time proportional to the
- * pages the pool holds, not to its blocks.
+ * mpool_destroy() destroys the pool's children first (family.c), drains
+ * every thread's magazines, then gives back each class cache's slabs whole
+ * and each large run: time proportional to the pages the pool holds, not
+ * to its blocks.  mpool_reset() empties a pool in the same time and keeps
+ * it (reset.c).
  *
  * The limit is counted in bytes of pages: slabs are charged when made and
  * credited when given back (slab.c), large runs likewise; the charge is an
@@ -268,6 +270,11 @@ mpool_destroy(mpool_t *pool)
         return;
     pool_resolve(pool, "mpool_destroy");
     mp_mutex_lock(&pools_lock);
+    if (pool->dying) { /* its parent's destroy, in another thread, has it:
+                          the program's race, made harmless where it can */
+        mp_mutex_unlock(&pools_lock);
+        return;
+    }
     doomed = mp_family_doom_locked(pool, true);
     mp_mutex_unlock(&pools_lock);
     mp_family_release(doomed);
