@@ -190,6 +190,61 @@ test_everything_gone(void)
     mpool_destroy(p);
 }
 
+/* A thread that used the library once and then idles: it never tidies its
+ * table, so slot indices retired meanwhile are never free again. */
+static void *
+idler(void *arg)
+{
+    (void)arg;
+    mpool_free(NULL, mpool_alloc(NULL, 32));
+    pthread_mutex_lock(&gate_lock);
+    gate = 1;
+    pthread_cond_broadcast(&gate_cond);
+    while (gate != 2)
+        pthread_cond_wait(&gate_cond, &gate_lock);
+    pthread_mutex_unlock(&gate_lock);
+    return NULL;
+}
+
+static void
+test_many_resets(void)
+{
+    mpool_t *p = make("many", 0, 0, 0);
+    struct mpool_cache *c;
+    pthread_t t;
+    bool fast;
+
+    gate = 0;
+    if (pthread_create(&t, NULL, idler, NULL) != 0)
+        bail("pthread_create");
+    pthread_mutex_lock(&gate_lock);
+    while (gate != 1)
+        pthread_cond_wait(&gate_cond, &gate_lock);
+    pthread_mutex_unlock(&gate_lock);
+    mpool_free(p, mpool_alloc(p, 100));
+    c = p->classes[mp_size_class(100)];
+    fast = c->fast_offset != MP_TSLOT_NONE;
+    for (int i = 0; i < 2 * MP_TSLOT_MAX && i < 20000; i++) {
+        void *b = mpool_alloc(p, 100);
+        mpool_free(p, b);
+        if (mpool_reset(p) != 0)
+            bail("mpool_reset");
+    }
+    if (!fast)
+        skip(1, "the class has no magazines here (valgrind)");
+    else
+        ok(c->fast_offset != MP_TSLOT_NONE,
+           "%d resets of a pool one thread uses, another thread idle: its "
+           "class keeps its magazines (no slot index used up)",
+           2 * MP_TSLOT_MAX < 20000 ? 2 * MP_TSLOT_MAX : 20000);
+    pthread_mutex_lock(&gate_lock);
+    gate = 2;
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+    pthread_join(t, NULL);
+    mpool_destroy(p);
+}
+
 /* ------------------------------------------------------------------------
  * retain, limit
  * ------------------------------------------------------------------------ */
@@ -510,6 +565,7 @@ main(int argc, char **argv)
     plan_lazy();
     test_bad();
     test_everything_gone();
+    test_many_resets();
     test_retain();
     test_limit();
     test_region();

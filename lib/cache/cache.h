@@ -285,6 +285,9 @@ MP_HIDDEN void mp_tcache_flush_current(struct mpool_cache *cache);
  * protocol in magazine.c); where the system cannot, ask them to flush at
  * their next slow path.  Returns true when the flush was done now. */
 MP_HIDDEN bool mp_tcache_drain_others(void);
+/* Whether any thread's slot holds objects of `cache` now (a snapshot,
+ * exact while no thread uses the cache). */
+MP_HIDDEN bool mp_tslot_held_elsewhere(struct mpool_cache *cache);
 /* Empty the depot of `cache` into its slabs. */
 MP_HIDDEN void mp_depot_drain(struct mpool_cache *cache);
 /* Objects held in the depot and, as far as can be seen, thread caches. */

@@ -11,10 +11,13 @@
  * thread's slot is flushed, and the depot drained into the slabs.  Other
  * threads' slots were drained by the caller (mp_tcache_drain_others, once
  * for the whole pool).  Where that could not be done at once (no
- * membarrier), the cache's slot index is retired and a new one claimed,
- * as if the cache were destroyed and made again: every thread drops its
- * slot of the old index, objects and all, at its next slow path, and
- * never flushes it into this cache (magazine.c, "Retirement").
+ * membarrier: bare metal) and another thread's slot does hold objects of
+ * the cache, its slot index is retired and a new one claimed, as if the
+ * cache were destroyed and made again: every thread drops its slot of the
+ * old index, objects and all, at its next slow path, and never flushes it
+ * into this cache (magazine.c, "Retirement").  Only then: a retired index
+ * is free again once every thread has tidied, and a program resetting a
+ * pool only its own thread uses should not use indices up.
  *
  * Locks: those of magazine.c and slab.c, one at a time.
  */
@@ -26,7 +29,7 @@ mp_cache_reset_unlisted(struct mpool_cache *c, bool drained)
     bool fast = c->fast_offset != MP_TSLOT_NONE;
 
     mp_tcache_flush_current(c);
-    if (!drained && c->tslot != MP_TSLOT_NONE) {
+    if (!drained && mp_tslot_held_elsewhere(c)) {
         mp_tslot_retire(c); /* no thread flushes into the cache now */
         mp_depot_drain(c);
         if (mp_tslot_claim(c) == 0 && fast)
