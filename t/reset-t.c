@@ -245,6 +245,51 @@ test_many_resets(void)
     mpool_destroy(p);
 }
 
+/* Reclaim of every pool, from another thread, while pools are reset: it
+ * passes a pool by while it is reset, and never pushes a drained object
+ * back into a slab the reset has just emptied (a report and abort). */
+static _Atomic bool reclaim_stop;
+
+static void *
+reclaimer(void *arg)
+{
+    size_t *rounds = arg;
+
+    while (!atomic_load(&reclaim_stop)) {
+        mpool_reclaim(NULL);
+        (*rounds)++;
+    }
+    return NULL;
+}
+
+static void
+test_reset_while_reclaiming(void)
+{
+    mpool_t *p = make("reclaimed", 0, 0, 0);
+    size_t rounds = 0, cached;
+    void *b[500];
+    pthread_t t;
+    int resets = 0;
+
+    atomic_store(&reclaim_stop, false);
+    if (pthread_create(&t, NULL, reclaimer, &rounds) != 0)
+        bail("pthread_create");
+    for (int i = 0; i < 300; i++) {
+        for (int j = 0; j < 500; j++)
+            if ((b[j] = mpool_alloc(p, (size_t)(j % 50) * 16 + 1)) == NULL)
+                bail("alloc");
+        for (int j = 0; j < 500; j += 2)
+            mpool_free(p, b[j]); /* into magazines and depots */
+        resets += mpool_reset(p) == 0;
+    }
+    atomic_store(&reclaim_stop, true);
+    pthread_join(t, NULL);
+    is_int(resets, 300, "300 resets while another thread reclaimed all "
+                        "pools %zu times", rounds);
+    is_size(objects_out(p, &cached), 0, "and the pool is empty after them");
+    mpool_destroy(p);
+}
+
 /* ------------------------------------------------------------------------
  * retain, limit
  * ------------------------------------------------------------------------ */
@@ -566,6 +611,7 @@ main(int argc, char **argv)
     test_bad();
     test_everything_gone();
     test_many_resets();
+    test_reset_while_reclaiming();
     test_retain();
     test_limit();
     test_region();
