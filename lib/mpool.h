@@ -129,7 +129,9 @@ typedef struct mpool_options {
     mpool_t *parent;  /* NULL, or the pool this one is a child of: it is
                          destroyed, depth first, when its parent is
                          destroyed or reset (since 0.2; a .size that ends
-                         before it means NULL) */
+                         before it means NULL).  The default pool may be a
+                         parent; never destroyed nor reset, it leaves its
+                         children until each is destroyed. */
 } mpool_options_t;
 
 /* Flags for mpool_options_t.flags. */
@@ -138,12 +140,13 @@ typedef struct mpool_options {
                                       reclaims leave it alone */
 
 /* A new pool; opt == NULL gives the defaults.  NULL with errno EINVAL
- * (opt->size too small, an unknown flag, or a region too small for one
- * block) or ENOMEM. */
+ * (opt->size too small, an unknown flag, a region too small for one
+ * block, or a parent that is not a live pool or is being destroyed) or
+ * ENOMEM. */
 MPOOL_API mpool_t *mpool_create(const mpool_options_t *opt)
     MPOOL_ATTR_WARN_UNUSED;
-/* Release every block of the pool and the pool itself.  NULL and the
- * default pool are left alone. */
+/* Release every block of the pool and the pool itself, after destroying
+ * its children, depth first.  NULL and the default pool are left alone. */
 MPOOL_API void mpool_destroy(mpool_t *pool);
 /* The process's default pool, which always exists. */
 MPOOL_API mpool_t *mpool_default(void);

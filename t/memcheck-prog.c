@@ -120,6 +120,32 @@ clean(mpool_cache_t *c, mpool_t *pool)
     mpool_destroy(rp); /* with live blocks */
     memset(region, 0, sizeof region);
 
+    /* reset: blocks of classes, a large one, a region's, a child's */
+    {
+        mpool_options_t co = {.size = sizeof co, .name = "child",
+                              .parent = pool};
+        mpool_t *child = mpool_create(&co);
+        char *cb = mpool_alloc(child, 50);
+        memset(cb, 4, 50);
+        a = mpool_alloc(pool, 60);
+        memset(a, 4, 60);
+        r = mpool_alloc(pool, 9 << 20);
+        memset(r, 4, 100);
+        check(mpool_reset(pool) == 0); /* child destroyed, blocks freed */
+        a = mpool_alloc(pool, 60); /* the same slab again */
+        memset(a, 5, 60);
+        check(!(a[59] != 5));
+        rp = mpool_create(&ro);
+        r = mpool_alloc(rp, 100);
+        memset(r, 1, 100);
+        check(mpool_reset(rp) == 0);
+        r = mpool_alloc(rp, 100);
+        memset(r, 2, 100);
+        check(!(r[99] != 2));
+        mpool_destroy(rp);
+        memset(region, 0, sizeof region);
+    }
+
     pg = mpool_pages_alloc(3);
     memset(pg, 1, 3 * mpool_page_size());
     mpool_pages_free(pg, 3);
@@ -166,6 +192,20 @@ main(int argc, char **argv)
         if (o[3] == 7)
             puts("seven");
         mpool_free(pool, o);
+    } else if (strcmp(what, "pool-reset-use") == 0) {
+        o = mpool_alloc(pool, 40);
+        memset(o, 1, 40);
+        mpool_reset(pool);
+        sink = o[8];
+    } else if (strcmp(what, "region-reset-use") == 0) {
+        mpool_t *rp = mpool_create(&(mpool_options_t){
+            .size = sizeof(mpool_options_t), .region = region,
+            .region_size = sizeof region});
+        o = mpool_alloc(rp, 40);
+        memset(o, 1, 40);
+        mpool_reset(rp);
+        sink = o[30]; /* past the free block's links, which are open */
+        mpool_destroy(rp);
     } else if (strcmp(what, "cache-leak") == 0) {
         leak(c);
         mpool_destroy(pool);

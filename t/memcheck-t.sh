@@ -45,7 +45,7 @@ expect() {
         sed 's/^/# /' "$tmp/$case.log"
     fi
 }
-echo "1..8"
+echo "1..10"
 expect cache-use-after-free "a read after mpool_cache_free is an invalid read of a freed block" \
     "Invalid read of size 1" "inside a block of size 64 free'd" "mpool_cache_free"
 expect pool-use-after-free "a read after mpool_free is an invalid read of a freed block" \
@@ -54,6 +54,10 @@ expect pool-overrun "a read past the end of a pool block is an invalid read" \
     "Invalid read of size 1" "0 bytes after a block of size 40 alloc'd"
 expect pool-uninitialised "a decision on an uninitialised pool block is reported" \
     "Conditional jump or move depends on uninitialised value"
+expect pool-reset-use "a read of a block after mpool_reset is an invalid read of a freed block" \
+    "Invalid read of size 1" "inside a block of size 40 free'd" "mpool_reset"
+expect region-reset-use "the same for a region pool's block" \
+    "Invalid read of size 1" "inside a block of size 40 free'd" "mpool_reset"
 expect cache-leak "a leaked cache object is definitely lost, allocated through mpool_cache_alloc" \
     "64 bytes in 1 blocks are definitely lost" "by 0x.*: mpool_cache_alloc" "definitely lost: 64 bytes in 1 blocks"
 expect cache-double-free "a double free is an invalid free" \

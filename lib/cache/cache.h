@@ -246,6 +246,12 @@ MP_HIDDEN size_t mp_slab_detach_empty(struct mpool_cache *cache,
 MP_HIDDEN void mp_slab_finish_chain(mp_slab_t *chain);
 /* Give back every slab, whatever is in it (destroy). */
 MP_HIDDEN void mp_slab_release_all(struct mpool_cache *cache);
+/* Every object free again, whatever was out, and the quarantine emptied:
+ * each slab goes to the empty list, or back past the owner's retention
+ * cap (reset.c).  Takes the cache's lock.  For caches with no constructor
+ * or destructor (a pool's classes); the magazines and the depot must hold
+ * none of the cache's objects. */
+MP_HIDDEN void mp_slab_reset_all(struct mpool_cache *cache);
 /* The byte offset of slot `index` in a thread table. */
 static inline uint32_t
 mp_tslot_offset(uint32_t index)
@@ -279,6 +285,9 @@ MP_HIDDEN void mp_tcache_flush_current(struct mpool_cache *cache);
  * protocol in magazine.c); where the system cannot, ask them to flush at
  * their next slow path.  Returns true when the flush was done now. */
 MP_HIDDEN bool mp_tcache_drain_others(void);
+/* Whether any thread's slot holds objects of `cache` now (a snapshot,
+ * exact while no thread uses the cache). */
+MP_HIDDEN bool mp_tslot_held_elsewhere(struct mpool_cache *cache);
 /* Empty the depot of `cache` into its slabs. */
 MP_HIDDEN void mp_depot_drain(struct mpool_cache *cache);
 /* Objects held in the depot and, as far as can be seen, thread caches. */
@@ -431,6 +440,12 @@ mp_cache_new_unlisted(const char *name, size_t size, size_t align,
 /* Destroy such a cache whatever it holds (the owner is going away).  The
  * caller has drained other threads' magazines first. */
 MP_HIDDEN void mp_cache_delete_unlisted(struct mpool_cache *cache);
+/* Make every object of such a cache free at once, the cache staying
+ * (reset.c).  drained: mp_tcache_drain_others() succeeded since the owner
+ * stopped using the cache; otherwise other threads may still hold its
+ * objects in their slots, and the cache moves to a new slot index. */
+MP_HIDDEN void mp_cache_reset_unlisted(struct mpool_cache *cache,
+                                       bool drained);
 /* Give back a cache's free objects and empty slabs (reclaim). */
 MP_HIDDEN size_t mp_cache_shrink(struct mpool_cache *cache);
 /* Give back what every registered and internal cache can: reclaim
@@ -485,6 +500,10 @@ MP_HIDDEN size_t mp_debug_usable(const struct mpool_cache *cache,
                                  const void *obj);
 /* Release the quarantine into the slabs, checking each object. */
 MP_HIDDEN void mp_debug_flush(struct mpool_cache *cache);
+/* A carved object of a checking cache made free whatever it was (handed
+ * out, quarantined, free), its fill laid, and under valgrind freed to
+ * memcheck if it was a block still (mp_slab_reset_all). */
+MP_HIDDEN void mp_debug_reset_object(struct mpool_cache *cache, void *obj);
 /* Whether a free object of a checking-mode cache was destructed already. */
 MP_HIDDEN bool mp_debug_is_free(const struct mpool_cache *cache,
                                 const void *obj);

@@ -71,6 +71,26 @@ mp_debug_is_free(const struct mpool_cache *c, const void *obj)
     return *state_of(c, obj) == (STATE_FREE ^ (uintptr_t)obj);
 }
 
+static void poison(const struct mpool_cache *c, void *obj);
+
+void
+mp_debug_reset_object(struct mpool_cache *c, void *obj)
+{
+    uint64_t *state = state_of(c, obj);
+    bool block = (c->flags & MP_CACHE_VG) && mp_vg_addressable(obj, 1) == 1;
+
+    if (*state != (STATE_FREE ^ (uintptr_t)obj)) {
+        /* handed out (or carved, never handed out): freed now */
+        mp_vg_undefined(obj, c->size); /* its tail was closed (pool-vg.h) */
+        *state = STATE_FREE ^ (uintptr_t)obj;
+        poison(c, obj);
+    }
+    if (block) /* out, or quarantined: memcheck's block until now */
+        mp_vg_block_free(obj);
+    if (c->flags & MP_CACHE_VG)
+        mp_vg_noaccess(obj, c->size);
+}
+
 /* The fill: POISON_WORD in every whole 32-bit word (objects are at least
  * 8-aligned), its first bytes in the tail. */
 static void

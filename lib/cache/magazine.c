@@ -192,6 +192,19 @@ mp_tslot_retire_if_idle(struct mpool_cache *c)
     return 0;
 }
 
+bool
+mp_tslot_held_elsewhere(struct mpool_cache *c)
+{
+    bool held;
+
+    if (c->tslot == MP_TSLOT_NONE)
+        return false;
+    mp_mutex_lock(&mp_tcache_lock);
+    held = remote_cached_locked(c) != 0;
+    mp_mutex_unlock(&mp_tcache_lock);
+    return held;
+}
+
 /* ------------------------------------------------------------------------
  * Thread tables
  * ------------------------------------------------------------------------ */

@@ -504,6 +504,59 @@ mp_slab_release_all(struct mpool_cache *c)
     mp_slab_finish_chain(chain);
 }
 
+/* Every object of s free again (mpool_reset), under the cache's lock.
+ * Plain mode uncarves the slab: O(1), and the objects are carved again
+ * from the start.  Checking mode keeps them carved but marks each one
+ * freed and poisoned (debug.c) and relinks them all, so that a late free
+ * is a double free and a write through a stale pointer is caught when the
+ * object is next handed out.  Under valgrind every block still out, or
+ * quarantined, is freed to memcheck. */
+static void
+slab_reset_locked(struct mpool_cache *c, mp_slab_t *s)
+{
+    char *objs = mp_slab_objs(s);
+
+    if (c->flags & MPOOL_CACHE_DEBUG) {
+        s->free = NULL;
+        for (uint32_t i = s->carved; i-- > 0;) {
+            char *obj = objs + (size_t)i * c->stride;
+            mp_debug_reset_object(c, obj);
+            link_set(c, obj, s->free);
+            s->free = obj;
+        }
+    } else {
+        if (c->flags & MP_CACHE_VG) {
+            for (uint32_t i = 0; i < s->carved; i++) {
+                char *obj = objs + (size_t)i * c->stride;
+                if (mp_vg_addressable(obj, 1) == 1)
+                    mp_vg_block_free(obj);
+            }
+            mp_vg_noaccess(objs, (size_t)c->objs_per_slab * c->stride);
+        }
+        c->objs_carved -= s->carved;
+        s->carved = 0;
+        s->free = NULL;
+    }
+    s->inuse = 0;
+    relist(c, s); /* to the empty list, or back to the page level past the
+                     owner's retention cap */
+}
+
+void
+mp_slab_reset_all(struct mpool_cache *c)
+{
+    MP_ASSERT(c->ctor == NULL && c->dtor == NULL && c->nraw == 0);
+    mp_cache_lock(&c->lock, c);
+    /* the quarantine's objects are out of their slabs: reset with them */
+    c->q_count = 0;
+    c->q_head = 0;
+    for (uint32_t list = 0; list < MP_SLAB_ON_EMPTY; list++)
+        while (*list_head(c, list) != NULL)
+            slab_reset_locked(c, *list_head(c, list));
+    c->objs_out = 0;
+    mp_cache_unlock(&c->lock, c);
+}
+
 void *
 mp_internal_alloc(struct mpool_cache *c)
 {

@@ -22,9 +22,11 @@
  * mpool_free's fast path reads one bit of the buddy map and one entry;
  * mpool_alloc's reads the pool's direct table of sizes (pool->fast).
  *
- * mpool_destroy() drains every thread's magazines, then gives back each
- * class cache's slabs whole and each large run: time proportional to the
- * pages the pool holds, not to its blocks.
+ * mpool_destroy() destroys the pool's children first (family.c), drains
+ * every thread's magazines, then gives back each class cache's slabs whole
+ * and each large run: time proportional to the pages the pool holds, not
+ * to its blocks.  mpool_reset() empties a pool in the same time and keeps
+ * it (reset.c).
  *
  * The limit is counted in bytes of pages: slabs are charged when made and
  * credited when given back (slab.c), large runs likewise; the charge is an
@@ -70,16 +72,38 @@ pool_pages(const struct mp_pool_ops *ops)
     return (size + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT;
 }
 
-static void
-pool_link(struct mpool *p)
+void
+mp_pools_lock(void)
 {
     mp_mutex_lock(&pools_lock);
+}
+
+void
+mp_pools_unlock(void)
+{
+    mp_mutex_unlock(&pools_lock);
+}
+
+void
+mp_pool_list_locked(struct mpool *p)
+{
     p->prev = NULL;
     p->next = pools;
     if (pools != NULL)
         pools->prev = p;
     pools = p;
-    mp_mutex_unlock(&pools_lock);
+}
+
+void
+mp_pool_unlist_locked(struct mpool *p)
+{
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        pools = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    p->next = p->prev = NULL;
 }
 
 static void
@@ -113,7 +137,7 @@ mp_pool_bootstrap(void)
             (uint8_t)mp_size_class_compute(size);
     pool_init(&default_pool, NULL, "default", 0);
     default_pool.is_default = true;
-    pool_link(&default_pool);
+    mp_family_link(&default_pool, NULL);
 }
 
 /* The hooks a pool installs in its class caches (cache/cache.h). */
@@ -176,7 +200,7 @@ mpool_t *
 mpool_create(const mpool_options_t *opt)
 {
     const struct mp_pool_ops *ops = NULL; /* a class pool */
-    struct mpool *p;
+    struct mpool *p, *parent = NULL;
     bool is_zero;
     int rc;
 
@@ -189,6 +213,12 @@ mpool_create(const mpool_options_t *opt)
     }
     if ((rc = mp_init()) != 0) {
         mp_set_errno(rc);
+        return NULL;
+    }
+    /* checked again as it is linked (family.c); here, before any work */
+    if (opt != NULL && MP_OPTIONS_HAVE(opt, parent) &&
+        (parent = opt->parent) != NULL && !mp_pool_valid(parent)) {
+        mp_set_errno(EINVAL);
         return NULL;
     }
     if (opt != NULL && opt->region != NULL)
@@ -209,9 +239,18 @@ mpool_create(const mpool_options_t *opt)
             mp_set_errno(rc);
             return NULL;
         }
-        atomic_fetch_add(&region_pools, 1);
     }
-    pool_link(p);
+    rc = mp_family_link(p, parent);
+    if (rc != 0) { /* the parent went away meanwhile */
+        if (ops != NULL)
+            ops->destroy(p);
+        p->magic = 0;
+        mp_pages_free(p, pool_pages(ops));
+        mp_set_errno(rc);
+        return NULL;
+    }
+    if (ops != NULL)
+        atomic_fetch_add(&region_pools, 1);
     return p;
 }
 
@@ -221,25 +260,33 @@ mpool_default(void)
     return mp_init() == 0 ? &default_pool : NULL;
 }
 
+/* Its children first, depth first (family.c), then the pool. */
 void
 mpool_destroy(mpool_t *pool)
 {
+    struct mpool *doomed;
+
     if (pool == NULL || pool == &default_pool)
         return;
     pool_resolve(pool, "mpool_destroy");
     mp_mutex_lock(&pools_lock);
-    if (pool->prev != NULL)
-        pool->prev->next = pool->next;
-    else
-        pools = pool->next;
-    if (pool->next != NULL)
-        pool->next->prev = pool->prev;
+    if (pool->dying) { /* its parent's destroy, in another thread, has it:
+                          the program's race, made harmless where it can */
+        mp_mutex_unlock(&pools_lock);
+        return;
+    }
+    doomed = mp_family_doom_locked(pool, true);
     mp_mutex_unlock(&pools_lock);
+    mp_family_release(doomed);
+}
+
+void
+mp_pool_release(struct mpool *pool)
+{
     if (pool->ops != NULL) {
         pool->ops->destroy(pool);
         atomic_fetch_sub(&region_pools, 1);
     } else {
-        mp_tcache_drain_others(); /* every thread's magazines, into depots */
         for (unsigned i = 0; i < MP_CLASSES; i++) {
             struct mpool_cache *c = atomic_load(&pool->classes[i]);
             if (c != NULL)
@@ -249,6 +296,25 @@ mpool_destroy(mpool_t *pool)
     }
     pool->magic = 0;
     mp_pages_free(pool, pool_pages(pool->ops));
+}
+
+bool
+mp_pool_valid(const void *ptr)
+{
+    const struct mpool *p = ptr;
+    mp_page_t *page;
+
+    if (p == &default_pool)
+        return true;
+    if (p == NULL || ((uintptr_t)p & (MP_PAGE_SIZE - 1)) != 0 ||
+        (page = mp_buddy_page_fast(p)) == NULL)
+        return false;
+    /* the head of a run handed out, owned by no slab or large block: a
+     * pool's struct, a thread table, a run of mpool_pages_alloc; readable
+     * then, and only a pool's holds the magic there */
+    return __atomic_load_n(&page->state, __ATOMIC_RELAXED) == MP_PAGE_RUN &&
+           __atomic_load_n(&page->owner, __ATOMIC_RELAXED) == NULL &&
+           __atomic_load_n(&p->magic, __ATOMIC_RELAXED) == MP_POOL_MAGIC;
 }
 
 bool
@@ -283,7 +349,8 @@ mp_pools_shrink(void)
 
     mp_mutex_lock(&pools_lock);
     for (struct mpool *p = pools; p != NULL; p = p->next)
-        if (!(p->flags & MPOOL_SINGLE_THREADED)) /* its thread's to do */
+        if (!(p->flags & MPOOL_SINGLE_THREADED) && /* its thread's to do */
+            !p->resetting) /* reset.c empties it */
             pages += mp_pool_shrink(p);
     mp_mutex_unlock(&pools_lock);
     return pages;

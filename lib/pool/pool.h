@@ -72,8 +72,19 @@ struct mpool {
     unsigned flags;          /* MPOOL_SINGLE_THREADED */
     _Atomic size_t empty;    /* bytes in empty slabs now */
     bool is_default;
+    bool dying;              /* under pools_lock: being destroyed, so no
+                                child may be linked to it (family.c) */
+    bool resetting;          /* under pools_lock: mpool_reset is emptying
+                                it, and reclaim passes it by (reset.c) */
     struct mpool *next;      /* every pool, for reclaim */
     struct mpool *prev;
+    /* The family (family.c), under pools_lock: */
+    struct mpool *parent;    /* NULL: none */
+    struct mpool *child;     /* the newest child; its siblings follow */
+    struct mpool *sibling_next;
+    struct mpool *sibling_prev;
+    struct mpool *doomed;    /* the next pool of a tree being destroyed */
+    _Atomic size_t nchildren; /* live children (mpool_stats) */
     char name[MPOOL_CACHE_NAME_MAX + 1];
 };
 
@@ -107,6 +118,8 @@ struct mp_pool_ops {
     bool (*contains)(const struct mpool *p, const void *ptr);
     /* fork (fork.c): the kind's own locks, at the REGION class's turn. */
     void (*fork)(struct mpool *p, enum mp_fork_phase phase);
+    /* Forget every block, and stay usable (mpool_reset). */
+    void (*reset)(struct mpool *p);
 };
 
 /* region-pool.c: pools over the caller's memory. */
@@ -133,6 +146,38 @@ MP_HIDDEN bool mp_pool_charge(struct mpool *pool, ptrdiff_t bytes);
  * free_to.  NULL, ptr untouched, when there is no memory. */
 MP_HIDDEN void *mp_pool_move(mpool_t *alloc_from, mpool_t *free_to,
                              void *ptr, size_t copy, size_t size);
+
+/* pool.c: the list of pools and its lock (family.c, reset.c). */
+MP_HIDDEN void mp_pools_lock(void);
+MP_HIDDEN void mp_pools_unlock(void);
+/* Take p off the list of pools; pools_lock held. */
+MP_HIDDEN void mp_pool_unlist_locked(struct mpool *p);
+/* Put p on it, after the struct is set up; pools_lock held. */
+MP_HIDDEN void mp_pool_list_locked(struct mpool *p);
+/* Give back every block of an unlisted pool and the pool itself: the end
+ * of mpool_destroy.  The caller has flushed other threads' magazines
+ * (mp_tcache_drain_others) since p was unlisted. */
+MP_HIDDEN void mp_pool_release(struct mpool *p);
+/* Whether ptr is a live pool, in O(1) and without reading memory that
+ * may not be there: the default pool, or the first page of a run of the
+ * page level that no slab or large block owns, holding the pool's magic. */
+MP_HIDDEN bool mp_pool_valid(const void *ptr);
+extern MP_HIDDEN struct mpool mp_default_pool;
+
+/* family.c: child pools.  Link p under parent (NULL: none) and list it,
+ * under pools_lock: 0, or EINVAL when parent is not a live pool or is
+ * being destroyed. */
+MP_HIDDEN int mp_family_link(struct mpool *p, struct mpool *parent);
+/* Unlist p's descendants (and p itself, with self), newest child first,
+ * each after its own children, and chain them through ->doomed in that
+ * order, pools_lock held; returns the chain.  Each is marked dying. */
+MP_HIDDEN struct mpool *mp_family_doom_locked(struct mpool *p, bool self);
+/* Release a chain from mp_family_doom_locked, in its order, after one
+ * drain of other threads' magazines for them all; no lock held. */
+MP_HIDDEN void mp_family_release(struct mpool *chain);
+/* Live children of p, for mpool_stats_t.children: a relaxed read, never
+ * torn (no lock taken, so a caller may hold pools_lock). */
+MP_HIDDEN size_t mp_pool_children(const struct mpool *p);
 
 /* ------------------------------------------------------------------------
  * What the layers above ask of pools

@@ -43,6 +43,14 @@ region_pool_destroy(struct mpool *p)
     mp_pool_vg_region_gone(region_of(p));
 }
 
+static void
+region_pool_reset(struct mpool *p)
+{
+    /* checking mode and memcheck look at every old block; plain mode
+     * lays the region out again in O(1) */
+    mp_region_reset(region_of(p), mp_debug_all || mp_vg_active);
+}
+
 static void *
 region_pool_alloc(struct mpool *p, size_t size, size_t align)
 {
@@ -117,6 +125,7 @@ const struct mp_pool_ops mp_region_pool_ops = {
     .usable_size = region_pool_usable_size,
     .contains = region_pool_contains,
     .fork = region_pool_fork,
+    .reset = region_pool_reset,
 };
 
 struct mp_region *

@@ -235,31 +235,69 @@ adjust(size_t size)
     return (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 }
 
+/* The region as one free block and the sentinel, every list empty. */
+static void
+region_lay_out(struct mp_region *r)
+{
+    char *start = (char *)(((uintptr_t)r->base + ALIGN - 1) &
+                           ~(uintptr_t)(ALIGN - 1));
+    size_t usable = (r->size - (size_t)(start - r->base)) &
+                    ~(size_t)(ALIGN - 1);
+    rblock_t *first, *sentinel;
+
+    r->used = 0;
+    r->fl_bitmap = 0;
+    __builtin_memset(r->sl_bitmap, 0, sizeof(r->sl_bitmap));
+    __builtin_memset(r->lists, 0, sizeof(r->lists));
+    /* one free block, then the sentinel: a used block of size 0 */
+    first = (rblock_t *)start;
+    open_header(first);
+    first->prev_phys = NULL;
+    first->size_flags = usable - 2 * HEADER;
+    sentinel = block_next(first);
+    open_header(sentinel);
+    sentinel->size_flags = 0;
+    block_mark(first, true);
+    list_insert(r, first);
+}
+
 int
 mp_region_init(struct mp_region *r, void *base, size_t size)
 {
     char *start = (char *)(((uintptr_t)base + ALIGN - 1) &
                            ~(uintptr_t)(ALIGN - 1));
-    size_t usable;
-    rblock_t *first, *sentinel;
 
     if (base == NULL || size < (size_t)(start - (char *)base) +
                                    2 * HEADER + MIN_BLOCK)
         return EINVAL;
-    usable = (size - (size_t)(start - (char *)base)) & ~(size_t)(ALIGN - 1);
     __builtin_memset(r, 0, sizeof(*r));
     mp_mutex_init(&r->lock, MP_LOCK_REGION, 0);
     r->base = base;
     r->size = size;
-    /* one free block, then the sentinel: a used block of size 0 */
-    first = (rblock_t *)start;
-    first->prev_phys = NULL;
-    first->size_flags = usable - 2 * HEADER;
-    sentinel = block_next(first);
-    sentinel->size_flags = 0;
-    block_mark(first, true);
-    list_insert(r, first);
+    region_lay_out(r);
     return 0;
+}
+
+void
+mp_region_reset(struct mp_region *r, bool mark_headers)
+{
+    char *start = (char *)(((uintptr_t)r->base + ALIGN - 1) &
+                           ~(uintptr_t)(ALIGN - 1));
+
+    mp_mutex_lock(&r->lock);
+    if (mark_headers)
+        /* every old block marked free, so that freeing one of them after
+         * the reset fails the live-block test instead of joining a block
+         * of the new layout */
+        for (rblock_t *b = (rblock_t *)start, *next; block_size(b) != 0;
+             b = next) {
+            next = block_next(b);
+            if (!block_is_free(b))
+                mp_vg_block_free(block_to_ptr(b));
+            b->size_flags |= FLAG_FREE;
+        }
+    region_lay_out(r);
+    mp_mutex_unlock(&r->lock);
 }
 
 bool

@@ -34,6 +34,11 @@ MP_HIDDEN int mp_region_free(struct mp_region *r, void *p);
 MP_HIDDEN void *mp_region_realloc(struct mp_region *r, void *p, size_t size);
 /* 0 when p is not a live block. */
 MP_HIDDEN size_t mp_region_usable_size(struct mp_region *r, const void *p);
+/* Every block freed at once: the region is one free block again.  With
+ * mark_headers (checking mode, valgrind) the old blocks are walked first,
+ * each marked free (a late free of one is then refused) and freed to
+ * memcheck; O(blocks).  Otherwise O(1). */
+MP_HIDDEN void mp_region_reset(struct mp_region *r, bool mark_headers);
 /* Under valgrind: tell memcheck every live block is freed (destroy). */
 MP_HIDDEN void mp_region_forget(struct mp_region *r);
 /* For tests: free blocks, the largest, bytes in use. */

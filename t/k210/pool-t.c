@@ -6,7 +6,10 @@
  * of 1 B-4 KiB from a shared pool and the default pool, filled, checked,
  * resized and freed; blocks allocated on one hart and freed by the other;
  * calloc, realloc and aligned_alloc; a pool run dry until ENOMEM and
- * destroyed whole; reclaim, and the memory is all there again.
+ * destroyed whole; reclaim, and the memory is all there again.  Before
+ * that, on one hart: mpool_reset of a pool with a limit and of a region
+ * pool, and child pools, a tree of which takes 2/3 of the RAM: reset or
+ * destroyed at its root, it gives it all back.
  */
 #include "kernel.h"
 
@@ -324,6 +327,94 @@ both(unsigned hart)
     result[hart].reclaimed = mpool_reclaim(NULL);
 }
 
+/* Under root, two children, one of which has a child; each of the four
+ * pools then takes `bytes` in blocks of DRY_SIZE.  false when any
+ * allocation failed. */
+static bool
+tree_fill(mpool_t *root, size_t bytes)
+{
+    mpool_t *pools[4] = {root, NULL, NULL, NULL};
+    mpool_options_t o = {.size = sizeof(o), .name = "child"};
+
+    if (root == NULL)
+        return false;
+    o.parent = root;
+    pools[1] = mpool_create(&o);
+    pools[2] = mpool_create(&o);
+    o.parent = pools[1];
+    pools[3] = pools[1] != NULL ? mpool_create(&o) : NULL;
+    for (unsigned i = 0; i < 4; i++)
+        for (size_t n = 0; n < bytes / DRY_SIZE; n++)
+            if (pools[i] == NULL || mpool_alloc(pools[i], DRY_SIZE) == NULL)
+                return false;
+    return true;
+}
+
+/* mpool_reset and child pools, on this hart alone. */
+static void
+reset_and_children(size_t len)
+{
+    mpool_options_t limited = {.size = sizeof(limited),
+                               .name = "limited", .limit = LIMIT_BYTES};
+    mpool_options_t in_region = {.size = sizeof(in_region),
+                                 .name = "region"};
+    size_t first = 0, second = 0, tree_bytes = len / 6;
+    mpool_t *pool, *root, *bad;
+    unsigned char *region;
+    int local;
+
+    pool = mpool_create(&limited);
+    while (pool != NULL && mpool_alloc(pool, DRY_SIZE) != NULL)
+        first++;
+    ok(pool != NULL && mpool_reset(pool) == 0,
+       "mpool_reset of a pool that took %zu blocks to its limit", first);
+    while (pool != NULL && mpool_alloc(pool, DRY_SIZE) != NULL)
+        second++;
+    ok(second == first && mpool_errno == ENOMEM,
+       "then it gives as many again (%zu), then ENOMEM", second);
+    mpool_destroy(pool);
+
+    region = mpool_pages_alloc(16);
+    in_region.region = region;
+    in_region.region_size = 16 * 4096;
+    pool = region != NULL ? mpool_create(&in_region) : NULL;
+    first = second = 0;
+    while (pool != NULL && mpool_alloc(pool, 100) != NULL)
+        first++;
+    (void)mpool_reset(pool);
+    while (pool != NULL && mpool_alloc(pool, 100) != NULL)
+        second++;
+    ok(pool != NULL && first > 0 && second == first,
+       "a region pool reset gives its %zu blocks again", first);
+    mpool_destroy(pool);
+    (void)mpool_pages_free(region, 16);
+
+    root = mpool_create(NULL);
+    ok(tree_fill(root, tree_bytes) && mpool_reset(root) == 0,
+       "a tree of 4 pools holding %zu KiB each, reset at its root",
+       tree_bytes / 1024);
+    (void)mpool_reclaim(NULL);
+    ok(tree_fill(root, tree_bytes),
+       "its children are gone: new ones under it fill as much again");
+    mpool_destroy(root);
+    (void)mpool_reclaim(NULL);
+    root = mpool_create(NULL);
+    ok(tree_fill(root, tree_bytes),
+       "destroyed at its root, the tree gave it all back");
+    mpool_destroy(root);
+    (void)mpool_reclaim(NULL);
+
+    mpool_errno = 0;
+    bad = mpool_create(&(mpool_options_t){.size = sizeof(mpool_options_t),
+                                          .parent = (mpool_t *)&local});
+    ok(bad == NULL && mpool_errno == EINVAL,
+       "a child of something not a pool: NULL, EINVAL");
+    mpool_errno = 0;
+    ok(mpool_reset(NULL) == -1 && mpool_errno == EINVAL &&
+           mpool_reset(mpool_default()) == -1,
+       "mpool_reset of NULL or the default pool: -1, EINVAL");
+}
+
 void
 test_main(void)
 {
@@ -338,7 +429,7 @@ test_main(void)
     bool inside = true;
     void *p;
 
-    plan(19);
+    plan(27);
     is_u((unsigned long)mpool_k210_init(__free_start, len), 0,
          "mpool_k210_init(%p, %zu KiB) succeeds", (void *)__free_start,
          len / 1024);
@@ -369,6 +460,8 @@ test_main(void)
     mpool_destroy(pool);
     is_u((unsigned long)mpool_pages_free(region, 16), 0,
          "the region is freed");
+
+    reset_and_children(len);
 
     shared = mpool_create(NULL);
     dry = mpool_create(NULL);
