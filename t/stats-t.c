@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -425,6 +426,46 @@ test_bad_input(void)
     mpool_destroy(p);
 }
 
+#ifdef MPOOL_HAVE_REPORT
+/* mpool_report's pools section: the same numbers. */
+static void
+test_report(void)
+{
+    mpool_options_t opt = {.size = sizeof(opt), .name = "reported",
+                           .limit = 1u << 30, .retain = 65536};
+    mpool_t *p = mpool_create(&opt);
+    void *b = mpool_alloc(p, 1000);
+    FILE *f = tmpfile();
+    char line[512], want[64];
+    bool header = false, found = false;
+    mpool_stats_t st;
+
+    if (p == NULL || b == NULL || f == NULL)
+        bail("setting up the report");
+    st = stats_of(p);
+    is_int(mpool_report(f), 0, "mpool_report");
+    rewind(f);
+    snprintf(want, sizeof(want), "%zu", st.bytes_in_use);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        header |= strncmp(line, "# libmpool pools", 16) == 0;
+        if (header && strncmp(line, "reported ", 9) == 0) {
+            size_t in_use, blocks, held, peak, limit, retain;
+            found = sscanf(line + 9, "%zu %zu %zu %zu %zu %zu", &in_use,
+                           &blocks, &held, &peak, &limit, &retain) == 6 &&
+                    in_use == st.bytes_in_use && blocks == 1 &&
+                    held == st.bytes_held && peak == st.bytes_held_peak &&
+                    limit == 1u << 30 && retain == 65536;
+        }
+    }
+    ok(header, "the report has a pools section");
+    ok(found, "with the pool's line: in use, blocks, held, peak, limit, "
+              "retain as mpool_stats gives them");
+    fclose(f);
+    mpool_free(p, b);
+    mpool_destroy(p);
+}
+#endif
+
 int
 main(void)
 {
@@ -437,5 +478,8 @@ main(void)
     test_concurrent();
     test_system();
     test_bad_input();
+#ifdef MPOOL_HAVE_REPORT
+    test_report();
+#endif
     return tap_done();
 }
