@@ -460,15 +460,15 @@ test_main(void)
        "a pool in a 64 KiB region carves all %zu blocks from it", n);
     {
         mpool_stats_t st = {.size = sizeof(st)};
-        size_t bytes = 0;
+        int stats_rc = mpool_stats(pool, &st), walk_rc;
         stats_nlive = 0; /* walk_check counts every block as a stranger */
         walk_calls = walk_bytes = 0;
-        ok(mpool_stats(pool, &st) == 0 && st.blocks_in_use == n &&
-               st.bytes_held == 16 * 4096 && mpool_walk(pool, walk_check,
-                                                        NULL) == 0 &&
-               walk_calls == n && (bytes = walk_bytes) == st.bytes_in_use,
+        walk_rc = mpool_walk(pool, walk_check, NULL);
+        ok(stats_rc == 0 && st.blocks_in_use == n &&
+               st.bytes_held == 16 * 4096 && walk_rc == 0 &&
+               walk_calls == n && walk_bytes == st.bytes_in_use,
            "the region pool: %zu blocks, %zu bytes in use, as walked",
-           st.blocks_in_use, bytes);
+           st.blocks_in_use, walk_bytes);
     }
     mpool_destroy(pool);
     is_u((unsigned long)mpool_pages_free(region, 16), 0,
