@@ -50,7 +50,7 @@
 static void
 class_pool_stats(struct mpool *p, mpool_stats_t *st)
 {
-    size_t free_bytes = 0, empty = 0, in_use_bytes = 0;
+    size_t free_bytes = 0, empty = 0, in_use_bytes = 0, room;
 
     pool_lock(p); /* the large list */
     for (mp_large_t *l = p->large; l != NULL; l = l->next) {
@@ -81,14 +81,11 @@ class_pool_stats(struct mpool *p, mpool_stats_t *st)
     st->bytes_held = atomic_load_explicit(&p->taken, memory_order_relaxed);
     st->bytes_held_peak =
         atomic_load_explicit(&p->taken_peak, memory_order_relaxed);
-    /* never more free than held and not in use */
-    if (free_bytes > st->bytes_held - (in_use_bytes < st->bytes_held
-                                           ? in_use_bytes
-                                           : st->bytes_held))
-        free_bytes = st->bytes_held - (in_use_bytes < st->bytes_held
-                                           ? in_use_bytes
-                                           : st->bytes_held);
-    st->bytes_free = free_bytes;
+    /* never more free than held and not in use (the charge and the
+     * classes are read one after the other) */
+    room = st->bytes_held > in_use_bytes ? st->bytes_held - in_use_bytes : 0;
+    st->bytes_free = free_bytes < room ? free_bytes : room;
+    free_bytes = st->bytes_free;
     st->bytes_empty = empty < free_bytes ? empty : free_bytes;
 }
 
