@@ -353,7 +353,8 @@ test_system(void)
                                       "block, an object and pages");
     is_size(b.pools, a.pools + 1, "one pool more");
     is_size(b.caches, a.caches + 1, "one cache more");
-    ok(b.bytes_in_use >= a.bytes_in_use + big_size + 200 + 3 * mpool_page_size(),
+    ok(b.bytes_in_use >=
+           a.bytes_in_use + big_size + 200 + 3 * mpool_page_size(),
        "in use grew by the block, the object and the pages (%zu -> %zu)",
        a.bytes_in_use, b.bytes_in_use);
     ok(b.bytes_committed_peak >= b.bytes_committed &&

@@ -15,7 +15,7 @@
  * (pool/stats.c): bytes and blocks in use, bytes held and their peak, the
  * limit and the retention cap (0: none).
  *
- *   pool                      in-use   blocks     held     peak    limit   retain
+ *   name          in-use  blocks  held  peak  limit  retain
  */
 #include <errno.h>
 #include <stdio.h>
