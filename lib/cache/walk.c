@@ -185,6 +185,24 @@ usable_of(const struct mpool_cache *c, const void *obj)
                                           : c->size;
 }
 
+/* Checking mode: each live object's usable size is its own (the rest is
+ * red zone), so mpool_stats() counts them here, under the lock, where no
+ * object can be freed meanwhile. */
+static void
+tally_locked(const struct mpool_cache *c, mp_cache_walk_t *w)
+{
+    for (size_t k = 0; k < w->nslabs; k++) {
+        const uint64_t *bits = w->bits + k * w->words;
+        for (size_t word = 0; word < w->words; word++)
+            for (uint64_t b = bits[word]; b != 0; b &= b - 1) {
+                size_t i = word * 64 + (size_t)__builtin_ctzll(b);
+                w->live++;
+                w->live_bytes += mp_debug_usable(
+                    c, (void *)(w->slabs[k].objs + i * c->stride));
+            }
+    }
+}
+
 int
 mp_cache_walk_collect(struct mpool_cache *c, mp_cache_walk_t *w)
 {
@@ -219,6 +237,8 @@ mp_cache_walk_collect(struct mpool_cache *c, mp_cache_walk_t *w)
                 for (; s != NULL; s = s->next)
                     record_slab_locked(c, s, w, w->nslabs++, ncached);
             }
+            if (c->flags & MPOOL_CACHE_DEBUG)
+                tally_locked(c, w);
             mp_cache_unlock(&c->lock, c);
             return 0;
         }
