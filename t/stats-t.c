@@ -2,7 +2,8 @@
 /*
  * t/stats-t.c - mpool_stats() and mpool_system_stats(): exact numbers for
  * a known set of blocks (class and large, in a class pool, a
- * single-threaded pool, a region pool and the default pool), the peak,
+ * single-threaded pool, a region pool, the default pool and a pool in
+ * checking mode, where usable sizes are what was asked for), the peak,
  * the numbers after frees and after mpool_reclaim, blocks freed by another
  * thread and cached in its magazines, snapshots taken while threads
  * allocate and free (never negative or torn), a caller's shorter struct,
@@ -197,6 +198,17 @@ test_pools(void)
     mpool_destroy(p);
 
     test_exact("default pool", NULL, true);
+
+    {
+        /* checking mode: a block's usable size is what was asked for */
+        int was = mpool_set_debug(1);
+        p = mpool_create(NULL);
+        mpool_set_debug(was);
+        if (p == NULL)
+            bail("mpool_create in checking mode");
+        test_exact("checking-mode pool", p, true);
+        mpool_destroy(p);
+    }
 }
 
 /* Blocks freed by a thread that stays alive: cached in its magazines, not
