@@ -6,7 +6,9 @@
  * of 1 B-4 KiB from a shared pool and the default pool, filled, checked,
  * resized and freed; blocks allocated on one hart and freed by the other;
  * calloc, realloc and aligned_alloc; a pool run dry until ENOMEM and
- * destroyed whole; reclaim, and the memory is all there again.
+ * destroyed whole; reclaim, and the memory is all there again.  Also
+ * mpool_strdup and mpool_strndup, in a class pool, in a region pool and
+ * in a pool at its limit.
  */
 #include "kernel.h"
 
@@ -324,6 +326,71 @@ both(unsigned hart)
     result[hart].reclaimed = mpool_reclaim(NULL);
 }
 
+static bool
+same_string(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return false;
+    while (*a != '\0' && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+/* Copies of strings on bare metal: no C library, the same pool code. */
+static void
+strings(void)
+{
+    mpool_options_t limited = {.size = sizeof(limited),
+                               .name = "strings", .limit = LIMIT_BYTES};
+    mpool_options_t in_region = {.size = sizeof(in_region),
+                                 .name = "strings-region"};
+    static char big[LIMIT_BYTES + 1];
+    mpool_t *pool = mpool_create(NULL), *tight, *rp;
+    unsigned char *region = mpool_pages_alloc(4);
+    char *a, *b, *c, *r;
+    int err_pool, err_s;
+
+    a = mpool_strdup(pool, "hart zero");
+    b = mpool_strndup(pool, "hart zero", 4);
+    c = mpool_strndup(pool, "", 100);
+    ok(same_string(a, "hart zero") && same_string(b, "hart") &&
+           same_string(c, "") && mpool_usable_size(a) >= 10,
+       "mpool_strdup and mpool_strndup copy into a pool");
+    mpool_errno = 0;
+    a = mpool_strdup(NULL, "x");
+    err_pool = mpool_errno;
+    mpool_errno = 0;
+    b = mpool_strndup(pool, NULL, 1);
+    err_s = mpool_errno;
+    ok(a == NULL && b == NULL && err_pool == EINVAL && err_s == EINVAL,
+       "a NULL pool or string: EINVAL");
+    mpool_destroy(pool);
+
+    in_region.region = region;
+    in_region.region_size = 4 * 4096;
+    rp = region != NULL ? mpool_create(&in_region) : NULL;
+    r = rp != NULL ? mpool_strdup(rp, "in the region") : NULL;
+    ok(same_string(r, "in the region") && (unsigned char *)r >= region &&
+           (unsigned char *)r < region + 4 * 4096,
+       "mpool_strdup into a region pool copies into the region");
+    mpool_destroy(rp);
+    mpool_pages_free(region, 4);
+
+    for (size_t i = 0; i < LIMIT_BYTES; i++)
+        big[i] = 'k';
+    big[LIMIT_BYTES] = '\0';
+    tight = mpool_create(&limited);
+    a = mpool_strdup(tight, "kept");
+    mpool_errno = 0;
+    b = mpool_strdup(tight, big);
+    ok(tight != NULL && b == NULL && mpool_errno == ENOMEM &&
+           same_string(a, "kept"),
+       "mpool_strdup past the pool's limit: ENOMEM, the pool intact");
+    mpool_destroy(tight);
+}
+
 void
 test_main(void)
 {
@@ -338,7 +405,7 @@ test_main(void)
     bool inside = true;
     void *p;
 
-    plan(19);
+    plan(23);
     is_u((unsigned long)mpool_k210_init(__free_start, len), 0,
          "mpool_k210_init(%p, %zu KiB) succeeds", (void *)__free_start,
          len / 1024);
@@ -369,6 +436,7 @@ test_main(void)
     mpool_destroy(pool);
     is_u((unsigned long)mpool_pages_free(region, 16), 0,
          "the region is freed");
+    strings();
 
     shared = mpool_create(NULL);
     dry = mpool_create(NULL);
