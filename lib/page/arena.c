@@ -34,31 +34,74 @@ mp_page_init(void)
     return 0;
 }
 
-/* Purge the committed pages of the free block [index, index + 2^order). */
-static size_t
-block_purge_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
-                   unsigned order)
+/* ------------------------------------------------------------------------
+ * Purging, and transparent huge pages
+ *
+ * With thp=1 (MPOOL_OPTIONS, mpool_set_option) the backend asks for huge
+ * pages on its segments, and purging keeps to whole huge pages: a stretch
+ * of free committed pages is purged only in its aligned huge pages, since
+ * dropping part of one would make the kernel split it into small pages.
+ * The pages left out stay committed, counted as such, and are purged when
+ * their whole huge page is free: mpool_reclaim's count stays exact (pages
+ * whose memory went back), it is only smaller.
+ * ------------------------------------------------------------------------ */
+
+/* Pages in a huge page while huge pages are asked for; 0 otherwise. */
+static size_t huge_purge_pages;
+
+int
+mp_page_huge_pages(bool on)
 {
-    size_t end = index + ((size_t)1 << order);
+    size_t huge = 0;
+    int rc = mp_backend_huge_pages(on, &huge);
+
+    if (rc != 0)
+        return rc;
+    MP_ASSERT(!on || (huge % MP_PAGE_SIZE == 0 &&
+                      MP_SEGMENT_SIZE % huge == 0));
+    huge_purge_pages = on && huge > MP_PAGE_SIZE ? huge >> MP_PAGE_SHIFT : 0;
+    return 0;
+}
+
+size_t
+mp_segment_purge_locked(mp_segment_t *seg, size_t index, size_t end)
+{
+    size_t g = huge_purge_pages;
     size_t purged = 0;
     size_t i = index;
 
     while (i < end) {
-        size_t start;
+        size_t start, stop;
 
         while (i < end && !seg->pages[i].committed)
             i++;
         start = i;
         while (i < end && seg->pages[i].committed)
             i++;
-        if (i > start &&
+        stop = i;
+        if (g != 0) { /* segments are aligned to a multiple of g pages */
+            start = (start + g - 1) / g * g;
+            stop = stop / g * g;
+        }
+        if (stop > start &&
             mp_backend_purge(mp_page_address(seg, start),
-                             (i - start) << MP_PAGE_SHIFT) == 0) {
-            for (size_t j = start; j < i; j++)
+                             (stop - start) << MP_PAGE_SHIFT) == 0) {
+            for (size_t j = start; j < stop; j++)
                 seg->pages[j].committed = 0;
-            purged += i - start;
+            purged += stop - start;
         }
     }
+    return purged;
+}
+
+/* Purge the committed pages of the free block [index, index + 2^order). */
+static size_t
+block_purge_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
+                   unsigned order)
+{
+    size_t purged = mp_segment_purge_locked(seg, index,
+                                            index + ((size_t)1 << order));
+
     arena->free_committed -= purged;
     return purged;
 }

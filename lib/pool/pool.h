@@ -140,6 +140,9 @@ MP_HIDDEN void *mp_pool_move(mpool_t *alloc_from, mpool_t *free_to,
 
 extern MP_HIDDEN struct mpool_cache mp_large_cache;
 MP_HIDDEN void mp_pool_bootstrap(void);
+/* The default pool's retain (bytes of empty slabs kept; 0: no cap), now
+ * or, before initialisation, from its start (MPOOL_OPTIONS's "retain"). */
+MP_HIDDEN void mp_pool_set_default_retain(size_t bytes);
 /* Give back what every pool's classes can (reclaim). */
 MP_HIDDEN size_t mp_pools_shrink(void);
 /* Whether pool is a live pool (read without trusting it). */
