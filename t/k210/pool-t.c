@@ -8,7 +8,9 @@
  * calloc, realloc and aligned_alloc; a pool run dry until ENOMEM and
  * destroyed whole; reclaim, and the memory is all there again.  Also
  * mpool_strdup and mpool_strndup, in a class pool, in a region pool and
- * in a pool at its limit.
+ * in a pool at its limit; and mpool_set_option, a kernel's way to set
+ * MPOOL_OPTIONS: magazine changes the rounds of a cache made afterwards,
+ * thp and stats are not this backend's (ENOTSUP).
  */
 #include "kernel.h"
 
@@ -391,6 +393,39 @@ strings(void)
     mpool_destroy(tight);
 }
 
+/* The options a kernel sets with no environment. */
+static void
+options(void)
+{
+    mpool_cache_stats_t st = {.size = sizeof(st)};
+    mpool_cache_t *c;
+    void *obj;
+    int rc_thp, err_thp, rc_stats, err_stats, rc_big, err_big;
+
+    ok(mpool_set_option("magazine", "4") == 0 &&
+           (c = mpool_cache_create("opt-mag", 64, 0, NULL, NULL, NULL, 0)) !=
+               NULL &&
+           (obj = mpool_cache_alloc(c)) != NULL &&
+           mpool_cache_stats(c, &st) == 0 && st.objects_cached == 3 &&
+           mpool_set_option("magazine", "32") == 0,
+       "mpool_set_option magazine=4: a new cache's magazine holds 4 "
+       "(%zu cached after one allocation)", st.objects_cached);
+    mpool_errno = 0;
+    rc_big = mpool_set_option("magazine", "33");
+    err_big = mpool_errno;
+    mpool_errno = 0;
+    rc_thp = mpool_set_option("thp", "1");
+    err_thp = mpool_errno;
+    mpool_errno = 0;
+    rc_stats = mpool_set_option("stats", "1");
+    err_stats = mpool_errno;
+    ok(rc_big == -1 && err_big == EINVAL && rc_thp == -1 &&
+           err_thp == ENOTSUP && rc_stats == -1 && err_stats == ENOTSUP &&
+           mpool_set_option("retain", "64K") == 0 &&
+           mpool_set_option("retain", "0") == 0,
+       "magazine=33 (past 32): EINVAL; thp, stats: ENOTSUP; retain=64K: 0");
+}
+
 void
 test_main(void)
 {
@@ -405,7 +440,7 @@ test_main(void)
     bool inside = true;
     void *p;
 
-    plan(23);
+    plan(25);
     is_u((unsigned long)mpool_k210_init(__free_start, len), 0,
          "mpool_k210_init(%p, %zu KiB) succeeds", (void *)__free_start,
          len / 1024);
@@ -437,6 +472,7 @@ test_main(void)
     is_u((unsigned long)mpool_pages_free(region, 16), 0,
          "the region is freed");
     strings();
+    options();
 
     shared = mpool_create(NULL);
     dry = mpool_create(NULL);
