@@ -20,7 +20,8 @@
  *                     layer and backend; ENOTSUP where there are none)
  *
  * A value is checked whole before anything changes: a bad one changes
- * nothing.
+ * nothing (EINVAL, even for a key the backend does not have; a good value
+ * for such a key is ENOTSUP).
  */
 #include "top.h"
 
@@ -100,10 +101,10 @@ option_set(const char *key, const char *value)
         return 0;
     }
     if (key_is(key, "stats")) {
-        if (mp_option_stats == NULL)
-            return ENOTSUP; /* no report without a C library */
         if (!parse_flag(value, &on))
             return EINVAL;
+        if (mp_option_stats == NULL)
+            return ENOTSUP; /* no report without a C library */
         return mp_option_stats(on);
     }
     if (key_is(key, "retain")) {

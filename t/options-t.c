@@ -135,6 +135,30 @@ child_thp(void)
     return 0;
 }
 
+/* Two runs of 1 MiB, touched; the first freed, then reclaim; then the
+ * second freed, then reclaim.  With thp=1 the first's pages are purged
+ * only once the huge page they share with the second is wholly free. */
+static int
+child_thp_purge(void)
+{
+    size_t pages = (1u << 20) / mpool_page_size();
+    char *p = mpool_pages_alloc(pages), *q = mpool_pages_alloc(pages);
+    size_t first, second;
+
+    if (p == NULL || q == NULL)
+        return 2;
+    memset(p, 1, 1u << 20);
+    memset(q, 2, 1u << 20);
+    mpool_reclaim(NULL); /* nothing else free and committed */
+    mpool_pages_free(p, pages);
+    first = mpool_reclaim(NULL);
+    mpool_pages_free(q, pages);
+    second = mpool_reclaim(NULL);
+    printf("pages=%zu shared=%d first=%zu second=%zu\n", pages,
+           (uintptr_t)p >> 21 == (uintptr_t)q >> 21, first, second);
+    return 0;
+}
+
 static int
 child_main(int argc, char **argv)
 {
@@ -155,6 +179,8 @@ child_main(int argc, char **argv)
         return child_stats();
     if (strcmp(mode, "thp") == 0)
         return child_thp();
+    if (strcmp(mode, "thp-purge") == 0)
+        return child_thp_purge();
     return 3;
 }
 
@@ -427,6 +453,35 @@ test_thp(void)
         skip(1, "THP is 'always' here: it grows without thp=1 too");
 }
 
+/* Purging keeps to whole huge pages with thp=1, and the count stays
+ * exact: pages whose memory went back.  Needs no THP from the kernel. */
+static void
+test_thp_purge(void)
+{
+    static const char *const off[] = {"thp-purge", NULL};
+    static const char *const on[] = {"thp-purge", "thp", "1", NULL};
+    long pages, first, second;
+    run_t r;
+
+    run_self(&r, NULL, off);
+    pages = field(r.out, "pages=");
+    first = field(r.out, "first=");
+    ok(exited_ok(&r) && pages > 0 && first >= pages,
+       "thp=0: a freed 1 MiB run is purged at once (%ld pages of %ld)",
+       first, pages);
+    run_self(&r, NULL, on);
+    first = field(r.out, "first=");
+    second = field(r.out, "second=");
+    /* the first run of a fresh segment shares its huge page with the
+     * segment's header, or with the second run */
+    ok(exited_ok(&r) && first >= 0 && first < pages,
+       "thp=1: a freed run that shares a huge page with live pages is not "
+       "purged (%ld pages reclaimed)", first);
+    ok(second >= 2 * pages,
+       "thp=1: once the huge page is wholly free, both runs go back "
+       "(%ld pages)", second);
+}
+
 /* Bad entries: one line each on stderr, the good entries applied, the
  * program runs on. */
 static void
@@ -483,10 +538,12 @@ test_set_option_errors(void)
         {"retain", "2m"},          {"retain", "2M"},
         {"retain", "1G"},          {"retain", "17179869183G"},
         {"retain", "18446744073709551615"},
-        {"magazine", "128"},       {"magazine", "1"},
-        {"debug", "0"},            {"stats", "0"},
-        {"thp", "0"},              {"retain", "0"},
+        {"magazine", "32"},        {"magazine", "1"},
+        {"debug", "0"},            {"retain", "0"},
     };
+    /* where there is no C library, no MMU */
+    static const char *const hosted_only[] = {"stats", "thp"};
+    bool k210 = tap_backend_is("k210");
     int fails = 0;
 
     errno = 0;
@@ -514,8 +571,19 @@ test_set_option_errors(void)
         }
     is_int(fails, 0, "%zu good ones, K/M/G either case, SIZE_MAX: 0",
            sizeof(good) / sizeof(good[0]));
-    ok(mpool_set_option("magazine", "128") == 0,
-       "magazine back at its default");
+    fails = 0;
+    for (size_t i = 0; i < 2; i++) {
+        errno = 0;
+        if (k210 ? mpool_set_option(hosted_only[i], "0") != -1 ||
+                       errno != ENOTSUP
+                 : mpool_set_option(hosted_only[i], "0") != 0)
+            fails++;
+    }
+    is_int(fails, 0, "stats=0, thp=0: %s", k210 ? "ENOTSUP on k210" : "0");
+    ok(mpool_set_option("magazine", k210 ? "32" : "128") == 0 &&
+           (k210 || (errno = 0, mpool_set_option("magazine", "129") == -1 &&
+                                    errno == EINVAL)),
+       "magazine back at its default, %s, the largest", k210 ? "32" : "128");
 }
 
 int
@@ -526,11 +594,17 @@ main(int argc, char **argv)
         return child_main(argc, argv);
     plan_lazy();
     test_set_option_errors();
+    if (tap_backend_is("k210")) {
+        skip(1, "the k210 backend reads no environment; t/k210/pool-t "
+                "shows mpool_set_option's effects on bare metal");
+        return tap_done();
+    }
     test_magazine();
     test_retain();
     test_debug();
     test_stats();
     test_bad_entries();
     test_thp();
+    test_thp_purge();
     return tap_done();
 }
