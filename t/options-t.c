@@ -14,7 +14,9 @@
  *             with rounds - 1 objects (mpool_cache_stats' objects_cached);
  *             0: no magazines at all
  *   thp       AnonHugePages (/proc/self/smaps_rollup) grows by tens of
- *             MB when 100 MB of 1000-byte blocks are live
+ *             MB when 100 MB of 1000-byte blocks are live; purging keeps
+ *             to whole huge pages (a run sharing one with live pages
+ *             stays until the huge page is free, then goes)
  *
  * Then the bad cases: entries that are not key=value, unknown keys, bad
  * values, too large numbers: one line on standard error each, naming the
@@ -159,6 +161,29 @@ child_thp_purge(void)
     return 0;
 }
 
+/* A pool that keeps no empty slab: 20 MB of 64-byte blocks (slabs with
+ * their descriptors on them, nothing else between) freed go back as they
+ * empty, with thp=1 in whole huge pages once each is wholly free. */
+#define THP_SMALL_BLOCKS (20 * 1024 * 1024 / 64)
+static int
+child_thp_retain(void)
+{
+    static void *blocks[THP_SMALL_BLOCKS];
+    mpool_options_t o = {.size = sizeof(o), .name = "keep-none",
+                         .retain = 1};
+    mpool_t *pool = mpool_create(&o);
+
+    for (size_t i = 0; i < THP_SMALL_BLOCKS; i++) {
+        if ((blocks[i] = mpool_alloc(pool, 64)) == NULL)
+            return 2;
+        memset(blocks[i], 1, 64);
+    }
+    for (size_t i = 0; i < THP_SMALL_BLOCKS; i++)
+        mpool_free(pool, blocks[i]);
+    printf("reclaimed=%zu\n", mpool_reclaim(NULL));
+    return 0;
+}
+
 static int
 child_main(int argc, char **argv)
 {
@@ -181,6 +206,8 @@ child_main(int argc, char **argv)
         return child_thp();
     if (strcmp(mode, "thp-purge") == 0)
         return child_thp_purge();
+    if (strcmp(mode, "thp-retain") == 0)
+        return child_thp_retain();
     return 3;
 }
 
@@ -480,6 +507,22 @@ test_thp_purge(void)
     ok(second >= 2 * pages,
        "thp=1: once the huge page is wholly free, both runs go back "
        "(%ld pages)", second);
+    {
+        static const char *const keep_none[] = {"thp-retain", "thp", "1",
+                                                NULL};
+        long left;
+
+        run_self(&r, NULL, keep_none);
+        left = exited_ok(&r) ? field(r.out, "reclaimed=") : -1;
+        /* 5120 pages were freed; what stays is what shares a huge page
+         * with live pages (each segment's first, with its header, and
+         * the magazines' objects): 1143 here, against 2679 when only the
+         * whole huge pages of each slab itself were purged */
+        ok(left >= 0 && left < 2048,
+           "thp=1, a pool keeping no empty slab: freed slabs went back in "
+           "whole huge pages as they emptied (%ld pages left to reclaim)",
+           left);
+    }
 }
 
 /* Bad entries: one line each on stderr, the good entries applied, the

@@ -94,6 +94,34 @@ mp_segment_purge_locked(mp_segment_t *seg, size_t index, size_t end)
     return purged;
 }
 
+/* Whether the huge page at page h (g pages, aligned) is wholly free: it
+ * lies in one free buddy block, which starts at h or at a larger aligned
+ * boundary below it (free buddies are always joined). */
+static bool
+huge_page_free(const mp_segment_t *seg, size_t h, size_t g)
+{
+    for (unsigned o = (unsigned)__builtin_ctzl(g); o <= MP_SEGMENT_ORDER;
+         o++) {
+        size_t b = h & ~(((size_t)1 << o) - 1);
+        if (b >= seg->first_page && seg->pages[b].state == MP_PAGE_FREE)
+            return seg->pages[b].count >= o;
+    }
+    return false;
+}
+
+void
+mp_arena_purge_huge_locked(mp_arena_t *arena, mp_segment_t *seg,
+                           size_t index, size_t npages)
+{
+    size_t g = huge_purge_pages;
+
+    if (g == 0)
+        return;
+    for (size_t h = index / g * g; h < index + npages; h += g)
+        if (huge_page_free(seg, h, g))
+            arena->free_committed -= mp_segment_purge_locked(seg, h, h + g);
+}
+
 /* Purge the committed pages of the free block [index, index + 2^order). */
 static size_t
 block_purge_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,

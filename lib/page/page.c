@@ -270,6 +270,8 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
     MP_ASSERT(seg->free_pages <= mp_segment_usable(seg));
     arena->free_committed += committed;
     arena->run_pages -= npages;
+    if (purge && mp_config.can_purge) /* thp=1: what the run completed */
+        mp_arena_purge_huge_locked(arena, seg, index, npages);
     if (segment_is_empty(seg)) {
         arena->empty_segments++;
         if (arena->empty_segments > ARENA_EMPTY_SEGMENTS_KEPT &&

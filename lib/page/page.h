@@ -176,6 +176,13 @@ MP_HIDDEN size_t mp_arena_reclaim(mp_arena_t *arena);
  * their committed marks; returns how many were purged. */
 MP_HIDDEN size_t mp_segment_purge_locked(mp_segment_t *seg, size_t index,
                                          size_t end);
+/* With huge pages asked for: purge each huge page that the free run
+ * [index, index + npages) now leaves wholly free (a retention policy's
+ * purge, which purged only the run's own whole huge pages).  Nothing
+ * otherwise. */
+MP_HIDDEN void mp_arena_purge_huge_locked(mp_arena_t *arena,
+                                          mp_segment_t *seg, size_t index,
+                                          size_t npages);
 /* Ask the backend for transparent huge pages (thp=1) or not, and purge
  * accordingly.  0, or ENOTSUP from the backend. */
 MP_HIDDEN int mp_page_huge_pages(bool on);
