@@ -16,8 +16,9 @@
  *                     class made afterwards (0: no magazines); max is
  *                     MP_MAGAZINE_ROUNDS_MAX, 128 (32 on k210)
  *   thp       0|1     transparent huge pages on the segments handed out
- *                     afterwards, and purging in whole huge pages (page
- *                     layer and backend; ENOTSUP where there are none)
+ *                     afterwards, and retention purges in whole huge
+ *                     pages (page layer and backend, page/arena.c;
+ *                     ENOTSUP where there are none)
  *
  * A value is checked whole before anything changes: a bad one changes
  * nothing (EINVAL, even for a key the backend does not have; a good value

@@ -38,12 +38,18 @@ mp_page_init(void)
  * Purging, and transparent huge pages
  *
  * With thp=1 (MPOOL_OPTIONS, mpool_set_option) the backend asks for huge
- * pages on its segments, and purging keeps to whole huge pages: a stretch
- * of free committed pages is purged only in its aligned huge pages, since
- * dropping part of one would make the kernel split it into small pages.
- * The pages left out stay committed, counted as such, and are purged when
- * their whole huge page is free: mpool_reclaim's count stays exact (pages
- * whose memory went back), it is only smaller.
+ * pages on its segments, and the purges the library makes on its own (a
+ * pool past its retention cap giving a slab back) keep to whole huge
+ * pages: a freed run is purged only in its aligned huge pages, since
+ * dropping part of one would make the kernel split it into small pages;
+ * the rest stays committed, counted as such, until its whole huge page is
+ * free, and then the huge page is purged at once.
+ *
+ * mpool_reclaim is the program asking for its memory back: it purges every
+ * free committed page, huge pages or not, and its count is what it is
+ * without thp.  (Keeping to huge pages there too left half of every
+ * segment resident after a program freed everything: the first huge page
+ * holds the segment's header, so it is never wholly free.)
  * ------------------------------------------------------------------------ */
 
 /* Pages in a huge page while huge pages are asked for; 0 otherwise. */
@@ -64,9 +70,10 @@ mp_page_huge_pages(bool on)
 }
 
 size_t
-mp_segment_purge_locked(mp_segment_t *seg, size_t index, size_t end)
+mp_segment_purge_locked(mp_segment_t *seg, size_t index, size_t end,
+                        bool whole_huge)
 {
-    size_t g = huge_purge_pages;
+    size_t g = whole_huge ? huge_purge_pages : 0;
     size_t purged = 0;
     size_t i = index;
 
@@ -119,16 +126,18 @@ mp_arena_purge_huge_locked(mp_arena_t *arena, mp_segment_t *seg,
         return;
     for (size_t h = index / g * g; h < index + npages; h += g)
         if (huge_page_free(seg, h, g))
-            arena->free_committed -= mp_segment_purge_locked(seg, h, h + g);
+            arena->free_committed -=
+                mp_segment_purge_locked(seg, h, h + g, true);
 }
 
-/* Purge the committed pages of the free block [index, index + 2^order). */
+/* Purge the committed pages of the free block [index, index + 2^order),
+ * for mpool_reclaim: all of them, huge pages or not (above). */
 static size_t
 block_purge_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
                    unsigned order)
 {
-    size_t purged = mp_segment_purge_locked(seg, index,
-                                            index + ((size_t)1 << order));
+    size_t purged = mp_segment_purge_locked(
+        seg, index, index + ((size_t)1 << order), false);
 
     arena->free_committed -= purged;
     return purged;

@@ -256,7 +256,8 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
               seg->pages[index].count == npages);
     MP_ASSERT(index >= seg->first_page && index + npages <= seg->end_page);
     if (purge && mp_config.can_purge)
-        committed -= mp_segment_purge_locked(seg, index, index + npages);
+        committed -= mp_segment_purge_locked(seg, index, index + npages,
+                                             true);
     seg->pages[index].state = MP_PAGE_NONE;
     seg->pages[index].count = 0;
     seg->pages[index].flags = 0;

@@ -171,11 +171,12 @@ MP_HIDDEN int mp_page_init(void);
  * free blocks; returns the pages given back. */
 MP_HIDDEN size_t mp_arena_reclaim(mp_arena_t *arena);
 /* Purge the committed pages of [index, end) of a segment whose arena's
- * lock is held, in maximal stretches, one backend call each; with huge
- * pages asked for, only the whole huge pages of each stretch.  Clears
- * their committed marks; returns how many were purged. */
+ * lock is held, in maximal stretches, one backend call each; with
+ * whole_huge and huge pages asked for (thp=1), only the whole huge pages
+ * of each stretch.  Clears their committed marks; returns how many were
+ * purged. */
 MP_HIDDEN size_t mp_segment_purge_locked(mp_segment_t *seg, size_t index,
-                                         size_t end);
+                                         size_t end, bool whole_huge);
 /* With huge pages asked for: purge each huge page that the free run
  * [index, index + npages) now leaves wholly free (a retention policy's
  * purge, which purged only the run's own whole huge pages).  Nothing
