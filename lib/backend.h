@@ -84,6 +84,12 @@ int mp_backend_segments_free(void *addr, size_t nsegments);
 /* Drop the physical memory behind [addr, addr + len). */
 int mp_backend_purge(void *addr, size_t len);
 
+/* Ask for transparent huge pages (on) on the segments handed out from now
+ * on, or stop asking (MPOOL_OPTIONS's "thp").  0, with *huge_page_size the
+ * size of a huge page (a power of two that divides the segment size); or
+ * ENOTSUP where the system has no such thing. */
+int mp_backend_huge_pages(bool on, size_t *huge_page_size);
+
 /* Make [addr, addr + len) inaccessible, or readable and writable again
  * (page-aligned).  ENOTSUP where there is no memory protection. */
 int mp_backend_protect(void *addr, size_t len, bool accessible);

@@ -17,4 +17,12 @@ MP_HIDDEN size_t mp_reclaim_all(void);
  * initialised, in hosted builds; a weak reference elsewhere. */
 MP_HIDDEN void mp_fork_register(void) __attribute__((weak));
 
+/* set-option.c: whether key is one of mpool_set_option's (hosted/options.c
+ * tells an unknown key from a bad value so). */
+MP_HIDDEN bool mp_option_known(const char *key);
+
+/* hosted/options.c: the cache report at exit on (true) or off: 0, or an
+ * error number.  A weak reference elsewhere: "stats" is ENOTSUP there. */
+MP_HIDDEN int mp_option_stats(bool on) __attribute__((weak));
+
 #endif /* MP_TOP_H */

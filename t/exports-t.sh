@@ -66,7 +66,7 @@ fi
 # nothing else (its core is the same hidden code)
 mlib="$top_builddir/lib/.libs/libmpool-malloc.so"
 if [ -f "$mlib" ]; then
-    family="aligned_alloc calloc free malloc malloc_usable_size memalign posix_memalign pvalloc realloc reallocarray valloc"
+    family="aligned_alloc calloc free malloc malloc_usable_size mallopt memalign posix_memalign pvalloc realloc reallocarray valloc"
     mexports=$($NM -D --defined-only "$mlib" |
         awk '$2 ~ /^[TDBRVW]$/ { sub(/@.*/, "", $3); print $3 }')
     extra=$(printf '%s\n' "$mexports" | grep -v '^mpool_' |

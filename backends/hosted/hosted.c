@@ -13,6 +13,7 @@
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -151,6 +152,48 @@ mp_backend_protect(void *addr, size_t len, bool accessible)
 
     errno = saved_errno;
     return rc;
+}
+
+/* Transparent huge pages: Linux's are 2 MiB on x86-64 and on arm64 with
+ * 4 KiB pages, the machines the hosted backends are built for. */
+#define HOSTED_HUGE_PAGE ((size_t)2 << 20)
+_Static_assert(MP_SEGMENT_SIZE % HOSTED_HUGE_PAGE == 0,
+               "segments hold whole huge pages");
+
+static _Atomic bool hosted_thp; /* MPOOL_OPTIONS's "thp" */
+
+int
+mp_backend_huge_pages(bool on, size_t *huge_page_size)
+{
+#ifdef MADV_HUGEPAGE
+    atomic_store_explicit(&hosted_thp, on, memory_order_relaxed);
+    *huge_page_size = HOSTED_HUGE_PAGE;
+    return 0;
+#else
+    (void)on;
+    (void)huge_page_size;
+    return ENOTSUP;
+#endif
+}
+
+void
+mp_hosted_advise_huge(void *addr, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    int saved_errno = errno;
+    uintptr_t start = ((uintptr_t)addr + HOSTED_HUGE_PAGE - 1) &
+                      ~(uintptr_t)(HOSTED_HUGE_PAGE - 1);
+    uintptr_t end = ((uintptr_t)addr + len) & ~(uintptr_t)(HOSTED_HUGE_PAGE - 1);
+
+    if (!atomic_load_explicit(&hosted_thp, memory_order_relaxed) ||
+        start >= end)
+        return;
+    (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+    errno = saved_errno;
+#else
+    (void)addr;
+    (void)len;
+#endif
 }
 
 int

@@ -21,4 +21,10 @@ MP_HOSTED_HIDDEN int mp_hosted_config(mp_backend_config_t *cfg);
  * errno is left as it was. */
 MP_HOSTED_HIDDEN int mp_hosted_purge(void *addr, size_t len);
 
+/* madvise(MADV_HUGEPAGE) on the 2 MiB-aligned part of [addr, addr + len)
+ * when transparent huge pages were asked for (mp_backend_huge_pages),
+ * else nothing.  For segments as they are handed out; errno is left as it
+ * was, and a refusal is not an error (the memory works all the same). */
+MP_HOSTED_HIDDEN void mp_hosted_advise_huge(void *addr, size_t len);
+
 #endif /* MP_HOSTED_H */

@@ -178,6 +178,15 @@ mp_backend_init(mp_backend_config_t *cfg)
     return 0;
 }
 
+/* No MMU, no huge pages: MPOOL_OPTIONS's "thp" is not this backend's. */
+int
+mp_backend_huge_pages(bool on, size_t *huge_page_size)
+{
+    (void)on;
+    (void)huge_page_size;
+    return ENOTSUP;
+}
+
 static const char no_range_msg[] =
     "libmpool: mpool_k210_init() was not called: no memory to allocate\n";
 

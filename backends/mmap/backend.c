@@ -127,6 +127,7 @@ mp_backend_segments_alloc(size_t nsegments, void **addr, bool *is_zero)
     errno = saved_errno;
     if (p == NULL)
         return ENOMEM;
+    mp_hosted_advise_huge(p, nsegments << MP_SEGMENT_SHIFT);
     *addr = p;
     *is_zero = true; /* fresh anonymous memory, never touched */
     return 0;

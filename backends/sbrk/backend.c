@@ -364,6 +364,7 @@ mp_backend_segments_alloc(size_t nsegments, void **addr, bool *is_zero)
     errno = saved_errno;
     if (p == NULL)
         return ENOMEM;
+    mp_hosted_advise_huge(p, nsegments << MP_SEGMENT_SHIFT);
     *addr = p;
     return 0;
 }

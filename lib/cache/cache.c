@@ -132,6 +132,11 @@ registry_find_locked(const char *name)
     return NULL;
 }
 
+/* The most rounds a magazine of a cache made from now on may hold: the
+ * option "magazine" (lib/set-option.c) lowers it; 0 gives such caches no
+ * magazines at all.  Read when a cache is made, never on a fast path. */
+MP_HIDDEN uint32_t mp_magazine_rounds_max = MP_MAGAZINE_ROUNDS_MAX;
+
 /* Fill in a cache's fields.  0, or an error number. */
 static int
 cache_init(struct mpool_cache *c, const char *name, size_t size,
@@ -157,8 +162,8 @@ cache_init(struct mpool_cache *c, const char *name, size_t size,
     if (rc != 0)
         return rc;
     c->mag_rounds = (uint32_t)(MP_MAGAZINE_BYTES / c->stride);
-    if (c->mag_rounds > MP_MAGAZINE_ROUNDS_MAX)
-        c->mag_rounds = MP_MAGAZINE_ROUNDS_MAX;
+    if (c->mag_rounds > mp_magazine_rounds_max)
+        c->mag_rounds = mp_magazine_rounds_max;
     c->magic = MP_CACHE_MAGIC;
     return 0;
 }
@@ -258,8 +263,8 @@ mpool_cache_create(const char *name, size_t size, size_t align,
     rc = cache_init(c, name, size, align, ctor, dtor, arg, flags);
     if (rc == 0 &&
         !(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG | MP_CACHE_VG)) &&
-        c->stride <= MP_MAGAZINE_BYTES && mp_tslot_claim(c) == 0 &&
-        !(flags & MPOOL_CACHE_ZERO))
+        c->stride <= MP_MAGAZINE_BYTES && c->mag_rounds != 0 &&
+        mp_tslot_claim(c) == 0 && !(flags & MPOOL_CACHE_ZERO))
         c->fast_offset = mp_tslot_offset(c->tslot);
     if (rc != 0) {
         mp_internal_free(&mp_cache_cache, mem, "mpool_cache_create");
@@ -304,7 +309,8 @@ mp_cache_new_unlisted(const char *name, size_t size, size_t align,
     c->owner = owner;
     c->owner_ops = owner_ops;
     if (!(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG | MP_CACHE_VG)) &&
-        c->stride <= MP_MAGAZINE_BYTES && mp_tslot_claim(c) == 0)
+        c->stride <= MP_MAGAZINE_BYTES && c->mag_rounds != 0 &&
+        mp_tslot_claim(c) == 0)
         c->fast_offset = mp_tslot_offset(c->tslot);
     return c;
 }

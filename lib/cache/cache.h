@@ -42,6 +42,9 @@
 #define MP_MAGAZINE_ROUNDS_MAX 128
 #endif
 #define MP_MAGAZINE_BYTES (64 * 1024)
+/* cache.c: the most rounds for caches made from now on, 0 ..
+ * MP_MAGAZINE_ROUNDS_MAX (0: no magazines); MPOOL_OPTIONS's "magazine". */
+extern MP_HIDDEN uint32_t mp_magazine_rounds_max;
 /* Objects the depot keeps in full magazines (at least two magazines);
  * beyond that they go back to the slabs.  Counted in objects, not
  * magazines, so that larger magazines do not make a consumer thread's

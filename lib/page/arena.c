@@ -34,33 +34,113 @@ mp_page_init(void)
     return 0;
 }
 
-/* Purge the committed pages of the free block [index, index + 2^order). */
-static size_t
-block_purge_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
-                   unsigned order)
+/* ------------------------------------------------------------------------
+ * Purging, and transparent huge pages
+ *
+ * With thp=1 (MPOOL_OPTIONS, mpool_set_option) the backend asks for huge
+ * pages on its segments, and the purges the library makes on its own (a
+ * pool past its retention cap giving a slab back) keep to whole huge
+ * pages: a freed run is purged only in its aligned huge pages, since
+ * dropping part of one would make the kernel split it into small pages;
+ * the rest stays committed, counted as such, until its whole huge page is
+ * free, and then the huge page is purged at once.
+ *
+ * mpool_reclaim is the program asking for its memory back: it purges every
+ * free committed page, huge pages or not, and its count is what it is
+ * without thp.  (Keeping to huge pages there too left half of every
+ * segment resident after a program freed everything: the first huge page
+ * holds the segment's header, so it is never wholly free.)
+ * ------------------------------------------------------------------------ */
+
+/* Pages in a huge page while huge pages are asked for; 0 otherwise. */
+static size_t huge_purge_pages;
+
+int
+mp_page_huge_pages(bool on)
 {
-    size_t end = index + ((size_t)1 << order);
+    size_t huge = 0;
+    int rc = mp_backend_huge_pages(on, &huge);
+
+    if (rc != 0)
+        return rc;
+    MP_ASSERT(!on || (huge % MP_PAGE_SIZE == 0 &&
+                      MP_SEGMENT_SIZE % huge == 0));
+    huge_purge_pages = on && huge > MP_PAGE_SIZE ? huge >> MP_PAGE_SHIFT : 0;
+    return 0;
+}
+
+size_t
+mp_segment_purge_locked(mp_segment_t *seg, size_t index, size_t end,
+                        bool whole_huge)
+{
+    size_t g = whole_huge ? huge_purge_pages : 0;
     size_t purged = 0;
     size_t i = index;
 
     while (i < end) {
-        size_t start;
+        size_t start, stop;
 
         while (i < end && !seg->pages[i].committed)
             i++;
         start = i;
         while (i < end && seg->pages[i].committed)
             i++;
-        if (i > start &&
+        stop = i;
+        if (g != 0) { /* segments are aligned to a multiple of g pages */
+            start = (start + g - 1) / g * g;
+            stop = stop / g * g;
+        }
+        if (stop > start &&
             mp_backend_purge(mp_page_address(seg, start),
-                             (i - start) << MP_PAGE_SHIFT) == 0) {
-            for (size_t j = start; j < i; j++)
+                             (stop - start) << MP_PAGE_SHIFT) == 0) {
+            for (size_t j = start; j < stop; j++)
                 seg->pages[j].committed = 0;
-            purged += i - start;
+            purged += stop - start;
         }
     }
-    arena->free_committed -= purged;
     mp_committed_sub(purged);
+    return purged;
+}
+
+/* Whether the huge page at page h (g pages, aligned) is wholly free: it
+ * lies in one free buddy block, which starts at h or at a larger aligned
+ * boundary below it (free buddies are always joined). */
+static bool
+huge_page_free(const mp_segment_t *seg, size_t h, size_t g)
+{
+    for (unsigned o = (unsigned)__builtin_ctzl(g); o <= MP_SEGMENT_ORDER;
+         o++) {
+        size_t b = h & ~(((size_t)1 << o) - 1);
+        if (b >= seg->first_page && seg->pages[b].state == MP_PAGE_FREE)
+            return seg->pages[b].count >= o;
+    }
+    return false;
+}
+
+void
+mp_arena_purge_huge_locked(mp_arena_t *arena, mp_segment_t *seg,
+                           size_t index, size_t npages)
+{
+    size_t g = huge_purge_pages;
+
+    if (g == 0)
+        return;
+    for (size_t h = index / g * g; h < index + npages; h += g)
+        if (huge_page_free(seg, h, g))
+            arena->free_committed -=
+                mp_segment_purge_locked(seg, h, h + g, true);
+}
+
+/* Purge the committed pages of the free block [index, index + 2^order),
+ * for mpool_reclaim: all of them, huge pages or not (above). */
+static size_t
+block_purge_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
+                   unsigned order)
+{
+    size_t purged = mp_segment_purge_locked(
+        seg, index, index + ((size_t)1 << order), false);
+
+    arena->free_committed -= purged;
     return purged;
 }
 

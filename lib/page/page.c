@@ -267,14 +267,9 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
     MP_ASSERT(seg->pages[index].state == MP_PAGE_RUN &&
               seg->pages[index].count == npages);
     MP_ASSERT(index >= seg->first_page && index + npages <= seg->end_page);
-    if (purge && mp_config.can_purge &&
-        mp_backend_purge(mp_page_address(seg, index),
-                         npages << MP_PAGE_SHIFT) == 0) {
-        for (size_t i = index; i < index + npages; i++)
-            seg->pages[i].committed = 0;
-        committed = 0;
-        mp_committed_sub(npages);
-    }
+    if (purge && mp_config.can_purge)
+        committed -= mp_segment_purge_locked(seg, index, index + npages,
+                                             true);
     seg->pages[index].state = MP_PAGE_NONE;
     seg->pages[index].count = 0;
     seg->pages[index].flags = 0;
@@ -288,6 +283,8 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
     MP_ASSERT(seg->free_pages <= mp_segment_usable(seg));
     arena->free_committed += committed;
     arena->run_pages -= npages;
+    if (purge && mp_config.can_purge) /* thp=1: what the run completed */
+        mp_arena_purge_huge_locked(arena, seg, index, npages);
     if (segment_is_empty(seg)) {
         arena->empty_segments++;
         if (arena->empty_segments > ARENA_EMPTY_SEGMENTS_KEPT &&

@@ -170,6 +170,23 @@ MP_HIDDEN int mp_page_init(void);
 /* Release the arena's empty segments and purge the committed pages of its
  * free blocks; returns the pages given back. */
 MP_HIDDEN size_t mp_arena_reclaim(mp_arena_t *arena);
+/* Purge the committed pages of [index, end) of a segment whose arena's
+ * lock is held, in maximal stretches, one backend call each; with
+ * whole_huge and huge pages asked for (thp=1), only the whole huge pages
+ * of each stretch.  Clears their committed marks and takes them off the
+ * committed count (mp_committed_pages); returns how many were purged. */
+MP_HIDDEN size_t mp_segment_purge_locked(mp_segment_t *seg, size_t index,
+                                         size_t end, bool whole_huge);
+/* With huge pages asked for: purge each huge page that the free run
+ * [index, index + npages) now leaves wholly free (a retention policy's
+ * purge, which purged only the run's own whole huge pages).  Nothing
+ * otherwise. */
+MP_HIDDEN void mp_arena_purge_huge_locked(mp_arena_t *arena,
+                                          mp_segment_t *seg, size_t index,
+                                          size_t npages);
+/* Ask the backend for transparent huge pages (thp=1) or not, and purge
+ * accordingly.  0, or ENOTSUP from the backend. */
+MP_HIDDEN int mp_page_huge_pages(bool on);
 /* Pages in runs in all arenas, huge spans included. */
 MP_HIDDEN size_t mp_pages_in_runs(void);
 

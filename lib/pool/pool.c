@@ -124,6 +124,18 @@ pool_init(struct mpool *p, const struct mp_pool_ops *ops, const char *name,
     p->magic = MP_POOL_MAGIC;
 }
 
+/* The default pool's retention cap, as set before the library is
+ * initialised (MPOOL_OPTIONS's "retain" is read before). */
+static size_t default_retain;
+
+void
+mp_pool_set_default_retain(size_t bytes)
+{
+    default_retain = bytes;
+    if (mp_initialised())
+        default_pool.retain = bytes;
+}
+
 void
 mp_pool_bootstrap(void)
 {
@@ -136,6 +148,7 @@ mp_pool_bootstrap(void)
         pool_fast_class[pool_fast_slot(size)] =
             (uint8_t)mp_size_class_compute(size);
     pool_init(&default_pool, NULL, "default", 0);
+    default_pool.retain = default_retain;
     default_pool.is_default = true;
     mp_family_link(&default_pool, NULL);
 }

@@ -199,6 +199,9 @@ MP_HIDDEN size_t mp_pool_children(const struct mpool *p);
 
 extern MP_HIDDEN struct mpool_cache mp_large_cache;
 MP_HIDDEN void mp_pool_bootstrap(void);
+/* The default pool's retain (bytes of empty slabs kept; 0: no cap), now
+ * or, before initialisation, from its start (MPOOL_OPTIONS's "retain"). */
+MP_HIDDEN void mp_pool_set_default_retain(size_t bytes);
 /* Give back what every pool's classes can (reclaim). */
 MP_HIDDEN size_t mp_pools_shrink(void);
 /* Whether pool is a live pool (read without trusting it). */

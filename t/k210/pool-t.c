@@ -12,7 +12,10 @@
  * destroyed at its root, it gives it all back.  And the numbers:
  * mpool_stats and mpool_walk on a class pool, a region pool and the shared
  * pool whose blocks the harts freed into their magazines, and
- * mpool_system_stats.
+ * mpool_system_stats.  Also mpool_strdup and mpool_strndup, in a class
+ * pool, in a region pool and in a pool at its limit; and mpool_set_option,
+ * a kernel's way to set MPOOL_OPTIONS: magazine changes the rounds of a
+ * cache made afterwards, thp and stats are not this backend's (ENOTSUP).
  */
 #include "kernel.h"
 
@@ -507,6 +510,104 @@ reset_and_children(size_t len)
        "mpool_reset of NULL or the default pool: -1, EINVAL");
 }
 
+static bool
+same_string(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return false;
+    while (*a != '\0' && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+/* Copies of strings on bare metal: no C library, the same pool code. */
+static void
+strings(void)
+{
+    mpool_options_t limited = {.size = sizeof(limited),
+                               .name = "strings", .limit = LIMIT_BYTES};
+    mpool_options_t in_region = {.size = sizeof(in_region),
+                                 .name = "strings-region"};
+    static char big[LIMIT_BYTES + 1];
+    mpool_t *pool = mpool_create(NULL), *tight, *rp;
+    unsigned char *region = mpool_pages_alloc(4);
+    char *a, *b, *c, *r;
+    int err_pool, err_s;
+
+    a = mpool_strdup(pool, "hart zero");
+    b = mpool_strndup(pool, "hart zero", 4);
+    c = mpool_strndup(pool, "", 100);
+    ok(same_string(a, "hart zero") && same_string(b, "hart") &&
+           same_string(c, "") && mpool_usable_size(a) >= 10,
+       "mpool_strdup and mpool_strndup copy into a pool");
+    mpool_errno = 0;
+    a = mpool_strdup(NULL, "x");
+    err_pool = mpool_errno;
+    mpool_errno = 0;
+    b = mpool_strndup(pool, NULL, 1);
+    err_s = mpool_errno;
+    ok(a == NULL && b == NULL && err_pool == EINVAL && err_s == EINVAL,
+       "a NULL pool or string: EINVAL");
+    mpool_destroy(pool);
+
+    in_region.region = region;
+    in_region.region_size = 4 * 4096;
+    rp = region != NULL ? mpool_create(&in_region) : NULL;
+    r = rp != NULL ? mpool_strdup(rp, "in the region") : NULL;
+    ok(same_string(r, "in the region") && (unsigned char *)r >= region &&
+           (unsigned char *)r < region + 4 * 4096,
+       "mpool_strdup into a region pool copies into the region");
+    mpool_destroy(rp);
+    mpool_pages_free(region, 4);
+
+    for (size_t i = 0; i < LIMIT_BYTES; i++)
+        big[i] = 'k';
+    big[LIMIT_BYTES] = '\0';
+    tight = mpool_create(&limited);
+    a = mpool_strdup(tight, "kept");
+    mpool_errno = 0;
+    b = mpool_strdup(tight, big);
+    ok(tight != NULL && b == NULL && mpool_errno == ENOMEM &&
+           same_string(a, "kept"),
+       "mpool_strdup past the pool's limit: ENOMEM, the pool intact");
+    mpool_destroy(tight);
+}
+
+/* The options a kernel sets with no environment. */
+static void
+options(void)
+{
+    mpool_cache_stats_t st = {.size = sizeof(st)};
+    mpool_cache_t *c;
+    void *obj;
+    int rc_thp, err_thp, rc_stats, err_stats, rc_big, err_big;
+
+    ok(mpool_set_option("magazine", "4") == 0 &&
+           (c = mpool_cache_create("opt-mag", 64, 0, NULL, NULL, NULL, 0)) !=
+               NULL &&
+           (obj = mpool_cache_alloc(c)) != NULL &&
+           mpool_cache_stats(c, &st) == 0 && st.objects_cached == 3 &&
+           mpool_set_option("magazine", "32") == 0,
+       "mpool_set_option magazine=4: a new cache's magazine holds 4 "
+       "(%zu cached after one allocation)", st.objects_cached);
+    mpool_errno = 0;
+    rc_big = mpool_set_option("magazine", "33");
+    err_big = mpool_errno;
+    mpool_errno = 0;
+    rc_thp = mpool_set_option("thp", "1");
+    err_thp = mpool_errno;
+    mpool_errno = 0;
+    rc_stats = mpool_set_option("stats", "1");
+    err_stats = mpool_errno;
+    ok(rc_big == -1 && err_big == EINVAL && rc_thp == -1 &&
+           err_thp == ENOTSUP && rc_stats == -1 && err_stats == ENOTSUP &&
+           mpool_set_option("retain", "64K") == 0 &&
+           mpool_set_option("retain", "0") == 0,
+       "magazine=33 (past 32): EINVAL; thp, stats: ENOTSUP; retain=64K: 0");
+}
+
 void
 test_main(void)
 {
@@ -521,7 +622,7 @@ test_main(void)
     bool inside = true;
     void *p;
 
-    plan(32);
+    plan(38);
     is_u((unsigned long)mpool_k210_init(__free_start, len), 0,
          "mpool_k210_init(%p, %zu KiB) succeeds", (void *)__free_start,
          len / 1024);
@@ -578,6 +679,8 @@ test_main(void)
     }
 
     reset_and_children(len);
+    strings();
+    options();
 
     shared = mpool_create(NULL);
     dry = mpool_create(NULL);
