@@ -464,6 +464,42 @@ MP_HIDDEN void mp_tcache_fork(enum mp_fork_phase phase);
 MP_HIDDEN void mp_cache_stats_fill(struct mpool_cache *cache,
                                    mpool_cache_stats_t *stats);
 
+/* slab.c: the next object on a free (or raw) list after obj. */
+MP_HIDDEN void *mp_slab_free_next(const struct mpool_cache *cache, void *obj);
+/* magazine.c: copy the objects of every thread's slot of `cache` and of
+ * its depot into out[0 .. cap); returns how many there are (more than
+ * cap: they did not all fit).  Takes the thread-table lock and the depot
+ * lock; the caller may hold the cache's lock. */
+MP_HIDDEN size_t mp_magazine_collect(struct mpool_cache *cache, void **out,
+                                     size_t cap);
+/* walk.c: the live objects of a cache (out of its slabs, and in no
+ * magazine, depot, quarantine or raw list), in two steps: collect records
+ * them in a bitmap per slab under the cache's locks (it takes the cache's
+ * lock, the thread-table lock and the depot's, and pages from the page
+ * level: the caller may hold a lock of an earlier class), then visit calls
+ * fn on each with its usable size, with no lock of its own, and stops at
+ * the first non-zero return, which it returns.  No thread may allocate
+ * from or free to the cache meanwhile.  collect returns 0, or -1 (errno
+ * ENOMEM) when there is no memory for the bitmaps; done gives them back. */
+typedef int mp_cache_walk_fn(void *obj, size_t usable, void *arg);
+typedef struct mp_walk_slab {
+    uintptr_t objs; /* the slab's first object */
+} mp_walk_slab_t;
+typedef struct mp_cache_walk {
+    struct mpool_cache *cache;
+    void *pages;           /* the scratch, from the page level */
+    size_t npages;
+    mp_walk_slab_t *slabs; /* [slab_cap], nslabs recorded */
+    uint64_t *bits;        /* [slab_cap * words]: live objects */
+    uintptr_t *cached;     /* [cached_cap]: free objects, sorted */
+    size_t slab_cap, cached_cap, words, nslabs;
+} mp_cache_walk_t;
+MP_HIDDEN int mp_cache_walk_collect(struct mpool_cache *cache,
+                                    mp_cache_walk_t *walk);
+MP_HIDDEN int mp_cache_walk_visit(const mp_cache_walk_t *walk,
+                                  mp_cache_walk_fn *fn, void *arg);
+MP_HIDDEN void mp_cache_walk_done(mp_cache_walk_t *walk);
+
 /* ------------------------------------------------------------------------
  * debug.c: checking mode.
  * ------------------------------------------------------------------------ */

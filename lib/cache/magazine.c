@@ -789,3 +789,36 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
     atomic_fetch_add_explicit(&c->frees_miss, 1, memory_order_relaxed);
     depot_put(c, buf, c->mag_rounds, true);
 }
+
+/* ------------------------------------------------------------------------
+ * Walking (walk.c)
+ * ------------------------------------------------------------------------ */
+
+size_t
+mp_magazine_collect(struct mpool_cache *c, void **out, size_t cap)
+{
+    size_t n = 0, want = 0;
+
+    mp_mutex_lock(&mp_tcache_lock); /* no drain or thread exit meanwhile */
+    if (c->tslot != MP_TSLOT_NONE)
+        for (mp_tcache_t *tc = tcache_list; tc != NULL; tc = tc->next) {
+            mp_tslot_t *s;
+            if (c->tslot >= tc->capacity)
+                continue;
+            s = &tc->slots[c->tslot];
+            if (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) != c->tslot_gen)
+                continue;
+            for (void **p = __atomic_load_n(&s->base, __ATOMIC_RELAXED);
+                 p < __atomic_load_n(&s->top, __ATOMIC_RELAXED); p++, want++)
+                if (n < cap)
+                    out[n++] = *p;
+        }
+    mp_cache_lock(&c->depot_lock, c);
+    for (mp_magazine_t *m = c->depot_full; m != NULL; m = m->next)
+        for (size_t i = 0; i < m->rounds; i++, want++)
+            if (n < cap)
+                out[n++] = m->round[i];
+    mp_cache_unlock(&c->depot_lock, c);
+    mp_mutex_unlock(&mp_tcache_lock);
+    return want;
+}

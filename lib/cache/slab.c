@@ -711,3 +711,9 @@ mp_slab_free_locked(struct mpool_cache *c, void **objs, size_t n,
     }
     c->objs_out -= n;
 }
+
+void *
+mp_slab_free_next(const struct mpool_cache *c, void *obj)
+{
+    return link_get(c, obj);
+}

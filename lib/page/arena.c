@@ -60,6 +60,7 @@ block_purge_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
         }
     }
     arena->free_committed -= purged;
+    mp_committed_sub(purged);
     return purged;
 }
 

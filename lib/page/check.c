@@ -82,6 +82,8 @@ census_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
 void
 mp_census(mp_arena_census_t *out)
 {
+    size_t committed = 0;
+
     __builtin_memset(out, 0, sizeof(*out));
     if (!mp_initialised())
         return;
@@ -106,12 +108,15 @@ mp_census(mp_arena_census_t *out)
             census_segment_locked(arena, seg, &mine, list_blocks);
             mine.segments++;
             empty += seg->free_pages == mp_segment_usable(seg);
+            for (size_t i = 0; i < MP_SEGMENT_PAGES; i++)
+                committed += seg->pages[i].committed;
         }
         for (mp_segment_t *seg = arena->huge; seg; seg = seg->next) {
             if (seg->kind != MP_SEGMENT_HUGE || seg->arena != arena)
                 check_failed("huge span in the wrong list", seg);
             mine.huge_spans++;
             mine.run_pages += seg->run_pages;
+            committed += seg->first_page + seg->run_pages;
         }
         for (unsigned k = 0; k < MP_ORDERS; k++)
             if (list_blocks[k] != 0)
@@ -132,4 +137,7 @@ mp_census(mp_arena_census_t *out)
         for (unsigned k = 0; k < MP_ORDERS; k++)
             out->free_blocks[k] += mine.free_blocks[k];
     }
+    /* usage.c's count, exact when no other thread takes pages */
+    if (committed != atomic_load(&mp_committed_pages))
+        check_failed("committed-page count wrong", &mp_committed_pages);
 }

@@ -80,6 +80,7 @@ mp_huge_alloc(mp_arena_t *arena, size_t npages, bool *is_zero)
     arena->huge = seg;
     arena->run_pages += npages;
     mp_mutex_unlock(&arena->lock);
+    mp_committed_add(seg->first_page + npages);
     return mp_page_address(seg, seg->first_page);
 }
 
@@ -113,6 +114,7 @@ mp_huge_free(mp_segment_t *seg, void *addr, size_t npages)
     arena->run_pages -= npages;
     mp_mutex_unlock(&arena->lock);
     npages += seg->first_page; /* the header: read before the span goes */
+    mp_committed_sub(npages);
     if (mp_segment_release(seg) == 0 &&
         atomic_load_explicit(&mp_reclaim_active, memory_order_relaxed) != 0)
         atomic_fetch_add_explicit(&mp_reclaim_huge_pages, npages,

@@ -134,6 +134,8 @@ mp_arena_add_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
             seg->pages[i].committed = 1;
         arena->free_committed += mp_segment_usable(seg);
     }
+    mp_committed_add(MP_SEGMENT_FIRST_PAGE +
+                     (is_zero ? 0 : mp_segment_usable(seg)));
     seg->prev = NULL;
     seg->next = arena->segments;
     if (seg->next != NULL)
@@ -161,9 +163,15 @@ mp_arena_remove_segment_locked(mp_arena_t *arena, mp_segment_t *seg)
         freelist_remove(arena, p);
         i += (size_t)1 << order;
     }
-    for (i = seg->first_page; i < seg->end_page; i++)
-        if (seg->pages[i].committed)
-            arena->free_committed--;
+    {
+        size_t committed = MP_SEGMENT_FIRST_PAGE;
+        for (i = seg->first_page; i < seg->end_page; i++)
+            if (seg->pages[i].committed) {
+                arena->free_committed--;
+                committed++;
+            }
+        mp_committed_sub(committed);
+    }
     arena->free_pages -= mp_segment_usable(seg);
     /* (held locks are the caller's: a broken guard here stops anyway) */
     if (seg->end_page < MP_SEGMENT_PAGES &&
@@ -192,6 +200,7 @@ arena_take_locked(mp_arena_t *arena, size_t npages, bool *is_zero)
     mp_segment_t *seg;
     size_t index;
     bool zero = true;
+    size_t fresh = 0;
 
     if (candidates == 0)
         return NULL;
@@ -214,8 +223,11 @@ arena_take_locked(mp_arena_t *arena, size_t npages, bool *is_zero)
             arena->free_committed--;
         } else {
             seg->pages[i].committed = 1;
+            fresh++;
         }
     }
+    if (fresh != 0)
+        mp_committed_add(fresh);
     p->state = MP_PAGE_RUN;
     p->count = (uint32_t)npages;
     seg->free_pages -= npages;
@@ -261,6 +273,7 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
         for (size_t i = index; i < index + npages; i++)
             seg->pages[i].committed = 0;
         committed = 0;
+        mp_committed_sub(npages);
     }
     seg->pages[index].state = MP_PAGE_NONE;
     seg->pages[index].count = 0;

@@ -173,6 +173,48 @@ MP_HIDDEN size_t mp_arena_reclaim(mp_arena_t *arena);
 /* Pages in runs in all arenas, huge spans included. */
 MP_HIDDEN size_t mp_pages_in_runs(void);
 
+/* Pages that hold memory (not purged): segment headers, runs, and free
+ * pages not purged yet, in every arena; and the most there have been.
+ * Counted where that changes, on the page level's slow paths (a segment
+ * added or released, fresh pages taken, pages purged), never per run. */
+extern MP_HIDDEN _Atomic size_t mp_committed_pages;
+extern MP_HIDDEN _Atomic size_t mp_committed_peak;
+/* Pages handed out by mpool_pages_alloc() and not given back. */
+extern MP_HIDDEN _Atomic size_t mp_pages_public;
+
+static inline void
+mp_committed_add(size_t pages)
+{
+    size_t now = atomic_fetch_add_explicit(&mp_committed_pages, pages,
+                                           memory_order_relaxed) +
+                 pages;
+    size_t peak = atomic_load_explicit(&mp_committed_peak,
+                                       memory_order_relaxed);
+
+    while (now > peak &&
+           !atomic_compare_exchange_weak_explicit(&mp_committed_peak, &peak,
+                                                  now, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
+
+static inline void
+mp_committed_sub(size_t pages)
+{
+    atomic_fetch_sub_explicit(&mp_committed_pages, pages,
+                              memory_order_relaxed);
+}
+
+/* What the page level holds, for mpool_system_stats (usage.c). */
+typedef struct mp_page_usage {
+    size_t segments;        /* buddy segments, and segments of huge spans */
+    size_t bytes_mapped;    /* of those segments */
+    size_t bytes_committed;
+    size_t bytes_committed_peak;
+    size_t bytes_public;    /* in runs of mpool_pages_alloc() */
+} mp_page_usage_t;
+MP_HIDDEN void mp_page_usage(mp_page_usage_t *out);
+
 /* The arena for the calling thread: the one of the CPU it runs on. */
 static inline mp_arena_t *
 mp_arena_current(void)

@@ -190,10 +190,16 @@ void *
 mpool_pages_alloc(size_t npages)
 {
     bool is_zero;
+    void *run;
 
     if (mp_debug_all) /* checking mode: a guard page after the run */
-        return mp_pages_alloc_guarded(npages, &is_zero);
-    return mp_pages_alloc(npages, &is_zero);
+        run = mp_pages_alloc_guarded(npages, &is_zero);
+    else
+        run = mp_pages_alloc(npages, &is_zero);
+    if (run != NULL)
+        atomic_fetch_add_explicit(&mp_pages_public, npages,
+                                  memory_order_relaxed);
+    return run;
 }
 
 int
@@ -208,5 +214,6 @@ mpool_pages_free(void *addr, size_t npages)
         mp_set_errno(rc);
         return -1;
     }
+    atomic_fetch_sub_explicit(&mp_pages_public, npages, memory_order_relaxed);
     return 0;
 }

@@ -140,6 +140,8 @@ mp_pool_charge(struct mpool *p, ptrdiff_t bytes)
                                   memory_order_relaxed);
         return false;
     }
+    if (bytes > 0)
+        mp_pool_peak_raise(p, now);
     return true;
 }
 
@@ -252,15 +254,44 @@ mpool_destroy(mpool_t *pool)
 }
 
 bool
+mp_pool_is_live_locked(const struct mpool *pool)
+{
+    for (struct mpool *p = pools; p != NULL; p = p->next)
+        if (p == pool)
+            return true;
+    return false;
+}
+
+bool
 mp_pool_is_live(const struct mpool *pool)
 {
-    bool live = false;
+    bool live;
 
     mp_mutex_lock(&pools_lock);
-    for (struct mpool *p = pools; p != NULL && !live; p = p->next)
-        live = p == pool;
+    live = mp_pool_is_live_locked(pool);
     mp_mutex_unlock(&pools_lock);
     return live;
+}
+
+void
+mp_pools_lock(void)
+{
+    mp_mutex_lock(&pools_lock);
+}
+
+void
+mp_pools_unlock(void)
+{
+    mp_mutex_unlock(&pools_lock);
+}
+
+void
+mp_pools_visit(void (*fn)(struct mpool *, void *), void *arg)
+{
+    mp_mutex_lock(&pools_lock);
+    for (struct mpool *p = pools; p != NULL; p = p->next)
+        fn(p, arg);
+    mp_mutex_unlock(&pools_lock);
 }
 
 size_t

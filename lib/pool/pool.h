@@ -67,6 +67,7 @@ struct mpool {
     mp_large_t *large;
     size_t limit;            /* bytes; 0: none */
     _Atomic size_t taken;    /* bytes of pages held */
+    _Atomic size_t taken_peak; /* the most taken has been (stats.c) */
     size_t retain;           /* bytes of empty slabs kept; 0: no cap */
     unsigned flags;          /* MPOOL_SINGLE_THREADED */
     _Atomic size_t empty;    /* bytes in empty slabs now */
@@ -127,6 +128,19 @@ extern MP_HIDDEN const struct mp_pool_ops mp_region_pool_ops;
  * limit; false when it would pass the limit. */
 MP_HIDDEN bool mp_pool_charge(struct mpool *pool, ptrdiff_t bytes);
 
+/* The peak of p->taken, raised as pages are charged (slow paths only). */
+static inline void
+mp_pool_peak_raise(struct mpool *p, size_t now)
+{
+    size_t peak = atomic_load_explicit(&p->taken_peak, memory_order_relaxed);
+
+    while (now > peak &&
+           !atomic_compare_exchange_weak_explicit(&p->taken_peak, &peak, now,
+                                                  memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
+
 /* pool.c: realloc by moving: a block of size bytes from alloc_from, the
  * first min(copy, size) bytes of ptr copied into it, ptr freed to
  * free_to.  NULL, ptr untouched, when there is no memory. */
@@ -147,6 +161,16 @@ MP_HIDDEN bool mp_pool_is_live(const struct mpool *pool);
 MP_HIDDEN struct mp_region *mp_pool_region(struct mpool *pool);
 /* Give back what one pool's classes can. */
 MP_HIDDEN size_t mp_pool_shrink(struct mpool *pool);
+/* stats.c: the statistics of a live pool (every field of this version);
+ * pools_lock held, so that the pools' reclaim keeps away. */
+MP_HIDDEN void mp_pool_stats_fill(struct mpool *pool, mpool_stats_t *stats);
+/* fn on every pool, under pools_lock (stats.c, the report); and that lock
+ * itself, for a walk that must keep the pools' reclaim away meanwhile */
+MP_HIDDEN void mp_pools_visit(void (*fn)(struct mpool *, void *), void *arg);
+MP_HIDDEN void mp_pools_lock(void);
+MP_HIDDEN void mp_pools_unlock(void);
+/* Whether pool is a live pool; pools_lock held. */
+MP_HIDDEN bool mp_pool_is_live_locked(const struct mpool *pool);
 /* fn on every class cache of every pool, under pools_lock (the report) */
 MP_HIDDEN void mp_pools_visit_classes(void (*fn)(struct mpool_cache *, void *),
                                       void *arg);

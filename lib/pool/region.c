@@ -451,3 +451,49 @@ mp_region_census(struct mp_region *r, size_t *free_blocks,
     *used = r->used;
     mp_mutex_unlock(&r->lock);
 }
+
+/* ------------------------------------------------------------------------
+ * Statistics and walking (pool/stats.c, pool/walk.c)
+ * ------------------------------------------------------------------------ */
+
+void
+mp_region_stats(struct mp_region *r, size_t *blocks, size_t *used,
+                size_t *free_bytes)
+{
+    char *start = (char *)(((uintptr_t)r->base + ALIGN - 1) &
+                           ~(uintptr_t)(ALIGN - 1));
+
+    *blocks = *free_bytes = 0;
+    mp_mutex_lock(&r->lock);
+    for (rblock_t *b = (rblock_t *)start; block_size(b) != 0;
+         b = block_next(b)) {
+        if (block_is_free(b))
+            *free_bytes += block_size(b);
+        else
+            (*blocks)++;
+    }
+    *used = r->used;
+    mp_mutex_unlock(&r->lock);
+}
+
+void *
+mp_region_next_live(struct mp_region *r, void *after, size_t *usable)
+{
+    rblock_t *b;
+    void *found = NULL;
+
+    mp_mutex_lock(&r->lock);
+    if (after == NULL)
+        b = (rblock_t *)(((uintptr_t)r->base + ALIGN - 1) &
+                         ~(uintptr_t)(ALIGN - 1));
+    else
+        b = block_next(ptr_to_block(after));
+    for (; block_size(b) != 0; b = block_next(b))
+        if (!block_is_free(b)) {
+            found = block_to_ptr(b);
+            *usable = block_size(b);
+            break;
+        }
+    mp_mutex_unlock(&r->lock);
+    return found;
+}

@@ -40,4 +40,14 @@ MP_HIDDEN void mp_region_forget(struct mp_region *r);
 MP_HIDDEN void mp_region_census(struct mp_region *r, size_t *free_blocks,
                                 size_t *largest_free, size_t *used);
 
+/* Live blocks, their bytes (headers left out, as usable_size counts
+ * them) and the bytes of free blocks; one pass over the blocks. */
+MP_HIDDEN void mp_region_stats(struct mp_region *r, size_t *blocks,
+                               size_t *used, size_t *free_bytes);
+/* The first live block after `after` (NULL: from the start) and its
+ * usable size; NULL past the last.  after must be a live block, which
+ * stays so (the walk's caller allocates and frees nothing meanwhile). */
+MP_HIDDEN void *mp_region_next_live(struct mp_region *r, void *after,
+                                    size_t *usable);
+
 #endif /* MP_REGION_H */
