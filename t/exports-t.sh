@@ -67,7 +67,7 @@ fi
 # nothing else (its core is the same hidden code)
 mlib="$top_builddir/lib/.libs/libmpool-malloc.so"
 if [ -f "$mlib" ]; then
-    family="aligned_alloc calloc free malloc malloc_trim malloc_usable_size memalign posix_memalign pvalloc realloc reallocarray valloc"
+    family="aligned_alloc calloc free mallinfo mallinfo2 malloc malloc_info malloc_stats malloc_trim malloc_usable_size memalign posix_memalign pvalloc realloc reallocarray valloc"
     # C++ operator new and delete (malloc-new.c), size_t being unsigned long
     family="$family _Znwm _Znam _ZnwmRKSt9nothrow_t _ZnamRKSt9nothrow_t
         _ZnwmSt11align_val_t _ZnamSt11align_val_t

@@ -3,14 +3,18 @@
  * t/malloc-ext-t.c - libmpool-malloc where glibc's malloc goes beyond the
  * standard, linked in: memalign and aligned_alloc round an alignment up to
  * a power of two as glibc 2.36 does, alignments past 2 MiB (64 MiB) are
- * served, posix_memalign keeps POSIX's EINVAL, and malloc_trim gives free
- * memory back and says so.
+ * served, posix_memalign keeps POSIX's EINVAL, malloc_trim gives free
+ * memory back and says so, and mallinfo2, mallinfo, malloc_stats and
+ * malloc_info report libmpool's numbers (malloc-info.c).
  */
 #include <errno.h>
 #include <malloc.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mpool.h"
 #include "tap/tap.h"
@@ -123,6 +127,168 @@ test_trim(void)
     is_int(second, 0, "malloc_trim(0) again, with nothing to give: 0");
 }
 
+/* The old int mallinfo, which glibc marks deprecated. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static struct mallinfo
+old_mallinfo(void)
+{
+    return mallinfo();
+}
+#pragma GCC diagnostic pop
+
+#define MB (1000u * 1000u)
+
+static void
+test_mallinfo(void)
+{
+    enum { N = 100000, SIZE = 1000 };
+    static void *blocks[N];
+    struct mallinfo2 before, live, freed, trimmed;
+    struct mallinfo old;
+    size_t grew;
+
+    (void)malloc_trim(0);
+    before = mallinfo2();
+    for (int i = 0; i < N; i++) {
+        blocks[i] = malloc(SIZE);
+        if (blocks[i] == NULL)
+            bail("malloc(%d) failed at %d", SIZE, i);
+        memset(blocks[i], 0x5a, SIZE);
+    }
+    live = mallinfo2();
+    grew = live.uordblks - before.uordblks;
+    ok(live.uordblks > before.uordblks && grew >= 100 * MB &&
+           grew <= 100 * MB + 100 * MB / 8,
+       "mallinfo2: uordblks grows by the 100 MB live, within a class's "
+       "12.5%% (%zu)", grew);
+    ok(live.arena >= live.uordblks &&
+           live.arena == live.uordblks + live.fordblks &&
+           live.hblkhd == 0 && live.hblks == 0 && live.usmblks == 0,
+       "arena (%zu) = uordblks + fordblks; hblks, hblkhd, usmblks 0",
+       live.arena);
+    old = old_mallinfo();
+    ok(old.uordblks > 0 && (size_t)old.uordblks >= 100 * MB &&
+           old.arena > 0 && old.hblkhd == 0,
+       "mallinfo, the int one: the same numbers (uordblks %d)",
+       old.uordblks);
+    for (int i = 0; i < N; i++)
+        free(blocks[i]);
+    freed = mallinfo2();
+    ok(freed.uordblks + 100 * MB <= live.uordblks &&
+           freed.fordblks >= 100 * MB,
+       "after free: uordblks drops by 100 MB, fordblks holds them (%zu)",
+       freed.fordblks);
+    is_int(malloc_trim(0), 1, "malloc_trim(0) gives them back: 1");
+    trimmed = mallinfo2();
+    ok(trimmed.arena + 90 * MB <= freed.arena &&
+           trimmed.fordblks + 90 * MB <= freed.fordblks,
+       "after malloc_trim, arena and fordblks drop by 90 MB or more "
+       "(arena %zu -> %zu)",
+       freed.arena, trimmed.arena);
+
+    {
+        /* address space only: the pages are never touched */
+        size_t big = (size_t)3 << 30;
+        void *p = malloc(big);
+        if (p == NULL) {
+            skip(1, "no 3 GiB of address space for the saturation test");
+        } else {
+            struct mallinfo2 m2 = mallinfo2();
+            old = old_mallinfo();
+            ok(m2.uordblks >= big && old.uordblks == INT_MAX &&
+                   (m2.arena <= (size_t)INT_MAX || old.arena == INT_MAX),
+               "with 3 GiB live, mallinfo's int fields saturate at "
+               "INT_MAX (mallinfo2: %zu)",
+               m2.uordblks);
+            free(p);
+        }
+    }
+}
+
+/* What f wrote to a temporary file, in buf. */
+static size_t
+captured(FILE *f, char *buf, size_t cap)
+{
+    size_t n;
+
+    fflush(f);
+    rewind(f);
+    n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    return n;
+}
+
+static void
+test_reports(void)
+{
+    static char buf[8192];
+    FILE *f = tmpfile();
+    int saved_stderr, rc;
+    void *keep = malloc(12345);
+    struct mallinfo2 m;
+
+    if (f == NULL)
+        sysbail("tmpfile");
+    fflush(stderr);
+    saved_stderr = dup(2);
+    if (saved_stderr < 0 || dup2(fileno(f), 2) < 0)
+        sysbail("dup2");
+    m = mallinfo2();
+    malloc_stats();
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    captured(f, buf, sizeof(buf));
+    ok(strncmp(buf, "Arena 0:\nsystem bytes     = ", 28) == 0 &&
+           strstr(buf, "\nin use bytes     = ") != NULL &&
+           strstr(buf, "\nTotal (incl. mmap):\nsystem bytes     = ") !=
+               NULL &&
+           strstr(buf, "\nmax mmap bytes   = ") != NULL,
+       "malloc_stats writes glibc's report on stderr");
+    {
+        unsigned long long sys = 0, used = 0;
+        const char *total = strstr(buf, "Total (incl. mmap):\n");
+        bool read = total != NULL &&
+                    sscanf(total,
+                           "Total (incl. mmap):\nsystem bytes     = %llu\n"
+                           "in use bytes     = %llu",
+                           &sys, &used) == 2;
+        ok(read && used >= 12345 && used == m.uordblks && sys == m.arena,
+           "... its total is mallinfo2's arena and uordblks (%llu, %llu)",
+           sys, used);
+    }
+    fclose(f);
+
+    f = tmpfile();
+    if (f == NULL)
+        sysbail("tmpfile");
+    rc = malloc_info(0, f);
+    captured(f, buf, sizeof(buf));
+    ok(rc == 0 && strncmp(buf, "<malloc version=\"1\">\n<heap nr=\"0\">", 34) == 0 &&
+           strstr(buf, "<system type=\"current\" size=\"") != NULL &&
+           strstr(buf, "<aspace type=\"total\" size=\"") != NULL &&
+           strcmp(buf + strlen(buf) - 10, "</malloc>\n") == 0,
+       "malloc_info(0, fp): 0, glibc's XML shape");
+    fclose(f);
+
+    f = tmpfile();
+    if (f == NULL)
+        sysbail("tmpfile");
+    errno = 0;
+    rc = malloc_info(1, f);
+    ok(rc == -1 && errno == EINVAL && captured(f, buf, sizeof(buf)) == 0,
+       "malloc_info(1, fp): -1, EINVAL, nothing written");
+    fclose(f);
+    errno = 0;
+    ok(malloc_info(0, NULL) == -1 && errno == EINVAL,
+       "malloc_info(0, NULL): -1, EINVAL");
+    errno = 4321;
+    (void)mallinfo2();
+    ok(errno == 4321, "mallinfo2 leaves errno alone");
+    free(keep);
+}
+
 int
 main(void)
 {
@@ -137,5 +303,7 @@ main(void)
     plan_lazy();
     test_alignment();
     test_trim();
+    test_mallinfo();
+    test_reports();
     return tap_done();
 }
