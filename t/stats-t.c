@@ -2,7 +2,8 @@
 /*
  * t/stats-t.c - mpool_stats() and mpool_system_stats(): exact numbers for
  * a known set of blocks (class and large, in a class pool, a
- * single-threaded pool, a region pool and the default pool), the peak,
+ * single-threaded pool, a region pool, the default pool and a pool in
+ * checking mode, where usable sizes are what was asked for), the peak,
  * the numbers after frees and after mpool_reclaim, blocks freed by another
  * thread and cached in its magazines, snapshots taken while threads
  * allocate and free (never negative or torn), a caller's shorter struct,
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +198,17 @@ test_pools(void)
     mpool_destroy(p);
 
     test_exact("default pool", NULL, true);
+
+    {
+        /* checking mode: a block's usable size is what was asked for */
+        int was = mpool_set_debug(1);
+        p = mpool_create(NULL);
+        mpool_set_debug(was);
+        if (p == NULL)
+            bail("mpool_create in checking mode");
+        test_exact("checking-mode pool", p, true);
+        mpool_destroy(p);
+    }
 }
 
 /* Blocks freed by a thread that stays alive: cached in its magazines, not
@@ -352,7 +365,8 @@ test_system(void)
                                       "block, an object and pages");
     is_size(b.pools, a.pools + 1, "one pool more");
     is_size(b.caches, a.caches + 1, "one cache more");
-    ok(b.bytes_in_use >= a.bytes_in_use + big_size + 200 + 3 * mpool_page_size(),
+    ok(b.bytes_in_use >=
+           a.bytes_in_use + big_size + 200 + 3 * mpool_page_size(),
        "in use grew by the block, the object and the pages (%zu -> %zu)",
        a.bytes_in_use, b.bytes_in_use);
     ok(b.bytes_committed_peak >= b.bytes_committed &&
@@ -425,6 +439,46 @@ test_bad_input(void)
     mpool_destroy(p);
 }
 
+#ifdef MPOOL_HAVE_REPORT
+/* mpool_report's pools section: the same numbers. */
+static void
+test_report(void)
+{
+    mpool_options_t opt = {.size = sizeof(opt), .name = "reported",
+                           .limit = 1u << 30, .retain = 65536};
+    mpool_t *p = mpool_create(&opt);
+    void *b = mpool_alloc(p, 1000);
+    FILE *f = tmpfile();
+    char line[512], want[64];
+    bool header = false, found = false;
+    mpool_stats_t st;
+
+    if (p == NULL || b == NULL || f == NULL)
+        bail("setting up the report");
+    st = stats_of(p);
+    is_int(mpool_report(f), 0, "mpool_report");
+    rewind(f);
+    snprintf(want, sizeof(want), "%zu", st.bytes_in_use);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        header |= strncmp(line, "# libmpool pools", 16) == 0;
+        if (header && strncmp(line, "reported ", 9) == 0) {
+            size_t in_use, blocks, held, peak, limit, retain;
+            found = sscanf(line + 9, "%zu %zu %zu %zu %zu %zu", &in_use,
+                           &blocks, &held, &peak, &limit, &retain) == 6 &&
+                    in_use == st.bytes_in_use && blocks == 1 &&
+                    held == st.bytes_held && peak == st.bytes_held_peak &&
+                    limit == 1u << 30 && retain == 65536;
+        }
+    }
+    ok(header, "the report has a pools section");
+    ok(found, "with the pool's line: in use, blocks, held, peak, limit, "
+              "retain as mpool_stats gives them");
+    fclose(f);
+    mpool_free(p, b);
+    mpool_destroy(p);
+}
+#endif
+
 int
 main(void)
 {
@@ -437,5 +491,8 @@ main(void)
     test_concurrent();
     test_system();
     test_bad_input();
+#ifdef MPOOL_HAVE_REPORT
+    test_report();
+#endif
     return tap_done();
 }

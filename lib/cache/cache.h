@@ -493,6 +493,8 @@ typedef struct mp_cache_walk {
     uint64_t *bits;        /* [slab_cap * words]: live objects */
     uintptr_t *cached;     /* [cached_cap]: free objects, sorted */
     size_t slab_cap, cached_cap, words, nslabs;
+    size_t live, live_bytes; /* checking mode only: the live objects and
+                                their usable bytes, read under the lock */
 } mp_cache_walk_t;
 MP_HIDDEN int mp_cache_walk_collect(struct mpool_cache *cache,
                                     mp_cache_walk_t *walk);

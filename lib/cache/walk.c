@@ -143,9 +143,15 @@ record_slab_locked(struct mpool_cache *c, const mp_slab_t *s,
     uintptr_t end = objs + (uintptr_t)s->carved * c->stride;
 
     w->slabs[k].objs = objs;
-    __builtin_memset(bits, 0, w->words * sizeof(uint64_t));
-    for (size_t i = 0; i < s->carved; i++)
-        bits[i / 64] |= (uint64_t)1 << (i % 64);
+    /* objs[0 .. carved) set, whole words at a time */
+    for (size_t i = 0; i < w->words; i++) {
+        if (s->carved >= (i + 1) * 64)
+            bits[i] = ~(uint64_t)0;
+        else if (s->carved <= i * 64)
+            bits[i] = 0;
+        else
+            bits[i] = ((uint64_t)1 << (s->carved % 64)) - 1;
+    }
     for (void *f = s->free; f != NULL; f = mp_slab_free_next(c, f)) {
         MP_ASSERT((uintptr_t)f >= objs && (uintptr_t)f < end);
         bit_clear(bits, ((uintptr_t)f - objs) / c->stride);
@@ -177,6 +183,24 @@ usable_of(const struct mpool_cache *c, const void *obj)
 {
     return (c->flags & MPOOL_CACHE_DEBUG) ? mp_debug_usable(c, obj)
                                           : c->size;
+}
+
+/* Checking mode: each live object's usable size is its own (the rest is
+ * red zone), so mpool_stats() counts them here, under the lock, where no
+ * object can be freed meanwhile. */
+static void
+tally_locked(const struct mpool_cache *c, mp_cache_walk_t *w)
+{
+    for (size_t k = 0; k < w->nslabs; k++) {
+        const uint64_t *bits = w->bits + k * w->words;
+        for (size_t word = 0; word < w->words; word++)
+            for (uint64_t b = bits[word]; b != 0; b &= b - 1) {
+                size_t i = word * 64 + (size_t)__builtin_ctzll(b);
+                w->live++;
+                w->live_bytes += mp_debug_usable(
+                    c, (void *)(w->slabs[k].objs + i * c->stride));
+            }
+    }
 }
 
 int
@@ -213,6 +237,8 @@ mp_cache_walk_collect(struct mpool_cache *c, mp_cache_walk_t *w)
                 for (; s != NULL; s = s->next)
                     record_slab_locked(c, s, w, w->nslabs++, ncached);
             }
+            if (c->flags & MPOOL_CACHE_DEBUG)
+                tally_locked(c, w);
             mp_cache_unlock(&c->lock, c);
             return 0;
         }
@@ -230,8 +256,10 @@ mp_cache_walk_visit(const mp_cache_walk_t *w, mp_cache_walk_fn *fn,
 
     for (size_t k = 0; k < w->nslabs && rc == 0; k++) {
         const uint64_t *bits = w->bits + k * w->words;
-        for (size_t i = 0; i < c->objs_per_slab && rc == 0; i++)
-            if (bits[i / 64] & ((uint64_t)1 << (i % 64))) {
+        for (size_t word = 0; word < w->words && rc == 0; word++)
+            /* the set bits one by one: no branch per free object */
+            for (uint64_t b = bits[word]; b != 0 && rc == 0; b &= b - 1) {
+                size_t i = word * 64 + (size_t)__builtin_ctzll(b);
                 void *obj = (void *)(w->slabs[k].objs + i * c->stride);
                 rc = fn(obj, usable_of(c, obj), arg);
             }

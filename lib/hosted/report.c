@@ -10,6 +10,12 @@
  * pool:size), then the library's own caches.  Columns follow
  * /proc/slabinfo's spirit: sizes, objects, slabs, pages, then the calls and
  * how many of them a thread's magazine served.
+ *
+ * Then the pools, one line each, from the numbers mpool_stats() gives
+ * (pool/stats.c): bytes and blocks in use, bytes held and their peak, the
+ * limit and the retention cap (0: none).
+ *
+ *   name          in-use  blocks  held  peak  limit  retain
  */
 #include <errno.h>
 #include <stdio.h>
@@ -81,6 +87,32 @@ static const char report_header[] =
     "# name                   objsize  stride    in-use     total  "
     "slabs f/p/e    pages       allocs        frees  hits  magazines\n";
 
+static const char pools_header[] =
+    "# libmpool pools\n"
+    "# name                     in-use     blocks         held         "
+    "peak        limit       retain\n";
+
+/* One pool's line; pools_lock held (mp_pools_visit). */
+static void
+report_pool(struct mpool *p, void *arg)
+{
+    struct report *r = arg;
+    mpool_stats_t st;
+    char line[256];
+    int n;
+
+    if (r->rc != 0)
+        return;
+    mp_pool_stats_fill(p, &st);
+    n = snprintf(line, sizeof(line),
+                 "%-24s %10zu %10zu %12zu %12zu %12zu %12zu\n",
+                 p->name[0] != '\0' ? p->name : "(unnamed)", st.bytes_in_use,
+                 st.blocks_in_use, st.bytes_held, st.bytes_held_peak,
+                 st.limit, st.retain);
+    r->rc = write_all(r->fd, line, (size_t)n < sizeof(line) ? (size_t)n
+                                                            : sizeof(line) - 1);
+}
+
 int
 mpool_report_fd(int fd)
 {
@@ -98,6 +130,9 @@ mpool_report_fd(int fd)
         if (mp_internal_caches[i] != NULL)
             report_cache(mp_internal_caches[i], &r);
     mp_registry_unlock();
+    if (r.rc == 0)
+        r.rc = write_all(fd, pools_header, sizeof(pools_header) - 1);
+    mp_pools_visit(report_pool, &r);
     return r.rc;
 }
 

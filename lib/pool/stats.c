@@ -13,10 +13,12 @@
  *                   mpool_cache_stats); plus the large blocks on the
  *                   pool's list
  *   bytes in use    each class block at its class size, which is what
- *                   mpool_usable_size() says of it (in checking mode the
- *                   program may use only what it asked for of that, and
- *                   the rest is red zone: the class size counts all the
- *                   same); each large block at its usable size
+ *                   mpool_usable_size() says of it; each large block at
+ *                   its usable size.  In checking mode a class block's
+ *                   usable size is what the program asked for (the rest
+ *                   is red zone): the class's live objects are then found
+ *                   as mpool_walk() finds them (cache/walk.c) and their
+ *                   sizes added up, O(objects), under the class's lock
  *   bytes held      the pool's charge (pool.c: slabs and large runs,
  *                   counted when made and given back), and its peak,
  *                   raised by the same slow paths
@@ -50,7 +52,7 @@
 static void
 class_pool_stats(struct mpool *p, mpool_stats_t *st)
 {
-    size_t free_bytes = 0, empty = 0, in_use_bytes = 0;
+    size_t free_bytes = 0, empty = 0, in_use_bytes = 0, room;
 
     pool_lock(p); /* the large list */
     for (mp_large_t *l = p->large; l != NULL; l = l->next) {
@@ -72,6 +74,21 @@ class_pool_stats(struct mpool *p, mpool_stats_t *st)
         capacity = slabs * cs.objects_per_slab;
         if (cs.objects_in_use > capacity)
             cs.objects_in_use = capacity; /* a snapshot's skew */
+        if (c->flags & MPOOL_CACHE_DEBUG) {
+            /* checking mode: the usable sizes, block by block (the mode
+             * is slow anyway); the class size where there is no memory
+             * for the walk's bitmaps */
+            mp_cache_walk_t w;
+            if (mp_cache_walk_collect(c, &w) == 0) {
+                size_t out = w.live < capacity ? w.live : capacity;
+                mp_cache_walk_done(&w);
+                st->blocks_in_use += out;
+                in_use_bytes += w.live_bytes;
+                free_bytes += (capacity - out) * c->size;
+                empty += cs.slabs_empty * cs.objects_per_slab * c->size;
+                continue;
+            }
+        }
         st->blocks_in_use += cs.objects_in_use;
         in_use_bytes += cs.objects_in_use * c->size;
         free_bytes += (capacity - cs.objects_in_use) * c->size;
@@ -81,14 +98,11 @@ class_pool_stats(struct mpool *p, mpool_stats_t *st)
     st->bytes_held = atomic_load_explicit(&p->taken, memory_order_relaxed);
     st->bytes_held_peak =
         atomic_load_explicit(&p->taken_peak, memory_order_relaxed);
-    /* never more free than held and not in use */
-    if (free_bytes > st->bytes_held - (in_use_bytes < st->bytes_held
-                                           ? in_use_bytes
-                                           : st->bytes_held))
-        free_bytes = st->bytes_held - (in_use_bytes < st->bytes_held
-                                           ? in_use_bytes
-                                           : st->bytes_held);
-    st->bytes_free = free_bytes;
+    /* never more free than held and not in use (the charge and the
+     * classes are read one after the other) */
+    room = st->bytes_held > in_use_bytes ? st->bytes_held - in_use_bytes : 0;
+    st->bytes_free = free_bytes < room ? free_bytes : room;
+    free_bytes = st->bytes_free;
     st->bytes_empty = empty < free_bytes ? empty : free_bytes;
 }
 

@@ -6,7 +6,10 @@
  * of 1 B-4 KiB from a shared pool and the default pool, filled, checked,
  * resized and freed; blocks allocated on one hart and freed by the other;
  * calloc, realloc and aligned_alloc; a pool run dry until ENOMEM and
- * destroyed whole; reclaim, and the memory is all there again.
+ * destroyed whole; reclaim, and the memory is all there again.  And the
+ * numbers: mpool_stats and mpool_walk on a class pool, a region pool and
+ * the shared pool whose blocks the harts freed into their magazines, and
+ * mpool_system_stats.
  */
 #include "kernel.h"
 
@@ -229,6 +232,84 @@ large(unsigned hart)
     }
 }
 
+/* The walk's callback: each block must be one of live[], seen once. */
+#define STATS_BLOCKS 300u
+static void *stats_live[STATS_BLOCKS + 2];
+static unsigned char stats_seen[STATS_BLOCKS + 2];
+static size_t stats_nlive, walk_calls, walk_bytes, walk_bad;
+
+static int
+walk_check(void *block, size_t usable, void *arg)
+{
+    size_t i = 0;
+
+    (void)arg;
+    walk_calls++;
+    walk_bytes += usable;
+    while (i < stats_nlive && stats_live[i] != block)
+        i++;
+    if (i == stats_nlive || stats_seen[i]++ != 0 ||
+        usable != mpool_usable_size(block))
+        walk_bad++;
+    return 0;
+}
+
+static bool
+walk_agrees(mpool_t *pool, const mpool_stats_t *st)
+{
+    for (size_t i = 0; i < stats_nlive; i++)
+        stats_seen[i] = 0;
+    walk_calls = walk_bytes = walk_bad = 0;
+    return mpool_walk(pool, walk_check, NULL) == 0 &&
+           walk_calls == stats_nlive && walk_bad == 0 &&
+           walk_calls == st->blocks_in_use && walk_bytes == st->bytes_in_use;
+}
+
+/* mpool_stats and mpool_walk on one hart: a class pool with blocks of
+ * 1 B .. 4 KiB and two page runs, then half of them freed. */
+static void
+stats_class_pool(void)
+{
+    mpool_t *pool = mpool_create(NULL);
+    mpool_stats_t st = {.size = sizeof(st)};
+    size_t bytes = 0, kept = 0;
+    bool exact;
+
+    if (pool == NULL)
+        bail("mpool_create");
+    stats_nlive = 0;
+    for (unsigned i = 0; i < STATS_BLOCKS + 2; i++) {
+        void *b = i < STATS_BLOCKS ? mpool_alloc(pool, 1 + i * 13)
+                                   : mpool_aligned_alloc(pool, 8192, 5000);
+        if (b == NULL)
+            bail("mpool_alloc for the stats");
+        stats_live[stats_nlive++] = b;
+        bytes += mpool_usable_size(b);
+    }
+    exact = mpool_stats(pool, &st) == 0 &&
+            st.blocks_in_use == STATS_BLOCKS + 2 && st.bytes_in_use == bytes &&
+            st.large_blocks == 2 && st.bytes_in_use <= st.bytes_held &&
+            st.bytes_free <= st.bytes_held - st.bytes_in_use &&
+            st.bytes_held <= st.bytes_held_peak;
+    ok(exact && walk_agrees(pool, &st),
+       "mpool_stats: %zu blocks, %zu bytes in use of %zu held; mpool_walk "
+       "saw each once", st.blocks_in_use, st.bytes_in_use, st.bytes_held);
+    for (size_t i = 0; i < stats_nlive; i++)
+        if (i % 2 == 0)
+            mpool_free(pool, stats_live[i]); /* into the magazine */
+        else
+            stats_live[kept++] = stats_live[i];
+    stats_nlive = kept;
+    bytes = 0;
+    for (size_t i = 0; i < kept; i++)
+        bytes += mpool_usable_size(stats_live[i]);
+    ok(mpool_stats(pool, &st) == 0 && st.blocks_in_use == kept &&
+           st.bytes_in_use == bytes && walk_agrees(pool, &st),
+       "half freed (in the magazine): %zu blocks, %zu bytes, walked alike",
+       st.blocks_in_use, st.bytes_in_use);
+    mpool_destroy(pool);
+}
+
 /* Both harts take DRY_SIZE-byte blocks from the dry pool until ENOMEM. */
 static void
 dry_run(unsigned hart)
@@ -298,11 +379,22 @@ both(unsigned hart)
     rv_barrier("misc");
     misc(hart);
     rv_barrier("misc done");
-    if (hart == 0)
+    if (hart == 0) {
+        mpool_stats_t st = {.size = sizeof(st)};
+
         for (unsigned h = 0; h < RV_NHARTS; h++)
             ok(result[h].misc_bad == 0,
                "hart %u: calloc zeroes, realloc keeps, aligned_alloc "
                "aligns to 16 B..4 KiB (%u bad)", h, result[h].misc_bad);
+        /* both harts' magazines hold the shared pool's freed blocks */
+        stats_nlive = 0;
+        ok(mpool_stats(shared, &st) == 0 && st.blocks_in_use == 0 &&
+               st.bytes_in_use == 0 && st.bytes_free > 0 &&
+               walk_agrees(shared, &st),
+           "the shared pool, its blocks freed into both harts' magazines: "
+           "none in use, %zu bytes free, none walked", st.bytes_free);
+    }
+    rv_barrier("misc stats");
 
     (void)mpool_reclaim(NULL);
     rv_barrier("dry");
@@ -338,7 +430,7 @@ test_main(void)
     bool inside = true;
     void *p;
 
-    plan(19);
+    plan(24);
     is_u((unsigned long)mpool_k210_init(__free_start, len), 0,
          "mpool_k210_init(%p, %zu KiB) succeeds", (void *)__free_start,
          len / 1024);
@@ -366,9 +458,33 @@ test_main(void)
     }
     ok(pool != NULL && inside && n > 0 && mpool_errno == ENOMEM,
        "a pool in a 64 KiB region carves all %zu blocks from it", n);
+    {
+        mpool_stats_t st = {.size = sizeof(st)};
+        int stats_rc = mpool_stats(pool, &st), walk_rc;
+        stats_nlive = 0; /* walk_check counts every block as a stranger */
+        walk_calls = walk_bytes = 0;
+        walk_rc = mpool_walk(pool, walk_check, NULL);
+        ok(stats_rc == 0 && st.blocks_in_use == n &&
+               st.bytes_held == 16 * 4096 && walk_rc == 0 &&
+               walk_calls == n && walk_bytes == st.bytes_in_use,
+           "the region pool: %zu blocks, %zu bytes in use, as walked",
+           st.blocks_in_use, walk_bytes);
+    }
     mpool_destroy(pool);
     is_u((unsigned long)mpool_pages_free(region, 16), 0,
          "the region is freed");
+    stats_class_pool();
+    {
+        mpool_system_stats_t sys = {.size = sizeof(sys)};
+        ok(mpool_system_stats(&sys) == 0 && sys.segments > 0 &&
+               sys.bytes_committed <= sys.bytes_mapped &&
+               sys.bytes_committed <= sys.bytes_committed_peak &&
+               sys.pools >= 1 && sys.bytes_in_use <= sys.bytes_committed,
+           "mpool_system_stats: %zu segments, %zu KiB mapped, %zu KiB "
+           "committed (peak %zu KiB), %zu pools",
+           sys.segments, sys.bytes_mapped / 1024, sys.bytes_committed / 1024,
+           sys.bytes_committed_peak / 1024, sys.pools);
+    }
 
     shared = mpool_create(NULL);
     dry = mpool_create(NULL);
