@@ -37,6 +37,16 @@ ours(const void *p, std::size_t size)
     return p != nullptr && mpool_usable_size(p) >= size;
 }
 
+/* Live blocks of the default pool, which new serves. */
+std::size_t
+live()
+{
+    mpool_stats_t st{};
+
+    st.size = sizeof(st);
+    return mpool_stats(nullptr, &st) == 0 ? st.blocks_in_use : SIZE_MAX;
+}
+
 bool
 aligned_to(const void *p, std::size_t a)
 {
@@ -71,66 +81,77 @@ main()
         skip_all("valgrind's operator new takes the place of "
                  "libmpool-malloc's (t/cxx-new-memcheck-t.sh runs "
                  "memcheck over it)");
-    plan(15);
+    plan(14);
 
+    std::size_t before = live();
     void *p = ::operator new(100);
     void *a = ::operator new[](200);
-    ok(ours(p, 100) && ours(a, 200),
-       "operator new and new[] come from libmpool");
+    bool mine = ours(p, 100) && ours(a, 200);
     ::operator delete(p);
     ::operator delete[](a);
+    ok(mine && live() == before,
+       "operator new and new[] come from libmpool; delete and delete[] "
+       "give them back");
 
     p = ::operator new(300, std::nothrow);
     a = ::operator new[](400, std::nothrow);
-    ok(ours(p, 300) && ours(a, 400), "nothrow new and new[] too");
+    mine = ours(p, 300) && ours(a, 400);
     ::operator delete(p, std::nothrow);
     ::operator delete[](a, std::nothrow);
+    ok(mine && live() == before, "nothrow new and new[], nothrow delete "
+                                 "and delete[]");
 
     p = ::operator new(500);
     a = ::operator new[](600);
-    ok(ours(p, 500) && ours(a, 600), "blocks for sized delete");
+    mine = ours(p, 500) && ours(a, 600);
     ::operator delete(p, 500);
     ::operator delete[](a, 600);
-    ok(true, "sized delete and delete[] free them");
+    ok(mine && live() == before, "sized delete and delete[]");
 
     p = ::operator new(100, std::align_val_t(4096));
     a = ::operator new[](5000, std::align_val_t(64));
-    ok(ours(p, 100) && aligned_to(p, 4096) && ours(a, 5000) &&
-           aligned_to(a, 64),
-       "aligned new (4096) and new[] (64): libmpool's, aligned");
+    mine = ours(p, 100) && aligned_to(p, 4096) && ours(a, 5000) &&
+           aligned_to(a, 64);
     ::operator delete(p, std::align_val_t(4096));
     ::operator delete[](a, std::align_val_t(64));
+    ok(mine && live() == before,
+       "aligned new (4096) and new[] (64): libmpool's, aligned; aligned "
+       "delete and delete[]");
 
     p = ::operator new(100, std::align_val_t(1 << 20), std::nothrow);
     a = ::operator new[](70, std::align_val_t(128), std::nothrow);
-    ok(ours(p, 100) && aligned_to(p, 1 << 20) && ours(a, 70) &&
-           aligned_to(a, 128),
-       "aligned nothrow new (1 MiB) and new[] (128)");
+    mine = ours(p, 100) && aligned_to(p, 1 << 20) && ours(a, 70) &&
+           aligned_to(a, 128);
     ::operator delete(p, std::align_val_t(1 << 20), std::nothrow);
     ::operator delete[](a, std::align_val_t(128), std::nothrow);
+    ok(mine && live() == before,
+       "aligned nothrow new (1 MiB) and new[] (128); aligned nothrow "
+       "delete and delete[]");
 
     p = ::operator new(900, std::align_val_t(512));
     a = ::operator new[](1000, std::align_val_t(32));
-    ok(ours(p, 900) && aligned_to(p, 512) && ours(a, 1000) &&
-           aligned_to(a, 32),
-       "blocks for sized aligned delete");
+    mine = ours(p, 900) && aligned_to(p, 512) && ours(a, 1000) &&
+           aligned_to(a, 32);
     ::operator delete(p, 900, std::align_val_t(512));
     ::operator delete[](a, 1000, std::align_val_t(32));
+    ok(mine && live() == before, "sized aligned delete and delete[]");
 
     {
         wide *w = new wide;
         wide *ws = new wide[3];
-        ok(ours(w, sizeof(wide)) && aligned_to(w, 256) &&
-               aligned_to(ws, 256),
-           "new of an alignas(256) type goes through aligned new");
+        mine = ours(w, sizeof(wide)) && aligned_to(w, 256) &&
+               aligned_to(ws, 256);
         delete w;
         delete[] ws;
+        ok(mine && live() == before,
+           "new of an alignas(256) type goes through aligned new");
     }
 
     ::operator delete(nullptr);
     ::operator delete[](nullptr);
     ::operator delete(nullptr, std::align_val_t(64));
-    ok(true, "delete of nullptr does nothing");
+    ::operator delete(nullptr, 16);
+    ok(live() == before, "delete of nullptr does nothing");
 
     p = ::operator new(0);
     a = ::operator new(0);
