@@ -156,8 +156,10 @@ MPOOL_API void *mpool_alloc(mpool_t *pool, size_t size) MPOOL_ATTR_MALLOC;
 /* nmemb * size zeroed bytes; NULL with errno ENOMEM on overflow. */
 MPOOL_API void *mpool_calloc(mpool_t *pool, size_t nmemb, size_t size)
     MPOOL_ATTR_MALLOC;
-/* size bytes aligned to alignment (a power of two, at most 2 MiB): NULL
- * with errno EINVAL otherwise, ENOMEM when there is no memory. */
+/* size bytes aligned to alignment, any power of two (past 2 MiB, half a
+ * segment on k210, a page run of its own): NULL with errno EINVAL for 0 or
+ * not a power of two, ENOMEM when there is no memory or no run can hold
+ * the alignment. */
 MPOOL_API void *mpool_aligned_alloc(mpool_t *pool, size_t alignment,
                                     size_t size) MPOOL_ATTR_MALLOC;
 /* Resize a block, in place when it stays in its class; ptr == NULL is

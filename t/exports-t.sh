@@ -3,8 +3,9 @@
 # t/exports-t.sh - the shared library exports what lib/libmpool.sym lists
 # for the configured backend and nothing else, each symbol with the version
 # node the list gives it; every function the installed headers declare is
-# exported; libmpool-malloc exports the malloc family and mpool_*; and the
-# libtool version moves with the map as doc/abi.md says.
+# exported; libmpool-malloc exports the malloc family, glibc's extensions,
+# C++ operator new and delete, and mpool_*; and the libtool version moves
+# with the map as doc/abi.md says.
 #
 # "Declared" is what the preprocessor leaves of the headers the configured
 # backend installs: mpool.h, and for k210 mpool-k210.h, which brings in
@@ -66,7 +67,15 @@ fi
 # nothing else (its core is the same hidden code)
 mlib="$top_builddir/lib/.libs/libmpool-malloc.so"
 if [ -f "$mlib" ]; then
-    family="aligned_alloc calloc free malloc malloc_usable_size mallopt memalign posix_memalign pvalloc realloc reallocarray valloc"
+    family="aligned_alloc calloc free mallinfo mallinfo2 malloc malloc_info malloc_stats malloc_trim malloc_usable_size mallopt memalign posix_memalign pvalloc realloc reallocarray valloc"
+    # C++ operator new and delete (malloc-new.c), size_t being unsigned long
+    family="$family _Znwm _Znam _ZnwmRKSt9nothrow_t _ZnamRKSt9nothrow_t
+        _ZnwmSt11align_val_t _ZnamSt11align_val_t
+        _ZnwmSt11align_val_tRKSt9nothrow_t _ZnamSt11align_val_tRKSt9nothrow_t
+        _ZdlPv _ZdaPv _ZdlPvm _ZdaPvm _ZdlPvRKSt9nothrow_t _ZdaPvRKSt9nothrow_t
+        _ZdlPvSt11align_val_t _ZdaPvSt11align_val_t
+        _ZdlPvmSt11align_val_t _ZdaPvmSt11align_val_t
+        _ZdlPvSt11align_val_tRKSt9nothrow_t _ZdaPvSt11align_val_tRKSt9nothrow_t"
     mexports=$($NM -D --defined-only "$mlib" |
         awk '$2 ~ /^[TDBRVW]$/ { sub(/@.*/, "", $3); print $3 }')
     extra=$(printf '%s\n' "$mexports" | grep -v '^mpool_' |

@@ -127,8 +127,8 @@ main(void)
     free(p);
     free(q);
     errno = 0;
-    ok(do_aligned_alloc(3, 10) == NULL && errno == EINVAL,
-       "aligned_alloc(3): NULL, EINVAL");
+    ok(do_aligned_alloc(SIZE_MAX / 2 + 2, 10) == NULL && errno == EINVAL,
+       "aligned_alloc(SIZE_MAX / 2 + 2): no power of two above, EINVAL");
     p = valloc(10);
     q = pvalloc(5000);
     ok(p != NULL && ((uintptr_t)p & 4095) == 0 && q != NULL &&

@@ -60,10 +60,9 @@ static void
 test_alignment(mpool_t *p)
 {
     bool aligned = true;
-    /* k210: up to half its 256 KiB segment.  A larger alignment puts the
-     * block past the first segment of its span, where mpool_free cannot
-     * find it: pool.c's POOL_ALIGN_MAX must not exceed MP_SEGMENT_SIZE / 2,
-     * which with mmap's 4 MiB segments the 2 MiB limit does not. */
+    /* Up to 2 MiB, and half a segment on k210 (its 256 KiB segments), a
+     * block lies in the first segment of its run; past that, in a later
+     * segment of a span of its own (test_wide_alignment). */
     size_t max = k210 ? (128u << 10) : (2u << 20);
 
     for (size_t a = 1; a <= max; a *= 2) {
@@ -88,13 +87,40 @@ test_alignment(mpool_t *p)
     ok(mpool_aligned_alloc(p, 0, 100) == NULL && errno == EINVAL,
        "alignment 0: NULL, EINVAL");
     errno = 0;
-    {
-        /* the most is 2 MiB, and half a segment (128 KiB on k210) */
-        size_t over = k210 ? (256u << 10) : (4u << 20);
-        ok(mpool_aligned_alloc(p, over, 100) == NULL && errno == EINVAL,
-           "alignment %zu KiB (over the %zu KiB supported): NULL, EINVAL",
-           over >> 10, max >> 10);
+    ok(mpool_aligned_alloc(p, (SIZE_MAX >> 1) + 1, 100) == NULL &&
+           errno == ENOMEM,
+       "alignment 2^%zu (a power of two no run can hold): NULL, ENOMEM",
+       sizeof(size_t) * 8 - 1);
+}
+
+/* Alignments past half a segment, as glibc's memalign serves them: the
+ * block starts in a later segment of its span, which mpool_free and
+ * mpool_usable_size find all the same. */
+static void
+test_wide_alignment(mpool_t *p)
+{
+    const size_t aligns[] = {k210 ? (256u << 10) : (4u << 20),
+                             k210 ? (512u << 10) : (64u << 20)};
+    bool good = true;
+
+    for (int i = 0; i < 2; i++) {
+        size_t a = aligns[i];
+        size_t sizes[] = {100, a + 1};
+        for (int j = 0; j < 2; j++) {
+            unsigned char *b = mpool_aligned_alloc(p, a, sizes[j]);
+            good &= b != NULL && ((uintptr_t)b & (a - 1)) == 0 &&
+                    mpool_usable_size(b) >= sizes[j];
+            if (b == NULL)
+                continue;
+            b[0] = 1;
+            b[sizes[j] - 1] = 2;
+            good &= b[0] == 1 && b[sizes[j] - 1] == 2;
+            mpool_free(p, b);
+        }
     }
+    ok(good, "alignments %zu and %zu KiB, sizes 100 and a + 1: aligned, "
+             "usable, writable, freeable",
+       aligns[0] >> 10, aligns[1] >> 10);
 }
 
 static void
@@ -507,6 +533,7 @@ main(void)
     ok(p != NULL, "mpool_create(NULL) makes a pool with the defaults");
     test_classes(p);
     test_alignment(p);
+    test_wide_alignment(p);
     test_edges(p);
     mpool_destroy(p);
     test_classes(NULL); /* the default pool, by NULL */

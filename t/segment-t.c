@@ -59,14 +59,20 @@ main(void)
     ok(aligned, "segments of 1, 2, 3 and 5 are aligned to %zu bytes",
        (size_t)MP_SEGMENT_SIZE);
     ok(mapped, "the segment map finds each segment from an inner address");
+    ok(mp_segment_lookup((char *)segs[5] + 4 * MP_SEGMENT_SIZE + 77) ==
+               segs[5] &&
+           mp_segment_lookup((char *)segs[3] + MP_SEGMENT_SIZE) == segs[3],
+       "the span map leads an address past a span's first segment to its "
+       "header");
     ok(zero, "fresh segments are reported zero-filled");
     ok(mp_segment_lookup(&local) == NULL && mp_segment_lookup(NULL) == NULL &&
            mp_segment_lookup((void *)~(uintptr_t)0) == NULL,
        "the map knows no stack, null or out-of-range address");
     for (int i = 0; i < 6; i++)
         mp_segment_release(segs[i]);
-    ok(mp_segment_lookup((char *)segs[0] + 1) == NULL,
-       "a released segment leaves the map");
+    ok(mp_segment_lookup((char *)segs[0] + 1) == NULL &&
+           mp_segment_lookup((char *)segs[5] + 4 * MP_SEGMENT_SIZE) == NULL,
+       "a released segment leaves the map, a span's later ones too");
 
     /* 100 000 single pages: the backend maps memory only a few times. */
     mp_backend_counters(&before);

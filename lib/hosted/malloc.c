@@ -4,7 +4,7 @@
  * libmpool's default pool, so that a program's every malloc() is served by
  * the slab system (seeds/001 and seeds/003 make it the global allocator).
  * Preload it (LD_PRELOAD=libmpool-malloc.so) or link with -lmpool-malloc;
- * C++ new and delete go through malloc and need nothing more.
+ * C++ new and delete are defined here as well (malloc-new.c).
  *
  * The library is the core linked once more, with these functions added and
  * exported next to the mpool_* interface: a program that also uses pools
@@ -18,8 +18,14 @@
  *   - Failure sets errno to ENOMEM (EINVAL for a bad alignment), except
  *     posix_memalign, which returns the error and leaves errno alone.
  *   - posix_memalign wants a power of two that is a multiple of
- *     sizeof(void *); aligned_alloc and memalign any power of two.  The
- *     library aligns up to 2 MiB; larger alignments fail with ENOMEM.
+ *     sizeof(void *); memalign and aligned_alloc round any other alignment
+ *     up to a power of two, as glibc 2.36 does (memalign(48, n) is
+ *     64-aligned).  Any power of two is served, past 2 MiB from a page
+ *     run of its own (glibc serves 64 MiB); ENOMEM when none can be.
+ *   - malloc_trim(pad) gives free memory back (mpool_reclaim) and says
+ *     whether it did; mallinfo, mallinfo2, malloc_stats and malloc_info
+ *     report libmpool's numbers (malloc-info.c), and C++ operator new and
+ *     delete are served here too (malloc-new.c).
  *   - free() of a pointer the library never handed out (memory the
  *     dynamic loader allocated before this library was loaded) is ignored;
  *     with MPOOL_DEBUG=1 it stops the program with a report instead.
@@ -51,6 +57,7 @@ EXPORT void *memalign(size_t alignment, size_t size);
 EXPORT void *valloc(size_t size);
 EXPORT void *pvalloc(size_t size);
 EXPORT size_t malloc_usable_size(void *ptr);
+EXPORT int malloc_trim(size_t pad);
 
 EXPORT void *
 malloc(size_t size)
@@ -92,18 +99,28 @@ reallocarray(void *ptr, size_t nmemb, size_t size)
     return realloc(ptr, bytes);
 }
 
-/* An alignment the pool cannot give is a lack of memory for POSIX. */
+/* glibc's memalign, which glibc up to 2.37 also calls aligned_alloc: an
+ * alignment that is not a power of two is rounded up to the next one (0
+ * is 1); one above SIZE_MAX / 2 + 1 has none and fails with EINVAL.  The
+ * pool takes any power of two: past 2 MiB the block is a page run of its
+ * own, found through the page level's span map (glibc serves 64 MiB too);
+ * one that no run can hold fails with ENOMEM. */
 static void *
-aligned(size_t alignment, size_t size)
+memalign_rounded(size_t alignment, size_t size)
 {
-    void *p = mpool_aligned_alloc(DEFAULT_POOL, alignment, size);
+    size_t power = 1;
 
-    if (p == NULL && errno == EINVAL &&
-        (alignment & (alignment - 1)) == 0 && alignment != 0)
-        errno = ENOMEM;
-    return p;
+    if (alignment > SIZE_MAX / 2 + 1) {
+        errno = EINVAL;
+        return NULL;
+    }
+    while (power < alignment)
+        power <<= 1;
+    return mpool_aligned_alloc(DEFAULT_POOL, power, size);
 }
 
+/* POSIX: the alignment must be a power of two and a multiple of
+ * sizeof(void *); it is not rounded, and the error is returned. */
 EXPORT int
 posix_memalign(void **out, size_t alignment, size_t size)
 {
@@ -112,7 +129,7 @@ posix_memalign(void **out, size_t alignment, size_t size)
 
     if (alignment < sizeof(void *) || (alignment & (alignment - 1)) != 0)
         return EINVAL;
-    p = aligned(alignment, size);
+    p = mpool_aligned_alloc(DEFAULT_POOL, alignment, size);
     if (p == NULL) {
         int e = errno;
         errno = saved;
@@ -122,22 +139,25 @@ posix_memalign(void **out, size_t alignment, size_t size)
     return 0;
 }
 
+/* As glibc 2.36: the same as memalign.  (glibc 2.38 and C17 make a
+ * non-power-of-two alignment EINVAL here; programs that rely on either
+ * are rare, and this library follows the glibc its tests are run on.) */
 EXPORT void *
 aligned_alloc(size_t alignment, size_t size)
 {
-    return aligned(alignment, size);
+    return memalign_rounded(alignment, size);
 }
 
 EXPORT void *
 memalign(size_t alignment, size_t size)
 {
-    return aligned(alignment, size);
+    return memalign_rounded(alignment, size);
 }
 
 EXPORT void *
 valloc(size_t size)
 {
-    return aligned(mpool_page_size(), size);
+    return mpool_aligned_alloc(DEFAULT_POOL, mpool_page_size(), size);
 }
 
 EXPORT void *
@@ -149,11 +169,24 @@ pvalloc(size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return aligned(page, size == 0 ? page : (size + page - 1) & ~(page - 1));
+    return mpool_aligned_alloc(DEFAULT_POOL, page,
+                               size == 0 ? page
+                                         : (size + page - 1) & ~(page - 1));
 }
 
 EXPORT size_t
 malloc_usable_size(void *ptr)
 {
     return mpool_usable_size(ptr);
+}
+
+/* glibc keeps pad bytes at the top of its heap; libmpool's free memory is
+ * in pages and slabs all over its segments, and all of it is given back
+ * (the caches' reclaim callbacks run, as for mpool_reclaim(NULL)).  1 when
+ * some memory went back to the system, else 0, as glibc. */
+EXPORT int
+malloc_trim(size_t pad)
+{
+    (void)pad;
+    return mpool_reclaim(NULL) > 0;
 }

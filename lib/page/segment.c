@@ -15,6 +15,13 @@
  *
  * A second map of the same shape, mp_buddy_map, marks the segments run by
  * an arena's buddy system, whose page entries mpool_free reads directly.
+ *
+ * A third, the span map, marks the slots of a span of several segments
+ * after its first: there is no header at their start, so an address there
+ * is found by walking back, slot by slot, to the span's first segment.
+ * Only a block aligned past half a segment starts there (large.c: glibc's
+ * memalign(64 MiB, n)); any other address of ours is found in one step,
+ * and a stranger's costs one more bit test.
  */
 #include "page/page.h"
 
@@ -22,7 +29,33 @@
 
 MP_HIDDEN _Atomic uintptr_t mp_segment_map[MP_MAP_SLOTS / MAP_WORD_BITS];
 MP_HIDDEN _Atomic uintptr_t mp_buddy_map[MP_MAP_SLOTS / MAP_WORD_BITS];
+static _Atomic uintptr_t segment_span_map[MP_MAP_SLOTS / MAP_WORD_BITS];
 #define segment_map mp_segment_map
+
+static bool
+map_has(_Atomic uintptr_t *map, size_t slot)
+{
+    return (atomic_load_explicit(&map[slot / MAP_WORD_BITS],
+                                 memory_order_acquire) >>
+            (slot % MAP_WORD_BITS)) & 1;
+}
+
+/* Mark or clear the slots of a span after its first segment. */
+static void
+span_map_set(const mp_segment_t *seg, size_t nsegments, bool present)
+{
+    size_t slot = (uintptr_t)seg >> MP_SEGMENT_SHIFT;
+
+    for (size_t i = slot + 1; i < slot + nsegments && i < MP_MAP_SLOTS; i++) {
+        uintptr_t bit = (uintptr_t)1 << (i % MAP_WORD_BITS);
+        if (present)
+            atomic_fetch_or_explicit(&segment_span_map[i / MAP_WORD_BITS],
+                                     bit, memory_order_release);
+        else
+            atomic_fetch_and_explicit(&segment_span_map[i / MAP_WORD_BITS],
+                                      ~bit, memory_order_release);
+    }
+}
 
 static void
 map_set(_Atomic uintptr_t *map, const mp_segment_t *seg, bool present)
@@ -53,10 +86,25 @@ mp_segment_lookup(const void *addr)
 
     if ((a >> MP_ADDRESS_BITS) != 0)
         return NULL;
-    if ((atomic_load_explicit(&segment_map[slot / MAP_WORD_BITS],
-                              memory_order_acquire) &
-         ((uintptr_t)1 << (slot % MAP_WORD_BITS))) == 0)
-        return NULL;
+    if (!map_has(segment_map, slot)) {
+        /* inside a span past its first segment, or not ours: walk back
+         * over the span's slots to its header */
+        size_t first = slot;
+        if (!map_has(segment_span_map, slot))
+            return NULL;
+        while (first > 0 && !map_has(segment_map, first - 1)) {
+            if (!map_has(segment_span_map, first - 1))
+                return NULL; /* a span going away under a racing lookup */
+            first--;
+        }
+        if (first == 0)
+            return NULL;
+        seg = (mp_segment_t *)((uintptr_t)(first - 1) << MP_SEGMENT_SHIFT);
+        if (seg->magic != mp_segment_magic(seg))
+            mp_panic("mp_segment_lookup", "segment header overwritten",
+                     seg);
+        return slot - (first - 1) < seg->nsegments ? seg : NULL;
+    }
     seg = mp_segment_of(addr);
     if (seg->magic != mp_segment_magic(seg))
         mp_panic("mp_segment_lookup", "segment header overwritten", seg);
@@ -90,6 +138,7 @@ mp_segment_acquire(size_t nsegments, mp_segment_t **out, bool *is_zero)
     seg->free_pages = 0;
     seg->run_pages = 0;
     seg->owner = NULL;
+    span_map_set(seg, nsegments, true);
     map_set(segment_map, seg, true);
     *out = seg;
     return 0;
@@ -102,6 +151,7 @@ mp_segment_release(mp_segment_t *seg)
 
     map_set(mp_buddy_map, seg, false);
     map_set(segment_map, seg, false);
+    span_map_set(seg, n, false);
     seg->magic = 0;
     return mp_backend_segments_free(seg, n);
 }

@@ -14,6 +14,12 @@
  * last blocks freed are remembered so that freeing one again is reported
  * as a double free rather than as a stranger (their pages are gone).
  *
+ * A block aligned past half a segment (glibc serves memalign(64 MiB, n))
+ * starts in a later segment of its span than the first: the page level's
+ * span map leads its address back to the span's header.  The pad before
+ * it is address space only, never touched (but in checking mode, the red
+ * zone after the block fills the rest of the run).
+ *
  * Each large run is charged to its pool's limit while it lives.  The pool
  * keeps its large blocks on a list, under the pool's lock, for destroy.
  */
@@ -48,7 +54,8 @@ mp_large_alloc(struct mpool *p, size_t size, size_t align)
     bool is_zero;
     char *run;
 
-    if (size > (SIZE_MAX >> 1) || align > MP_POOL_ALIGN_MAX) {
+    /* a quarter of the address space each: no sum below overflows */
+    if (size > (SIZE_MAX >> 2) || align > (SIZE_MAX >> 2)) {
         mp_set_errno(ENOMEM);
         return NULL;
     }

@@ -26,12 +26,11 @@
 #include "pool/sizeclass.h"
 
 #define MP_POOL_MAGIC ((uintptr_t)0x6d70706f6f6c2121ull)
-/* Alignments up to 2 MiB, and at most half a segment: a block aligned
- * further would start past its span's first segment, where its address
- * no longer leads to its header (256 KiB segments on k210). */
-#define MP_POOL_ALIGN_MAX                                                  \
-    ((size_t)2 << 20 < MP_SEGMENT_SIZE / 2 ? (size_t)2 << 20               \
-                                           : MP_SEGMENT_SIZE / 2)
+/* Any power of two.  A block aligned past half a segment (2 MiB with
+ * mmap, 128 KiB on k210) starts past its span's first segment, where the
+ * span map leads its address to the span's header (page/segment.c); an
+ * alignment no run can hold fails with ENOMEM in large.c. */
+#define MP_POOL_ALIGN_MAX ((SIZE_MAX >> 1) + 1)
 
 /* mpool_alloc's direct table: sizes up to 1 KiB by 8-byte steps, then up
  * to 16 KiB by 128-byte steps, each slot naming the class cache that

@@ -571,11 +571,12 @@ op_pool_realloc(void)
 
 static void cache_create_errors(void);
 
-/* Alignments mpool_aligned_alloc refuses: not a power of two, past 2 MiB. */
+/* Alignments mpool_aligned_alloc refuses: 0 and not a power of two (any
+ * power of two is taken, past 2 MiB as a page run of its own). */
 static void
 op_bad_align(void)
 {
-    size_t bad[] = {0, 3, 24, 48, (size_t)4 << 20, SIZE_MAX};
+    size_t bad[] = {0, 3, 24, 48, (size_t)5 << 20, SIZE_MAX};
     int pi = pick_pool();
     size_t a = bad[next() % (sizeof(bad) / sizeof(bad[0]))];
 
