@@ -7,7 +7,8 @@
  * the numbers after frees and after mpool_reclaim, blocks freed by another
  * thread and cached in its magazines, snapshots taken while threads
  * allocate and free (never negative or torn), a caller's shorter struct,
- * and bad input.
+ * child pools counted and the peak starting again at mpool_reset, and bad
+ * input.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -386,6 +387,49 @@ test_system(void)
        a.bytes_committed);
 }
 
+/* children counts a pool's live child pools; mpool_reset destroys them
+ * and starts the peak again from what the pool keeps. */
+static void
+test_family(void)
+{
+    /* a pool that keeps 64 KiB of slabs at a reset, so that its bytes
+     * held fall there */
+    mpool_options_t o = {.size = sizeof(o), .name = "stats-parent",
+                         .retain = 65536};
+    mpool_t *parent = mpool_create(&o), *a, *b, *grandchild;
+    mpool_stats_t st;
+    size_t peak_before;
+
+    o.parent = parent;
+    o.name = "stats-child";
+    a = mpool_create(&o);
+    b = mpool_create(&o);
+    o.parent = a;
+    grandchild = mpool_create(&o);
+    ok(parent != NULL && a != NULL && b != NULL && grandchild != NULL,
+       "a parent, two children and a grandchild");
+    st = stats_of(parent);
+    ok(st.children == 2 && stats_of(a).children == 1 &&
+           stats_of(grandchild).children == 0,
+       "children: 2 under the parent, 1 under the first child, 0 below");
+    mpool_destroy(b);
+    ok(stats_of(parent).children == 1,
+       "a child destroyed alone: the parent counts 1");
+
+    for (int i = 0; i < 1000; i++)
+        if (mpool_alloc(parent, 3000) == NULL)
+            break;
+    peak_before = stats_of(parent).bytes_held_peak;
+    ok(mpool_reset(parent) == 0, "mpool_reset of the parent");
+    st = stats_of(parent);
+    ok(st.children == 0 && st.blocks_in_use == 0 && st.bytes_in_use == 0,
+       "after it: no children, nothing in use");
+    ok(st.bytes_held_peak == st.bytes_held && st.bytes_held_peak < peak_before,
+       "the peak starts again from what it keeps: %zu (was %zu)",
+       st.bytes_held_peak, peak_before);
+    mpool_destroy(parent);
+}
+
 static void
 test_bad_input(void)
 {
@@ -490,6 +534,7 @@ main(void)
     test_remote();
     test_concurrent();
     test_system();
+    test_family();
     test_bad_input();
 #ifdef MPOOL_HAVE_REPORT
     test_report();

@@ -353,18 +353,6 @@ mp_pool_is_live(const struct mpool *pool)
 }
 
 void
-mp_pools_lock(void)
-{
-    mp_mutex_lock(&pools_lock);
-}
-
-void
-mp_pools_unlock(void)
-{
-    mp_mutex_unlock(&pools_lock);
-}
-
-void
 mp_pools_visit(void (*fn)(struct mpool *, void *), void *arg)
 {
     mp_mutex_lock(&pools_lock);

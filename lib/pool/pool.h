@@ -160,7 +160,7 @@ mp_pool_peak_raise(struct mpool *p, size_t now)
 MP_HIDDEN void *mp_pool_move(mpool_t *alloc_from, mpool_t *free_to,
                              void *ptr, size_t copy, size_t size);
 
-/* pool.c: the list of pools and its lock (family.c, reset.c). */
+/* pool.c: the list of pools and its lock (family.c, reset.c, walk.c). */
 MP_HIDDEN void mp_pools_lock(void);
 MP_HIDDEN void mp_pools_unlock(void);
 /* Take p off the list of pools; pools_lock held. */
@@ -212,11 +212,10 @@ MP_HIDDEN size_t mp_pool_shrink(struct mpool *pool);
 /* stats.c: the statistics of a live pool (every field of this version);
  * pools_lock held, so that the pools' reclaim keeps away. */
 MP_HIDDEN void mp_pool_stats_fill(struct mpool *pool, mpool_stats_t *stats);
-/* fn on every pool, under pools_lock (stats.c, the report); and that lock
- * itself, for a walk that must keep the pools' reclaim away meanwhile */
+/* fn on every pool, under pools_lock (stats.c, the report); a walk that
+ * must keep the pools' reclaim away meanwhile takes the lock itself
+ * (mp_pools_lock) */
 MP_HIDDEN void mp_pools_visit(void (*fn)(struct mpool *, void *), void *arg);
-MP_HIDDEN void mp_pools_lock(void);
-MP_HIDDEN void mp_pools_unlock(void);
 /* Whether pool is a live pool; pools_lock held. */
 MP_HIDDEN bool mp_pool_is_live_locked(const struct mpool *pool);
 /* fn on every class cache of every pool, under pools_lock (the report) */

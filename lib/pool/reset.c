@@ -16,7 +16,9 @@
  *   4. each large block is freed (large.c: in checking mode its red zone
  *      is checked and its address remembered, so a late free of it is a
  *      double free);
- *   5. a region pool lays its region out as one free block (region.c).
+ *   5. a region pool lays its region out as one free block (region.c);
+ *   6. the peak of the bytes held (mpool_stats) starts again from what
+ *      the pool keeps.
  *
  * While 3 runs the pool is marked resetting under pools_lock: reclaim,
  * which walks the pools under that lock, passes it by, so no reclaim
@@ -77,6 +79,10 @@ mpool_reset(mpool_t *pool)
                 mp_cache_reset_unlisted(c, drained);
         }
         reset_large(p);
+        atomic_store_explicit(
+            &p->taken_peak,
+            atomic_load_explicit(&p->taken, memory_order_relaxed),
+            memory_order_relaxed);
     }
     mp_pools_lock();
     p->resetting = false;

@@ -132,7 +132,7 @@ mp_pool_stats_fill(struct mpool *p, mpool_stats_t *st)
         class_pool_stats(p, st);
     if (st->bytes_held_peak < st->bytes_held)
         st->bytes_held_peak = st->bytes_held; /* read apart */
-    st->children = 0; /* no child pools on this branch yet */
+    st->children = mp_pool_children(p);
 }
 
 int
