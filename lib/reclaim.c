@@ -41,7 +41,7 @@ mpool_reclaim(mpool_t *pool)
             mp_set_errno(EINVAL);
         return 0; /* nothing was ever allocated */
     }
-    if (pool != NULL && !mp_pool_is_live(pool)) {
+    if (pool != NULL && !mp_pool_valid(pool)) {
         mp_set_errno(EINVAL);
         return 0;
     }

@@ -332,26 +332,6 @@ mp_pool_valid(const void *ptr)
            __atomic_load_n(&p->magic, __ATOMIC_RELAXED) == MP_POOL_MAGIC;
 }
 
-bool
-mp_pool_is_live_locked(const struct mpool *pool)
-{
-    for (struct mpool *p = pools; p != NULL; p = p->next)
-        if (p == pool)
-            return true;
-    return false;
-}
-
-bool
-mp_pool_is_live(const struct mpool *pool)
-{
-    bool live;
-
-    mp_mutex_lock(&pools_lock);
-    live = mp_pool_is_live_locked(pool);
-    mp_mutex_unlock(&pools_lock);
-    return live;
-}
-
 void
 mp_pools_visit(void (*fn)(struct mpool *, void *), void *arg)
 {

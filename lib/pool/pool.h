@@ -203,8 +203,6 @@ MP_HIDDEN void mp_pool_bootstrap(void);
 MP_HIDDEN void mp_pool_set_default_retain(size_t bytes);
 /* Give back what every pool's classes can (reclaim). */
 MP_HIDDEN size_t mp_pools_shrink(void);
-/* Whether pool is a live pool (read without trusting it). */
-MP_HIDDEN bool mp_pool_is_live(const struct mpool *pool);
 /* The region of a pool over caller memory, or NULL (tests). */
 MP_HIDDEN struct mp_region *mp_pool_region(struct mpool *pool);
 /* Give back what one pool's classes can. */
@@ -216,8 +214,6 @@ MP_HIDDEN void mp_pool_stats_fill(struct mpool *pool, mpool_stats_t *stats);
  * must keep the pools' reclaim away meanwhile takes the lock itself
  * (mp_pools_lock) */
 MP_HIDDEN void mp_pools_visit(void (*fn)(struct mpool *, void *), void *arg);
-/* Whether pool is a live pool; pools_lock held. */
-MP_HIDDEN bool mp_pool_is_live_locked(const struct mpool *pool);
 /* fn on every class cache of every pool, under pools_lock (the report) */
 MP_HIDDEN void mp_pools_visit_classes(void (*fn)(struct mpool_cache *, void *),
                                       void *arg);

@@ -149,7 +149,7 @@ mpool_stats(const mpool_t *pool, mpool_stats_t *stats)
     if (p == NULL && (p = mpool_default()) == NULL)
         return -1;
     mp_pools_lock();
-    if (!mp_pool_is_live_locked(p)) {
+    if (!mp_pool_valid(p)) {
         mp_pools_unlock();
         mp_set_errno(EINVAL);
         return -1;

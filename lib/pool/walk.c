@@ -89,7 +89,7 @@ mpool_walk(mpool_t *pool, mpool_walk_fn *fn, void *arg)
     int rc;
 
     if (pool == NULL || fn == NULL || !mp_initialised() ||
-        !mp_pool_is_live(pool)) {
+        !mp_pool_valid(pool)) {
         mp_set_errno(EINVAL);
         return -1;
     }
