@@ -192,6 +192,9 @@ test_region_and_single(void)
 }
 
 #ifdef MPOOL_HAVE_REPORT
+static char *format_v(mpool_t *pool, const char *fmt, ...)
+    MPOOL_ATTR_PRINTF(2, 3);
+
 static char *
 format_v(mpool_t *pool, const char *fmt, ...)
 {
