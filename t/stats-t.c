@@ -19,6 +19,7 @@
 
 #include "mpool.h"
 #include "tap/tap.h"
+#include "remote-free.h"
 
 static bool k210;
 static size_t nblocks = 2000; /* 200 on k210's 8 MiB */
@@ -212,68 +213,29 @@ test_pools(void)
     }
 }
 
-/* Blocks freed by a thread that stays alive: cached in its magazines, not
- * in use. */
-struct remote {
-    mpool_t *pool;
-    void **block;
-    size_t n;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int stage;
-};
-
-static void *
-remote_free(void *arg)
-{
-    struct remote *r = arg;
-
-    for (size_t i = 0; i < r->n; i++)
-        mpool_free(r->pool, r->block[i]);
-    pthread_mutex_lock(&r->lock);
-    r->stage = 1;
-    pthread_cond_broadcast(&r->cond);
-    while (r->stage != 2)
-        pthread_cond_wait(&r->cond, &r->lock);
-    pthread_mutex_unlock(&r->lock);
-    return NULL;
-}
-
 static void
 test_remote(void)
 {
-    struct remote r = {.n = 100};
+    remote_free_t r;
     void *block[100];
-    pthread_t t;
     mpool_stats_t st;
+    mpool_t *pool = mpool_create(NULL);
 
-    r.pool = mpool_create(NULL);
-    r.block = block;
-    pthread_mutex_init(&r.lock, NULL);
-    pthread_cond_init(&r.cond, NULL);
-    for (size_t i = 0; i < r.n; i++)
-        if ((block[i] = mpool_alloc(r.pool, 48)) == NULL)
+    for (size_t i = 0; i < 100; i++)
+        if ((block[i] = mpool_alloc(pool, 48)) == NULL)
             bail("mpool_alloc");
-    is_size(stats_of(r.pool).blocks_in_use, 100, "100 blocks in use");
-    if (pthread_create(&t, NULL, remote_free, &r) != 0)
-        bail("pthread_create");
-    pthread_mutex_lock(&r.lock);
-    while (r.stage != 1)
-        pthread_cond_wait(&r.cond, &r.lock);
-    pthread_mutex_unlock(&r.lock);
-    st = stats_of(r.pool);
+    is_size(stats_of(pool).blocks_in_use, 100, "100 blocks in use");
+    /* freed by a thread that stays alive: cached in its magazines */
+    remote_free_start(&r, pool, block, 100);
+    st = stats_of(pool);
     ok(st.blocks_in_use == 0 && st.bytes_in_use == 0 && sane(&st),
        "freed by a live thread (in its magazine): none in use");
     ok(st.bytes_free >= 100 * 48, "and their bytes count as free");
-    pthread_mutex_lock(&r.lock);
-    r.stage = 2;
-    pthread_cond_broadcast(&r.cond);
-    pthread_mutex_unlock(&r.lock);
-    pthread_join(t, NULL);
-    st = stats_of(r.pool);
+    remote_free_finish(&r);
+    st = stats_of(pool);
     ok(st.blocks_in_use == 0 && sane(&st),
        "after the thread's exit (its magazines in the depot): none in use");
-    mpool_destroy(r.pool);
+    mpool_destroy(pool);
 }
 
 /* Threads allocate and free while the main thread reads snapshots. */

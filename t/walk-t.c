@@ -14,6 +14,7 @@
 
 #include "mpool.h"
 #include "tap/tap.h"
+#include "remote-free.h"
 
 static bool k210;
 
@@ -95,39 +96,13 @@ check_walk(const char *what, mpool_t *p, struct expect *e)
     is_size(e->bad_usable, 0, "%s: with their usable sizes", what);
 }
 
-/* A thread that frees blocks and stays alive until told. */
-struct remote {
-    mpool_t *pool;
-    void **block;
-    size_t n;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int stage;
-};
-
-static void *
-remote_free(void *arg)
-{
-    struct remote *r = arg;
-
-    for (size_t i = 0; i < r->n; i++)
-        mpool_free(r->pool, r->block[i]);
-    pthread_mutex_lock(&r->lock);
-    r->stage = 1;
-    pthread_cond_broadcast(&r->cond);
-    while (r->stage != 2)
-        pthread_cond_wait(&r->cond, &r->lock);
-    pthread_mutex_unlock(&r->lock);
-    return NULL;
-}
-
 static void
 test_class_pool(const char *what, mpool_t *p, bool threads)
 {
     static struct expect e;
     static void *all[NBLOCKS], *theirs[NBLOCKS];
-    struct remote r = {.pool = p, .block = theirs};
-    pthread_t t;
+    remote_free_t r;
+    size_t ntheirs = 0;
 
     e.n = 0;
     e.other = NULL;
@@ -154,26 +129,14 @@ test_class_pool(const char *what, mpool_t *p, bool threads)
         if (i % 3 == 0)
             mpool_free(p, all[i]);
         else if (threads && i % 3 == 1)
-            theirs[r.n++] = all[i];
+            theirs[ntheirs++] = all[i];
         else
             e.block[e.n++] = all[i];
-    if (threads) {
-        pthread_mutex_init(&r.lock, NULL);
-        pthread_cond_init(&r.cond, NULL);
-        if (pthread_create(&t, NULL, remote_free, &r) != 0)
-            bail("pthread_create");
-        pthread_mutex_lock(&r.lock);
-        while (r.stage != 1)
-            pthread_cond_wait(&r.cond, &r.lock);
-        pthread_mutex_unlock(&r.lock);
-    }
+    if (threads)
+        remote_free_start(&r, p, theirs, ntheirs);
     check_walk(what, p, &e);
     if (threads) {
-        pthread_mutex_lock(&r.lock);
-        r.stage = 2;
-        pthread_cond_broadcast(&r.cond);
-        pthread_mutex_unlock(&r.lock);
-        pthread_join(t, NULL);
+        remote_free_finish(&r);
         check_walk("after the other thread's exit", p, &e);
     }
 
