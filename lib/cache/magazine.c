@@ -10,14 +10,37 @@
  * thrash.  The fast paths (cache.c) push and pop on it with plain loads and
  * stores: no lock, no atomic read-modify-write.  The slow paths here:
  *
- *   alloc, stack empty:  take a full magazine from the depot, else R
- *                        objects straight from the slabs;
- *   free, stack full:    move the bottom R objects (the coldest) into a
- *                        magazine for the depot; past MP_DEPOT_OBJECTS_MAX
- *                        objects in full magazines, back into the slabs.
+ *   alloc, stack empty:  take half the stack's capacity from the depot's
+ *                        magazines (a full magazine at full capacity),
+ *                        else from the slabs;
+ *   free, stack full:    move the bottom objects (the coldest) to the
+ *                        depot, keeping half the capacity; past
+ *                        MP_DEPOT_OBJECTS_MAX objects in the depot, back
+ *                        into the slabs.
  *
  * The depot is what makes producer/consumer work: a thread that only frees
- * fills magazines, a thread that only allocates empties them.
+ * fills magazines, a thread that only allocates empties them.  A small
+ * spill goes onto the top magazine when it fits there, so the depot's
+ * magazines stay full whatever the spills.
+ *
+ * Capacity (Bonwick's magazine resizing, per thread, and tcmalloc's slow
+ * start).  A slot's capacity, limit - base, starts at SLOT_CAP_MIN (16):
+ * a thread that takes a few objects of a class takes 8 from the slabs,
+ * not a magazine.  It doubles, up to 2 * R, when the thread refills again
+ * with no spill since the last refill (it allocates more than it frees),
+ * or fills the stack right after a refill (its working set spans the
+ * stack); it halves, down to SLOT_CAP_MIN, after SLOT_SHRINK_SPILLS
+ * spills with no refill between them (it frees far more than it
+ * allocates: a consumer, whose stack would otherwise hold up to 2 * R
+ * objects it never uses).  A drain forgets the history.  Only the slow
+ * paths decide; the fast paths read limit as before.
+ *
+ * Thread tables cost what the thread uses.  A table covers the slots up
+ * to the highest index its thread has set up (capacity), cleared as they
+ * are first needed within the pages it has (room); the slots it has set
+ * up form a list (used, next_used), which exit, drains and tidying walk
+ * instead of every slot.  A dropped slot's stack is kept for the next
+ * slot set up (STACKS_KEPT) rather than given back to its cache.
  *
  * Other threads' slots.  The owner works on its slots with plain loads and
  * stores.  Another thread (mpool_reclaim, mpool_cache_destroy) flushes them
@@ -51,7 +74,8 @@
  * table is freed.
  *
  * Locks (their order is base/lock.h's): mp_tcache_lock guards the table
- * registry, the slot indices and a drain in progress; it comes after the
+ * registry, the slot indices, every table's used list and capacity, the
+ * stacks kept and a drain in progress; it comes after the
  * caches' slab locks and before their depot locks, so with it held
  * objects go to a depot, never to a cache's slabs.
  */
