@@ -32,8 +32,10 @@
  * stack); it halves, down to SLOT_CAP_MIN, after SLOT_SHRINK_SPILLS
  * spills with no refill between them (it frees far more than it
  * allocates: a consumer, whose stack would otherwise hold up to 2 * R
- * objects it never uses).  A drain forgets the history.  Only the slow
- * paths decide; the fast paths read limit as before.
+ * objects it never uses).  At that floor a full stack is spilled whole,
+ * so a consumer visits the depot once per SLOT_CAP_MIN frees and holds
+ * fewer than SLOT_CAP_MIN objects.  A drain forgets the history.  Only the
+ * slow paths decide; the fast paths read limit as before.
  *
  * Thread tables cost what the thread uses.  A table covers the slots up
  * to the highest index its thread has set up (capacity), cleared as they
@@ -975,7 +977,8 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
         return;
     }
     /* Full: the bottom of the stack is the coldest; it goes to the
-     * depot, and half the capacity stays.  A thread that keeps spilling
+     * depot, and half the capacity stays (none at the floor).  A thread
+     * that keeps spilling
      * with no refill between frees more than it allocates (a consumer):
      * its capacity halves, down to slot_cap_min. */
     slot_publish(c, s);
@@ -985,7 +988,8 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
         newcap = cap / 2 > slot_cap_min(c) ? cap / 2 : slot_cap_min(c);
         s->spills = 0;
     }
-    keep = newcap / 2;
+    /* at the floor, a consumer: everything goes, in one visit */
+    keep = newcap == slot_cap_min(c) ? 0 : newcap / 2;
     n = cap - keep;
     __builtin_memcpy(buf, s->base, n * sizeof(void *));
     __builtin_memmove(s->base, s->base + n, keep * sizeof(void *));
