@@ -122,7 +122,8 @@ typedef struct mp_tslot {
     uint32_t gen;     /* the index's generation when the slot was set up */
     uint32_t next_used; /* the next slot on the table's used list, as
                            index + 1; 0: the last */
-    uint16_t spills;  /* spills to the depot since the last refill */
+    uint16_t spilled; /* objects spilled to the depot since the last
+                         refill (magazine.c, "Capacity") */
     uint8_t refilled; /* refilled from outside since the last spill */
     uint8_t listed;   /* on the table's used list (for good) */
     uint32_t spare;

@@ -29,10 +29,12 @@
  * not a magazine.  It doubles, up to 2 * R, when the thread refills again
  * with no spill since the last refill (it allocates more than it frees),
  * or fills the stack right after a refill (its working set spans the
- * stack); it halves, down to SLOT_CAP_MIN, after SLOT_SHRINK_SPILLS
- * spills with no refill between them (it frees far more than it
- * allocates: a consumer, whose stack would otherwise hold up to 2 * R
- * objects it never uses).  At that floor a full stack is spilled whole,
+ * stack); it halves, down to SLOT_CAP_MIN, each time it has spilled
+ * SLOT_SHRINK_OBJECTS objects with no refill between (it frees far more
+ * than it allocates: a consumer, whose stack would otherwise hold up to
+ * 2 * R objects it never uses; counted in objects, so that a program
+ * that frees a thousand objects in a row now and then keeps its stacks).
+ * A thread that only frees never grows in the first place.  At that floor a full stack is spilled whole,
  * so a consumer visits the depot once per SLOT_CAP_MIN frees and holds
  * fewer than SLOT_CAP_MIN objects.  A drain forgets the history.  Only the
  * slow paths decide; the fast paths read limit as before.
@@ -327,9 +329,9 @@ tc_leave(mp_tcache_t *tc)
 
 /* Capacity (see the top of the file): a slot starts small, doubles at
  * each refill, and at a full stack after a refill; after
- * SLOT_SHRINK_SPILLS spills with no refill between them it halves. */
+ * SLOT_SHRINK_OBJECTS objects spilled with no refill between it halves. */
 #define SLOT_CAP_MIN 16
-#define SLOT_SHRINK_SPILLS 8
+#define SLOT_SHRINK_OBJECTS 2048
 
 static uint32_t
 slot_cap_max(const struct mpool_cache *c)
@@ -529,7 +531,7 @@ slot_get(struct mpool_cache *c)
         __atomic_store_n(&s->base, stack + 1, __ATOMIC_RELAXED);
         slot_set_top(s, stack + 1);
         s->limit = s->base + slot_cap_min(c);
-        s->spills = 0;
+        s->spilled = 0;
         s->refilled = 0;
         /* last: whoever sees it sees the stack (remote_cached_locked) */
         __atomic_store_n(&s->gen, c->tslot_gen, __ATOMIC_RELEASE);
@@ -750,7 +752,7 @@ slot_flush_ex(struct mpool_cache *c, mp_tslot_t *s, bool publish)
         slot_publish(c, s);
     /* emptied from outside: what the thread did since tells nothing */
     s->refilled = 0;
-    s->spills = 0;
+    s->spilled = 0;
     while (s->top > s->base) {
         size_t n = (size_t)(s->top - s->base);
         if (n > c->mag_rounds)
@@ -934,7 +936,7 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
     __builtin_memcpy(s->top, buf, n * sizeof(void *));
     slot_set_top(s, s->top + n);
     s->refilled = 1;
-    s->spills = 0;
+    s->spilled = 0;
     tc_leave(tc);
 got:
     if (c->flags & MPOOL_CACHE_ZERO)
@@ -978,15 +980,16 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
     }
     /* Full: the bottom of the stack is the coldest; it goes to the
      * depot, and half the capacity stays (none at the floor).  A thread
-     * that keeps spilling
-     * with no refill between frees more than it allocates (a consumer):
-     * its capacity halves, down to slot_cap_min. */
+     * that keeps spilling with no refill between frees more than it
+     * allocates (a consumer): its capacity halves, down to
+     * slot_cap_min. */
     slot_publish(c, s);
     s->refilled = 0;
     newcap = cap;
-    if (++s->spills >= SLOT_SHRINK_SPILLS && cap > slot_cap_min(c)) {
+    if (cap > slot_cap_min(c) &&
+        (s->spilled += cap - cap / 2) >= SLOT_SHRINK_OBJECTS) {
         newcap = cap / 2 > slot_cap_min(c) ? cap / 2 : slot_cap_min(c);
-        s->spills = 0;
+        s->spilled = 0;
     }
     /* at the floor, a consumer: everything goes, in one visit */
     keep = newcap == slot_cap_min(c) ? 0 : newcap / 2;
