@@ -34,10 +34,15 @@
  * than it allocates: a consumer, whose stack would otherwise hold up to
  * 2 * R objects it never uses; counted in objects, so that a program
  * that frees a thousand objects in a row now and then keeps its stacks).
- * A thread that only frees never grows in the first place.  At that floor a full stack is spilled whole,
- * so a consumer visits the depot once per SLOT_CAP_MIN frees and holds
- * fewer than SLOT_CAP_MIN objects.  A drain forgets the history.  Only the
- * slow paths decide; the fast paths read limit as before.
+ * A thread that only frees never grows in the first place.  At the floor
+ * a full stack is spilled whole, so a consumer visits the depot once per
+ * SLOT_CAP_MIN frees and holds fewer than SLOT_CAP_MIN objects.  A drain
+ * forgets the history.  Only the slow paths decide; the fast paths read
+ * limit as before.  (A side effect, not a cost of the fast paths: where a
+ * program alternates long runs of allocations and of frees, the level its
+ * stacks settle at after each run depends on the refill sizes seen so far,
+ * so cache-bench's batch of 1024- and 4096-byte blocks visits the depot a
+ * little more often than with fixed refills: doc/benchmarks.md.)
  *
  * Thread tables cost what the thread uses.  A table covers the slots up
  * to the highest index its thread has set up (capacity), cleared as they
