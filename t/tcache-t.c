@@ -11,13 +11,15 @@
  *     keeps few objects per cache, while its producer's stack grows to
  *     full size (the scaling of 128-round magazines stays);
  *   - a thread that allocates and frees in turn grows its stack to full
- *     size too, and a consumer that starts allocating grows back.
+ *     size too, and a consumer that starts allocating grows back;
+ *   - a thread at full size that turns consumer shrinks to the floor.
  *
  * An internal test: it reads the calling thread's table (cache/cache.h).
  * No timing: only counts and sizes.
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cache/cache.h"
@@ -301,11 +303,78 @@ test_consumer(void)
     is_int(mpool_cache_destroy(cache), 0, "the cache can be destroyed");
 }
 
+/* ------------------------------------------------------------------------
+ * A thread that turns consumer
+ * ------------------------------------------------------------------------ */
+
+#define TURNED 20000
+static void **turned_objs;
+static size_t turned_cap_before, turned_cap_after, turned_held;
+
+static void *
+turner(void *arg)
+{
+    void *mine[512];
+
+    (void)arg;
+    /* allocates and frees in turn: its stack grows to full size */
+    for (int r = 0; r < 5; r++) {
+        for (int i = 0; i < 512; i++)
+            if ((mine[i] = mpool_cache_alloc(cache)) == NULL)
+                bail("alloc");
+        for (int i = 0; i < 512; i++)
+            mpool_cache_free(cache, mine[i]);
+    }
+    my_slot(cache, &turned_held, &turned_cap_before);
+    /* then only frees, what another thread allocated */
+    for (size_t i = 0; i < TURNED; i++)
+        mpool_cache_free(cache, turned_objs[i]);
+    my_slot(cache, &turned_held, &turned_cap_after);
+    return NULL;
+}
+
+static void
+test_turned_consumer(void)
+{
+    mpool_cache_stats_t st = {.size = sizeof(st)};
+    pthread_t t;
+    size_t full;
+
+    cache = mpool_cache_create("tcache-turn", 64, 0, NULL, NULL, NULL, 0);
+    turned_objs = malloc(TURNED * sizeof(void *));
+    if (cache == NULL || turned_objs == NULL)
+        bail("cache");
+    full = 2 * (size_t)cache->mag_rounds;
+    for (size_t i = 0; i < TURNED; i++)
+        if ((turned_objs[i] = mpool_cache_alloc(cache)) == NULL)
+            bail("alloc");
+    if (pthread_create(&t, NULL, turner, NULL) != 0)
+        bail("pthread_create");
+    pthread_join(t, NULL);
+    if (!magazines(cache)) {
+        skip(1, "the cache has no magazines here (valgrind)");
+    } else {
+        ok(turned_cap_before == full &&
+               turned_cap_after == (full < 16 ? full : 16) &&
+               turned_held < turned_cap_after,
+           "a thread at full size (%zu) that then frees %d objects of "
+           "another thread shrinks to %zu, holding %zu",
+           turned_cap_before, TURNED, turned_cap_after, turned_held);
+    }
+    mpool_cache_stats(cache, &st);
+    ok(st.objects_in_use == 0 && st.allocs == st.frees,
+       "every object counted and none in use (%llu allocations)",
+       (unsigned long long)st.allocs);
+    is_int(mpool_cache_destroy(cache), 0, "the cache can be destroyed");
+    free(turned_objs);
+}
+
 int
 main(void)
 {
-    plan(12);
+    plan(15);
     test_short_threads();
     test_consumer();
+    test_turned_consumer();
     return 0;
 }
