@@ -107,26 +107,36 @@ typedef struct mp_magazine {
 } mp_magazine_t;
 
 /* One thread's stack of free objects for one cache: [base, top) hold
- * objects, at most 2 * rounds of them (a loaded and a previous magazine,
- * in Bonwick's terms, as one array).  base[-1] is always NULL, so the free
- * path may compare top[-1] with the object without testing for an empty
- * stack.  64 bytes, so a slot is one shift from the table. */
+ * objects, at most limit - base of them, its capacity: at most 2 * rounds
+ * (a loaded and a previous magazine, in Bonwick's terms, as one array),
+ * fewer while the thread has not shown it needs them (magazine.c,
+ * "Capacity").  base[-1] is always NULL, so the free path may compare
+ * top[-1] with the object without testing for an empty stack.  64 bytes,
+ * so a slot is one shift from the table. */
 typedef struct mp_tslot {
     void **top;
     void **base;
-    void **limit;     /* base + 2 * mag_rounds; base == limit: no stack */
+    void **limit;     /* base + capacity; NULL: no stack */
     uint64_t allocs;  /* served here, not yet added to the cache's count */
     uint64_t frees;
     uint32_t gen;     /* the index's generation when the slot was set up */
+    uint32_t next_used; /* the next slot on the table's used list, as
+                           index + 1; 0: the last */
+    uint16_t spilled; /* objects spilled to the depot since the last
+                         refill (magazine.c, "Capacity") */
+    uint8_t refilled; /* refilled from outside since the last spill */
+    uint8_t listed;   /* on the table's used list (for good) */
     uint32_t spare;
-    uint64_t pad[2];
+    uint64_t pad;
 } mp_tslot_t;
 
 typedef struct mp_tcache {
     _Atomic uint32_t slots_end; /* byte offset past the last slot: a slot at
                                    offset o exists when o < slots_end; 0
                                    while another thread drains the table */
-    uint32_t capacity;          /* slots[] entries; 0 in the empty table */
+    uint32_t capacity;          /* slots[] entries in use, cleared: the
+                                   highest index set up + 1; 0 in the
+                                   empty table */
     uint32_t seen_epoch;        /* tslot_epoch when last tidied */
     uint32_t drain_seen;        /* drain_epoch when last flushed */
     struct mp_tcache *next;     /* every thread's table, for reclaim */
@@ -134,8 +144,13 @@ typedef struct mp_tcache {
     _Atomic uint32_t in_op;     /* 1 while the owner works on its slots */
     _Atomic uint32_t stopped;   /* set by a thread draining this table */
     uint32_t saved_end;         /* slots_end while stopped */
+    uint32_t used;              /* the slots this thread has set up, a list
+                                   through next_used: first index + 1, 0
+                                   when none (what exit and drains visit) */
+    uint32_t room;              /* slots[] entries the table's pages hold;
+                                   those past capacity are not cleared */
     uint32_t spare;
-    uint64_t pad[2];
+    uint64_t pad;
     mp_tslot_t slots[];
 } mp_tcache_t;
 
@@ -197,6 +212,7 @@ struct mpool_cache {
     mp_mutex_t depot_lock;     /* the depot */
     mp_magazine_t *depot_full;
     size_t depot_nfull;
+    size_t depot_rounds;      /* objects in depot_full's magazines */
     mp_magazine_t *depot_empty;
     size_t depot_nempty;
 

@@ -10,14 +10,46 @@
  * thrash.  The fast paths (cache.c) push and pop on it with plain loads and
  * stores: no lock, no atomic read-modify-write.  The slow paths here:
  *
- *   alloc, stack empty:  take a full magazine from the depot, else R
- *                        objects straight from the slabs;
- *   free, stack full:    move the bottom R objects (the coldest) into a
- *                        magazine for the depot; past MP_DEPOT_OBJECTS_MAX
- *                        objects in full magazines, back into the slabs.
+ *   alloc, stack empty:  take half the stack's capacity from the depot's
+ *                        magazines (a full magazine at full capacity),
+ *                        else from the slabs;
+ *   free, stack full:    move the bottom objects (the coldest) to the
+ *                        depot, keeping half the capacity; past
+ *                        MP_DEPOT_OBJECTS_MAX objects in the depot, back
+ *                        into the slabs.
  *
  * The depot is what makes producer/consumer work: a thread that only frees
- * fills magazines, a thread that only allocates empties them.
+ * fills magazines, a thread that only allocates empties them.  A small
+ * spill goes onto the top magazine when it fits there, so the depot's
+ * magazines stay full whatever the spills.
+ *
+ * Capacity (Bonwick's magazine resizing, per thread, and tcmalloc's slow
+ * start).  A slot's capacity, limit - base, starts at SLOT_CAP_MIN (16):
+ * a thread that takes a few objects of a class takes 8 from the slabs,
+ * not a magazine.  It doubles, up to 2 * R, when the thread refills again
+ * with no spill since the last refill (it allocates more than it frees),
+ * or fills the stack right after a refill (its working set spans the
+ * stack); it halves, down to SLOT_CAP_MIN, each time it has spilled
+ * SLOT_SHRINK_OBJECTS objects with no refill between (it frees far more
+ * than it allocates: a consumer, whose stack would otherwise hold up to
+ * 2 * R objects it never uses; counted in objects, so that a program
+ * that frees a thousand objects in a row now and then keeps its stacks).
+ * A thread that only frees never grows in the first place.  At the floor
+ * a full stack is spilled whole, so a consumer visits the depot once per
+ * SLOT_CAP_MIN frees and holds fewer than SLOT_CAP_MIN objects.  A drain
+ * forgets the history.  Only the slow paths decide; the fast paths read
+ * limit as before.  (A side effect, not a cost of the fast paths: where a
+ * program alternates long runs of allocations and of frees, the level its
+ * stacks settle at after each run depends on the refill sizes seen so far,
+ * so cache-bench's batch of 1024- and 4096-byte blocks visits the depot a
+ * little more often than with fixed refills: doc/benchmarks.md.)
+ *
+ * Thread tables cost what the thread uses.  A table covers the slots up
+ * to the highest index its thread has set up (capacity), cleared as they
+ * are first needed within the pages it has (room); the slots it has set
+ * up form a list (used, next_used), which exit, drains and tidying walk
+ * instead of every slot.  A dropped slot's stack is kept for the next
+ * slot set up (STACKS_KEPT) rather than given back to its cache.
  *
  * Other threads' slots.  The owner works on its slots with plain loads and
  * stores.  Another thread (mpool_reclaim, mpool_cache_destroy) flushes them
@@ -51,7 +83,8 @@
  * table is freed.
  *
  * Locks (their order is base/lock.h's): mp_tcache_lock guards the table
- * registry, the slot indices and a drain in progress; it comes after the
+ * registry, the slot indices, every table's used list and capacity, the
+ * stacks kept and a drain in progress; it comes after the
  * caches' slab locks and before their depot locks, so with it held
  * objects go to a depot, never to a cache's slabs.
  */
@@ -70,6 +103,16 @@ static _Atomic uint32_t drain_epoch = 1;         /* bumped by reclaim */
 
 /* A thread's stack lives in an object of this internal cache. */
 MP_HIDDEN struct mpool_cache mp_stack_cache;
+
+/* Stacks of dropped slots (exited threads' mostly), kept for the next
+ * slots set up: a program that starts many short threads would otherwise
+ * take a stack from mp_stack_cache, and give it back, for each cache each
+ * thread uses, under that cache's lock.  At most STACKS_KEPT (128 KiB),
+ * linked through their first word, under mp_tcache_lock; given back at
+ * every drain (mpool_reclaim, mp_tcache_drain_others). */
+#define STACKS_KEPT 64
+static void **stacks_kept;
+static uint32_t nstacks_kept;
 
 /* ------------------------------------------------------------------------
  * Slot indices
@@ -210,10 +253,28 @@ mp_tslot_held_elsewhere(struct mpool_cache *c)
  * ------------------------------------------------------------------------ */
 
 static size_t
-table_pages(uint32_t capacity)
+table_pages(uint32_t room)
 {
-    size_t bytes = sizeof(mp_tcache_t) + (size_t)capacity * sizeof(mp_tslot_t);
+    size_t bytes = sizeof(mp_tcache_t) + (size_t)room * sizeof(mp_tslot_t);
     return (bytes + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT;
+}
+
+/* The first slot on the table's used list, and the one after s: the
+ * slots this thread has set up (the list only grows while the table
+ * lives).  Changed and walked by other threads with mp_tcache_lock held,
+ * and by the owner. */
+static mp_tslot_t *
+used_first(mp_tcache_t *tc, uint32_t *index)
+{
+    *index = tc->used - 1;
+    return tc->used != 0 ? &tc->slots[tc->used - 1] : NULL;
+}
+
+static mp_tslot_t *
+used_next(mp_tcache_t *tc, const mp_tslot_t *s, uint32_t *index)
+{
+    *index = s->next_used - 1;
+    return s->next_used != 0 ? &tc->slots[s->next_used - 1] : NULL;
 }
 
 static void
@@ -271,16 +332,52 @@ tc_leave(mp_tcache_t *tc)
     atomic_store_explicit(&tc->in_op, 0, memory_order_release);
 }
 
-/* Drop a slot whose cache is gone: its objects went with the slabs. */
+/* Capacity (see the top of the file): a slot starts small, doubles at
+ * each refill, and at a full stack after a refill; after
+ * SLOT_SHRINK_OBJECTS objects spilled with no refill between it halves. */
+#define SLOT_CAP_MIN 16
+#define SLOT_SHRINK_OBJECTS 2048
+
+static uint32_t
+slot_cap_max(const struct mpool_cache *c)
+{
+    return 2 * c->mag_rounds;
+}
+
+static uint32_t
+slot_cap_min(const struct mpool_cache *c)
+{
+    return slot_cap_max(c) < SLOT_CAP_MIN ? slot_cap_max(c) : SLOT_CAP_MIN;
+}
+
+static uint32_t
+slot_cap(const mp_tslot_t *s)
+{
+    return (uint32_t)(s->limit - s->base);
+}
+
+/* Drop a slot whose cache is gone (its objects went with the slabs), or
+ * whose thread exits (they went to the depot).  mp_tcache_lock held. */
 static void
 slot_drop(mp_tslot_t *s)
 {
+    uint32_t next_used = s->next_used;
+    uint8_t listed = s->listed;
+
     if (s->base != NULL) {
-        void *stack = s->base - 1; /* the sentinel's word */
+        void **stack = s->base - 1; /* the sentinel's word */
         MP_ASSERT(s->base[-1] == NULL); /* the free path's double-free test */
-        mp_internal_free(&mp_stack_cache, stack, "mp_tcache");
+        if (nstacks_kept < STACKS_KEPT) {
+            stack[0] = stacks_kept;
+            stacks_kept = stack;
+            nstacks_kept++;
+        } else {
+            mp_internal_free(&mp_stack_cache, stack, "mp_tcache");
+        }
     }
     __builtin_memset(s, 0, sizeof(*s));
+    s->next_used = next_used; /* it stays on the used list */
+    s->listed = listed;
 }
 
 /* Move every object of the slot into the depot (or the slabs). */
@@ -294,12 +391,13 @@ tcache_tidy(mp_tcache_t *tc)
     uint32_t epoch = atomic_load_explicit(&tslot_epoch, memory_order_acquire);
     uint32_t drain = atomic_load_explicit(&drain_epoch, memory_order_acquire);
     bool flush = tc->drain_seen != drain;
+    mp_tslot_t *s;
+    uint32_t i;
 
     if (tc->seen_epoch == epoch && !flush)
         return;
     mp_mutex_lock(&mp_tcache_lock);
-    for (uint32_t i = 0; i < tc->capacity; i++) {
-        mp_tslot_t *s = &tc->slots[i];
+    for (s = used_first(tc, &i); s != NULL; s = used_next(tc, s, &i)) {
         if (s->limit == NULL)
             continue;
         if (s->gen != atomic_load_explicit(&tslot_gen[i],
@@ -313,37 +411,62 @@ tcache_tidy(mp_tcache_t *tc)
     mp_mutex_unlock(&mp_tcache_lock);
 }
 
+/* Clear slots [tc->capacity, capacity) of the calling thread's table,
+ * which its pages hold already, and let the fast paths see them. */
+static void
+tcache_extend(mp_tcache_t *tc, uint32_t capacity)
+{
+    MP_ASSERT(capacity <= tc->room);
+    mp_mutex_lock(&mp_tcache_lock); /* drainers read capacity under it */
+    __builtin_memset(&tc->slots[tc->capacity], 0,
+                     (capacity - tc->capacity) * sizeof(mp_tslot_t));
+    tc->capacity = capacity;
+    atomic_store_explicit(&tc->slots_end, mp_tslot_offset(capacity),
+                          memory_order_release);
+    mp_mutex_unlock(&mp_tcache_lock);
+}
+
 /* The calling thread's table, with room for slot `index`; NULL if it
- * cannot be had (no memory), and then the caller goes to the slabs. */
+ * cannot be had (no memory), and then the caller goes to the slabs.  A
+ * table covers the slots up to the highest index its thread has used,
+ * cleared as they are first needed: a thread that uses few caches clears
+ * little, whatever the number of caches in the process.  Its pages are
+ * those the slots need, and when it must move, at least twice as many. */
 static mp_tcache_t *
 tcache_get(uint32_t index)
 {
     mp_tcache_t *tc = mp_backend_tcache_get();
     mp_tcache_t *grown;
-    uint32_t capacity;
+    uint32_t capacity = index + 1, room;
     bool is_zero;
 
     if (tc != &mp_tcache_empty) {
         tcache_tidy(tc);
         if (index < tc->capacity)
             return tc;
+        if (index < tc->room) {
+            tcache_extend(tc, capacity);
+            return tc;
+        }
     }
-    capacity = tc->capacity < 16 ? 16 : tc->capacity;
-    while (capacity <= index)
-        capacity *= 2;
+    room = tc->room * 2 > capacity ? tc->room * 2 : capacity;
     /* Use the pages the table will take anyway. */
-    capacity = (uint32_t)((table_pages(capacity) * MP_PAGE_SIZE -
-                           sizeof(mp_tcache_t)) / sizeof(mp_tslot_t));
-    grown = mp_pages_alloc(table_pages(capacity), &is_zero);
+    room = (uint32_t)((table_pages(room) * MP_PAGE_SIZE -
+                       sizeof(mp_tcache_t)) / sizeof(mp_tslot_t));
+    if (room > MP_TSLOT_MAX)
+        room = MP_TSLOT_MAX;
+    grown = mp_pages_alloc(table_pages(room), &is_zero);
     if (grown == NULL)
         return NULL;
-    __builtin_memset(grown, 0, table_pages(capacity) * MP_PAGE_SIZE);
+    if (!is_zero) /* the header and the slots in use; the rest later */
+        __builtin_memset(grown, 0, mp_tslot_offset(capacity));
     mp_mutex_lock(&mp_tcache_lock);
     if (tc != &mp_tcache_empty) {
         __builtin_memcpy(grown->slots, tc->slots,
                          tc->capacity * sizeof(mp_tslot_t));
         grown->seen_epoch = tc->seen_epoch;
         grown->drain_seen = tc->drain_seen;
+        grown->used = tc->used;
         grown->next = tc->next;
         grown->prev = tc->prev;
         if (grown->next != NULL)
@@ -361,11 +484,12 @@ tcache_get(uint32_t index)
         tcache_list = grown;
     }
     grown->capacity = capacity;
+    grown->room = room;
     atomic_store_explicit(&grown->slots_end, mp_tslot_offset(capacity),
                           memory_order_release);
     mp_mutex_unlock(&mp_tcache_lock);
     if (tc != &mp_tcache_empty)
-        mp_pages_free(tc, table_pages(tc->capacity));
+        mp_pages_free(tc, table_pages(tc->room));
     mp_backend_tcache_set(grown);
     if (mp_backend_thread_attach(grown) != 0) {
         /* No exit hook: do not cache for this thread at all. */
@@ -388,21 +512,32 @@ slot_get(struct mpool_cache *c)
     s = &tc->slots[c->tslot];
     if (s->limit != NULL && s->gen == c->tslot_gen)
         return s;
-    if (s->limit != NULL) {
-        mp_mutex_lock(&mp_tcache_lock); /* no drain meanwhile */
-        slot_drop(s);
-        mp_mutex_unlock(&mp_tcache_lock);
-    }
     {
         void **stack;
-        stack = mp_internal_alloc(&mp_stack_cache);
-        if (stack == NULL)
+
+        mp_mutex_lock(&mp_tcache_lock); /* no drain meanwhile */
+        if (s->limit != NULL)
+            slot_drop(s);
+        if (!s->listed) { /* first use: onto the used list */
+            s->next_used = tc->used;
+            s->listed = 1;
+            tc->used = c->tslot + 1;
+        }
+        if ((stack = stacks_kept) != NULL) {
+            stacks_kept = stack[0];
+            nstacks_kept--;
+        }
+        mp_mutex_unlock(&mp_tcache_lock);
+        if (stack == NULL && (stack = mp_internal_alloc(&mp_stack_cache)) ==
+                                 NULL)
             return NULL;
         stack[0] = NULL; /* the sentinel below the stack (cache.h) */
         tc_enter_wait(tc);
         __atomic_store_n(&s->base, stack + 1, __ATOMIC_RELAXED);
         slot_set_top(s, stack + 1);
-        s->limit = s->base + 2 * c->mag_rounds;
+        s->limit = s->base + slot_cap_min(c);
+        s->spilled = 0;
+        s->refilled = 0;
         /* last: whoever sees it sees the stack (remote_cached_locked) */
         __atomic_store_n(&s->gen, c->tslot_gen, __ATOMIC_RELEASE);
         tc_leave(tc);
@@ -414,8 +549,10 @@ slot_get(struct mpool_cache *c)
 static void
 tcache_retire_locked(mp_tcache_t *tc)
 {
-    for (uint32_t i = 0; i < tc->capacity; i++) {
-        mp_tslot_t *s = &tc->slots[i];
+    mp_tslot_t *s;
+    uint32_t i;
+
+    for (s = used_first(tc, &i); s != NULL; s = used_next(tc, s, &i)) {
         if (s->limit == NULL)
             continue;
         if (s->gen == atomic_load_explicit(&tslot_gen[i],
@@ -442,7 +579,7 @@ mp_tcache_thread_exit(void *arg)
     mp_mutex_lock(&mp_tcache_lock);
     tcache_retire_locked(tc);
     mp_mutex_unlock(&mp_tcache_lock);
-    mp_pages_free(tc, table_pages(tc->capacity));
+    mp_pages_free(tc, table_pages(tc->room));
 }
 
 void
@@ -469,7 +606,7 @@ mp_tcache_fork_child(void)
         tcache_retire_locked(tc); /* no drain was under way: fork.c
                                      held mp_tcache_lock */
         mp_mutex_unlock(&mp_tcache_lock);
-        mp_pages_free(tc, table_pages(tc->capacity));
+        mp_pages_free(tc, table_pages(tc->room));
         mp_mutex_lock(&mp_tcache_lock);
     }
     mp_mutex_unlock(&mp_tcache_lock);
@@ -506,20 +643,33 @@ objects_to_slabs(struct mpool_cache *c, void **objs, size_t n)
     mp_cache_unlock(&c->lock, c);
 }
 
-/* Put n objects into the depot as one full magazine.  With to_slabs, a
- * full depot (or no memory for a magazine) sends them to the slabs; without
- * it (the caller holds mp_tcache_lock, which must not be held while taking
- * a cache's lock) the depot takes them regardless, and false means there
- * was no magazine: the objects stay with the caller. */
+/* Put n objects (at most mag_rounds) into the depot: onto the top full
+ * magazine when they fit there (a thread with a small stack spills a few
+ * at a time, and the depot's magazines stay full all the same), else as
+ * a magazine of their own.  With to_slabs, a full depot (or no memory for
+ * a magazine) sends them to the slabs; without it (the caller holds
+ * mp_tcache_lock, which must not be held while taking a cache's lock) the
+ * depot takes them regardless, and false means there was no magazine: the
+ * objects stay with the caller. */
 static bool
 depot_put(struct mpool_cache *c, void **objs, size_t n, bool to_slabs)
 {
     mp_magazine_t *m = NULL;
     bool want;
 
+    MP_ASSERT(n <= c->mag_rounds);
     mp_cache_lock(&c->depot_lock, c);
     want = !to_slabs || c->depot_nfull < 2 ||
-           c->depot_nfull * c->mag_rounds < MP_DEPOT_OBJECTS_MAX;
+           c->depot_rounds < MP_DEPOT_OBJECTS_MAX;
+    if (want && (m = c->depot_full) != NULL &&
+        m->rounds + n <= c->mag_rounds) {
+        __builtin_memcpy(m->round + m->rounds, objs, n * sizeof(void *));
+        m->rounds += n;
+        c->depot_rounds += n;
+        mp_cache_unlock(&c->depot_lock, c);
+        return true;
+    }
+    m = NULL;
     if (want && (m = c->depot_empty) != NULL) {
         c->depot_empty = m->next;
         c->depot_nempty--;
@@ -539,30 +689,35 @@ depot_put(struct mpool_cache *c, void **objs, size_t n, bool to_slabs)
     m->next = c->depot_full;
     c->depot_full = m;
     c->depot_nfull++;
+    c->depot_rounds += n;
     mp_cache_unlock(&c->depot_lock, c);
     return true;
 }
 
-/* Take a full magazine's objects into `out`; how many (0: depot empty). */
+/* Take up to `want` objects from the depot's full magazines into `out`,
+ * from the top one first; a magazine left partly full stays on top.  How
+ * many (0: the depot is empty). */
 static size_t
-depot_take(struct mpool_cache *c, void **out)
+depot_take(struct mpool_cache *c, void **out, size_t want)
 {
     mp_magazine_t *m;
-    size_t n;
+    size_t n = 0;
 
     mp_cache_lock(&c->depot_lock, c);
-    if ((m = c->depot_full) == NULL) {
-        mp_cache_unlock(&c->depot_lock, c);
-        return 0;
+    while (n < want && (m = c->depot_full) != NULL) {
+        size_t k = m->rounds < want - n ? m->rounds : want - n;
+        m->rounds -= k;
+        c->depot_rounds -= k;
+        __builtin_memcpy(out + n, m->round + m->rounds, k * sizeof(void *));
+        n += k;
+        if (m->rounds == 0) {
+            c->depot_full = m->next;
+            c->depot_nfull--;
+            m->next = c->depot_empty;
+            c->depot_empty = m;
+            c->depot_nempty++;
+        }
     }
-    c->depot_full = m->next;
-    c->depot_nfull--;
-    n = m->rounds;
-    __builtin_memcpy(out, m->round, n * sizeof(void *));
-    m->rounds = 0;
-    m->next = c->depot_empty;
-    c->depot_empty = m;
-    c->depot_nempty++;
     mp_cache_unlock(&c->depot_lock, c);
     return n;
 }
@@ -576,7 +731,7 @@ mp_depot_drain(struct mpool_cache *c)
     full = c->depot_full;
     empty = c->depot_empty;
     c->depot_full = c->depot_empty = NULL;
-    c->depot_nfull = c->depot_nempty = 0;
+    c->depot_nfull = c->depot_nempty = c->depot_rounds = 0;
     mp_cache_unlock(&c->depot_lock, c);
     while (full != NULL) {
         mp_magazine_t *next = full->next;
@@ -600,6 +755,9 @@ slot_flush_ex(struct mpool_cache *c, mp_tslot_t *s, bool publish)
 {
     if (publish)
         slot_publish(c, s);
+    /* emptied from outside: what the thread did since tells nothing */
+    s->refilled = 0;
+    s->spilled = 0;
     while (s->top > s->base) {
         size_t n = (size_t)(s->top - s->base);
         if (n > c->mag_rounds)
@@ -620,12 +778,13 @@ void
 mp_tcache_flush_current(struct mpool_cache *c)
 {
     mp_tcache_t *tc = mp_backend_tcache_get();
+    mp_tslot_t *s;
+    uint32_t i;
 
     if (tc == &mp_tcache_empty)
         return;
     mp_mutex_lock(&mp_tcache_lock);
-    for (uint32_t i = 0; i < tc->capacity; i++) {
-        mp_tslot_t *s = &tc->slots[i];
+    for (s = used_first(tc, &i); s != NULL; s = used_next(tc, s, &i)) {
         if (s->limit == NULL ||
             s->gen != atomic_load_explicit(&tslot_gen[i],
                                            memory_order_relaxed))
@@ -641,7 +800,19 @@ mp_tcache_drain_others(void)
 {
     mp_tcache_t *mine = mp_backend_tcache_get();
     mp_tcache_t *tc;
+    void **stacks;
 
+    /* the stacks kept go back first, so reclaim can give their pages */
+    mp_mutex_lock(&mp_tcache_lock);
+    stacks = stacks_kept;
+    stacks_kept = NULL;
+    nstacks_kept = 0;
+    mp_mutex_unlock(&mp_tcache_lock);
+    while (stacks != NULL) {
+        void **next = stacks[0];
+        mp_internal_free(&mp_stack_cache, stacks, "mp_tcache");
+        stacks = next;
+    }
     mp_mutex_lock(&mp_tcache_lock);
     for (tc = tcache_list; tc != NULL; tc = tc->next) {
         if (tc == mine)
@@ -667,10 +838,12 @@ mp_tcache_drain_others(void)
     for (tc = tcache_list; tc != NULL; tc = tc->next) {
         if (tc == mine)
             continue;
+        mp_tslot_t *s;
+        uint32_t i;
+
         while (atomic_load_explicit(&tc->in_op, memory_order_acquire))
             mp_backend_yield();
-        for (uint32_t i = 0; i < tc->capacity; i++) {
-            mp_tslot_t *s = &tc->slots[i];
+        for (s = used_first(tc, &i); s != NULL; s = used_next(tc, s, &i)) {
             if (s->limit != NULL &&
                 s->gen == atomic_load_explicit(&tslot_gen[i],
                                                memory_order_relaxed) &&
@@ -723,6 +896,7 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
     void *buf[MP_MAGAZINE_ROUNDS_MAX];
     mp_tcache_t *tc;
     mp_tslot_t *s;
+    uint32_t cap;
     void *obj;
     size_t n;
 
@@ -739,14 +913,22 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
         goto got;
     }
     slot_publish(c, s);
+    cap = slot_cap(s);
+    if (s->refilled && cap < slot_cap_max(c)) {
+        /* Empty again after a refill with no spill between: the thread
+         * takes more than it gives back; twice the batch. */
+        cap = 2 * cap < slot_cap_max(c) ? 2 * cap : slot_cap_max(c);
+        s->limit = s->base + cap;
+    }
     tc_leave(tc);
 
-    /* The slot is empty: a full magazine from the depot, or the slabs.
-     * No mark is held meanwhile: these take locks. */
+    /* The slot is empty: half its capacity from the depot, or the slabs
+     * (a full magazine at full capacity).  No mark is held meanwhile:
+     * these take locks. */
     atomic_fetch_add_explicit(&c->allocs_miss, 1, memory_order_relaxed);
-    n = depot_take(c, buf);
+    n = depot_take(c, buf, cap / 2);
     if (n == 0) {
-        n = mp_slab_alloc(c, buf, c->mag_rounds);
+        n = mp_slab_alloc(c, buf, cap / 2);
         if (n == 0) {
             atomic_fetch_sub_explicit(&c->allocs_miss, 1,
                                       memory_order_relaxed);
@@ -758,6 +940,8 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
     tc_enter_wait(tc);
     __builtin_memcpy(s->top, buf, n * sizeof(void *));
     slot_set_top(s, s->top + n);
+    s->refilled = 1;
+    s->spilled = 0;
     tc_leave(tc);
 got:
     if (c->flags & MPOOL_CACHE_ZERO)
@@ -768,10 +952,10 @@ got:
 void
 mp_magazine_free_slow(struct mpool_cache *c, void *obj)
 {
-    void *buf[MP_MAGAZINE_ROUNDS_MAX];
+    void *buf[2 * MP_MAGAZINE_ROUNDS_MAX];
     mp_tcache_t *tc;
     mp_tslot_t *s;
-    size_t keep;
+    uint32_t cap, newcap, keep, n;
 
     if (c->tslot == MP_TSLOT_NONE || (s = slot_get(c)) == NULL) {
         objects_to_slabs(c, &obj, 1);
@@ -784,6 +968,14 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
         tc_leave(tc);
         mp_cache_double_free(c, obj);
     }
+    cap = slot_cap(s);
+    if (s->top == s->limit && s->refilled && cap < slot_cap_max(c)) {
+        /* Full after a refill: the thread's working set spans the whole
+         * stack; twice the room instead of a spill. */
+        s->limit = s->base + (2 * cap < slot_cap_max(c) ? 2 * cap
+                                                        : slot_cap_max(c));
+        s->refilled = 0;
+    }
     if (s->top != s->limit) {
         *s->top = obj;
         slot_set_top(s, s->top + 1);
@@ -791,16 +983,32 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
         tc_leave(tc);
         return;
     }
-    /* Full: the bottom half is the coldest; it goes to the depot. */
+    /* Full: the bottom of the stack is the coldest; it goes to the
+     * depot, and half the capacity stays (none at the floor).  A thread
+     * that keeps spilling with no refill between frees more than it
+     * allocates (a consumer): its capacity halves, down to
+     * slot_cap_min. */
     slot_publish(c, s);
-    keep = (size_t)(s->top - s->base) - c->mag_rounds;
-    __builtin_memcpy(buf, s->base, c->mag_rounds * sizeof(void *));
-    __builtin_memmove(s->base, s->base + c->mag_rounds, keep * sizeof(void *));
+    s->refilled = 0;
+    newcap = cap;
+    if (cap > slot_cap_min(c) &&
+        (s->spilled += cap - cap / 2) >= SLOT_SHRINK_OBJECTS) {
+        newcap = cap / 2 > slot_cap_min(c) ? cap / 2 : slot_cap_min(c);
+        s->spilled = 0;
+    }
+    /* at the floor, a consumer: everything goes, in one visit */
+    keep = newcap == slot_cap_min(c) ? 0 : newcap / 2;
+    n = cap - keep;
+    __builtin_memcpy(buf, s->base, n * sizeof(void *));
+    __builtin_memmove(s->base, s->base + n, keep * sizeof(void *));
     s->base[keep] = obj;
     slot_set_top(s, s->base + keep + 1);
+    s->limit = s->base + newcap;
     tc_leave(tc);
     atomic_fetch_add_explicit(&c->frees_miss, 1, memory_order_relaxed);
-    depot_put(c, buf, c->mag_rounds, true);
+    for (uint32_t i = 0; i < n; i += c->mag_rounds)
+        depot_put(c, buf + i, n - i < c->mag_rounds ? n - i : c->mag_rounds,
+                  true);
 }
 
 /* ------------------------------------------------------------------------

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t/tcache-t.c - the per-thread caches' size follows what the thread does
+ * (lib/cache/magazine.c, "Thread tables" and "Capacity"):
+ *
+ *   - many short threads: each sets up only the slots it uses, starts
+ *     with small stacks, and when it exits everything comes back: every
+ *     count right, no object in use, and after mpool_reclaim the pages in
+ *     runs are what they were before the threads;
+ *   - a consumer thread, which frees what another thread allocates,
+ *     keeps few objects per cache, while its producer's stack grows to
+ *     full size (the scaling of 128-round magazines stays);
+ *   - a thread that allocates and frees in turn grows its stack to full
+ *     size too, and a consumer that starts allocating grows back;
+ *   - a thread at full size that turns consumer shrinks to the floor.
+ *
+ * An internal test: it reads the calling thread's table (cache/cache.h).
+ * No timing: only counts and sizes.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/cache.h"
+#include "page/page.h"
+#include "tap/tap.h"
+
+#define SHORT_BLOCKS 8
+#define AT_ONCE 4
+#define HANDOFF 64
+
+static mpool_cache_t *cache;
+static mpool_t *pool;
+static _Atomic unsigned long short_bad;
+
+/* The calling thread's slot for c: objects held and capacity; false when
+ * it has none (no magazines here: valgrind, or not set up). */
+static bool
+my_slot(const struct mpool_cache *c, size_t *held, size_t *cap)
+{
+    mp_tcache_t *tc = mp_backend_tcache_get();
+    mp_tslot_t *s;
+
+    *held = *cap = 0;
+    if (c->tslot == MP_TSLOT_NONE || c->tslot >= tc->capacity)
+        return false;
+    s = &tc->slots[c->tslot];
+    if (s->limit == NULL)
+        return false;
+    *held = (size_t)(s->top - s->base);
+    *cap = (size_t)(s->limit - s->base);
+    return true;
+}
+
+/* Slots on the calling thread's used list. */
+static size_t
+my_used_slots(void)
+{
+    mp_tcache_t *tc = mp_backend_tcache_get();
+    size_t n = 0;
+
+    for (uint32_t u = tc->used; u != 0; u = tc->slots[u - 1].next_used)
+        n++;
+    return n;
+}
+
+static bool
+magazines(const struct mpool_cache *c)
+{
+    return c->tslot != MP_TSLOT_NONE && c->fast_offset != MP_TSLOT_NONE;
+}
+
+/* ------------------------------------------------------------------------
+ * Many short threads
+ * ------------------------------------------------------------------------ */
+
+static void *
+short_thread(void *arg)
+{
+    void *obj[SHORT_BLOCKS], *blk[SHORT_BLOCKS];
+    size_t held, cap;
+
+    (void)arg;
+    for (int i = 0; i < SHORT_BLOCKS; i++) {
+        obj[i] = mpool_cache_alloc(cache);
+        blk[i] = mpool_alloc(pool, 100);
+        if (obj[i] == NULL || blk[i] == NULL) {
+            short_bad++;
+            return NULL;
+        }
+        memset(obj[i], i, 64);
+        memset(blk[i], i, 100);
+    }
+    for (int i = 0; i < SHORT_BLOCKS; i++) {
+        mpool_cache_free(cache, obj[i]);
+        mpool_free(pool, blk[i]);
+    }
+    if (magazines(cache)) {
+        /* two slots set up (the cache and the pool's class), each with a
+         * small stack */
+        if (my_used_slots() != 2)
+            short_bad++;
+        if (!my_slot(cache, &held, &cap) || cap >= 2 * cache->mag_rounds ||
+            held != SHORT_BLOCKS)
+            short_bad++;
+    }
+    return NULL;
+}
+
+static size_t
+pages_in_runs(void)
+{
+    mp_arena_census_t census;
+
+    mpool_reclaim(NULL);
+    memset(&census, 0, sizeof(census));
+    mp_census(&census);
+    return census.run_pages;
+}
+
+static void
+test_short_threads(void)
+{
+    size_t nthreads = tap_under_valgrind() ? 200 : 2000;
+    mpool_cache_stats_t st = {.size = sizeof(st)};
+    size_t before, after;
+    pthread_t t[AT_ONCE];
+    void *warm;
+
+    cache = mpool_cache_create("tcache-short", 64, 0, NULL, NULL, NULL, 0);
+    pool = mpool_create(NULL);
+    if (cache == NULL || pool == NULL)
+        bail("cache or pool");
+    /* the main thread's table and the classes exist before */
+    warm = mpool_alloc(pool, 100);
+    mpool_free(pool, warm);
+    mpool_cache_free(cache, mpool_cache_alloc(cache));
+    before = pages_in_runs();
+
+    for (size_t started = 0; started < nthreads; started += AT_ONCE) {
+        for (int i = 0; i < AT_ONCE; i++)
+            if (pthread_create(&t[i], NULL, short_thread, NULL) != 0)
+                bail("pthread_create");
+        for (int i = 0; i < AT_ONCE; i++)
+            pthread_join(t[i], NULL);
+    }
+    is_int((int)short_bad, 0,
+           "%zu short threads: each set up 2 slots, with small stacks",
+           nthreads);
+    mpool_cache_stats(cache, &st);
+    ok(st.allocs == 1 + nthreads * SHORT_BLOCKS &&
+           st.frees == 1 + nthreads * SHORT_BLOCKS,
+       "every allocation and free counted (%llu, %llu)",
+       (unsigned long long)st.allocs, (unsigned long long)st.frees);
+    is_size(st.objects_in_use, 0, "no object in use after they exited");
+    after = pages_in_runs();
+    is_size(after, before,
+            "after mpool_reclaim, the pages in runs are what they were "
+            "before the threads");
+    mpool_destroy(pool);
+    is_int(mpool_cache_destroy(cache), 0, "the cache can be destroyed");
+}
+
+/* ------------------------------------------------------------------------
+ * Producer and consumer
+ * ------------------------------------------------------------------------ */
+
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ring_cond = PTHREAD_COND_INITIALIZER;
+static void *batch[HANDOFF];
+static int batch_full, producing, phase;
+static size_t consumer_held, consumer_cap, producer_held, producer_cap;
+static size_t rounds_total;
+
+static void *
+producer(void *arg)
+{
+    (void)arg;
+    for (size_t r = 0; r < rounds_total; r++) {
+        void *mine[HANDOFF];
+        for (int i = 0; i < HANDOFF; i++)
+            if ((mine[i] = mpool_cache_alloc(cache)) == NULL)
+                bail("alloc");
+        pthread_mutex_lock(&ring_lock);
+        while (batch_full)
+            pthread_cond_wait(&ring_cond, &ring_lock);
+        memcpy(batch, mine, sizeof(batch));
+        batch_full = 1;
+        pthread_cond_broadcast(&ring_cond);
+        pthread_mutex_unlock(&ring_lock);
+    }
+    my_slot(cache, &producer_held, &producer_cap);
+    pthread_mutex_lock(&ring_lock);
+    producing = 0;
+    pthread_cond_broadcast(&ring_cond);
+    while (phase != 2)
+        pthread_cond_wait(&ring_cond, &ring_lock);
+    pthread_mutex_unlock(&ring_lock);
+    return NULL;
+}
+
+static void *
+consumer(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        void *got[HANDOFF];
+        pthread_mutex_lock(&ring_lock);
+        while (!batch_full && producing)
+            pthread_cond_wait(&ring_cond, &ring_lock);
+        if (!batch_full) {
+            pthread_mutex_unlock(&ring_lock);
+            break;
+        }
+        memcpy(got, batch, sizeof(got));
+        batch_full = 0;
+        pthread_cond_broadcast(&ring_cond);
+        pthread_mutex_unlock(&ring_lock);
+        for (int i = 0; i < HANDOFF; i++)
+            mpool_cache_free(cache, got[i]);
+    }
+    my_slot(cache, &consumer_held, &consumer_cap);
+    pthread_mutex_lock(&ring_lock);
+    phase = 1;
+    pthread_cond_broadcast(&ring_cond);
+    while (phase != 2)
+        pthread_cond_wait(&ring_cond, &ring_lock);
+    pthread_mutex_unlock(&ring_lock);
+    /* now it allocates and frees in turn, in batches: it grows back */
+    for (int r = 0; r < 20; r++) {
+        void *mine[512];
+        for (int i = 0; i < 512; i++)
+            if ((mine[i] = mpool_cache_alloc(cache)) == NULL)
+                bail("alloc");
+        for (int i = 0; i < 512; i++)
+            mpool_cache_free(cache, mine[i]);
+    }
+    my_slot(cache, &consumer_held, &consumer_cap);
+    return NULL;
+}
+
+static void
+test_consumer(void)
+{
+    mpool_cache_stats_t st = {.size = sizeof(st)};
+    pthread_t p, c;
+    size_t full;
+
+    rounds_total = tap_under_valgrind() ? 100 : 2000;
+    cache = mpool_cache_create("tcache-cons", 64, 0, NULL, NULL, NULL, 0);
+    if (cache == NULL)
+        bail("cache");
+    full = 2 * (size_t)cache->mag_rounds;
+    producing = 1;
+    batch_full = phase = 0;
+    if (pthread_create(&p, NULL, producer, NULL) != 0 ||
+        pthread_create(&c, NULL, consumer, NULL) != 0)
+        bail("pthread_create");
+    pthread_mutex_lock(&ring_lock);
+    while (phase != 1)
+        pthread_cond_wait(&ring_cond, &ring_lock);
+    pthread_mutex_unlock(&ring_lock);
+
+    /* both alive: what they hold now */
+    mpool_cache_stats(cache, &st);
+    if (!magazines(cache)) {
+        skip(4, "the cache has no magazines here (valgrind)");
+    } else {
+        ok(consumer_cap <= 16 && consumer_held <= consumer_cap,
+           "a consumer that freed %zu objects holds %zu (capacity %zu, "
+           "full size %zu)",
+           rounds_total * HANDOFF, consumer_held, consumer_cap, full);
+        is_size(producer_cap, full,
+                "its producer's stack grew to full size (%zu)", full);
+        ok(st.objects_cached <= MP_DEPOT_OBJECTS_MAX + full + 16,
+           "objects cached in all, with the depot: %zu",
+           st.objects_cached);
+        ok(st.magazine_hits > st.magazine_misses * 4,
+           "most calls still served by the stacks (%llu hits, %llu "
+           "misses)",
+           (unsigned long long)st.magazine_hits,
+           (unsigned long long)st.magazine_misses);
+    }
+    pthread_mutex_lock(&ring_lock);
+    phase = 2;
+    pthread_cond_broadcast(&ring_cond);
+    pthread_mutex_unlock(&ring_lock);
+    pthread_join(p, NULL);
+    pthread_join(c, NULL);
+    if (!magazines(cache))
+        skip(1, "the cache has no magazines here (valgrind)");
+    else
+        is_size(consumer_cap, full,
+                "the consumer, allocating and freeing in turn, grew back "
+                "to full size");
+    mpool_cache_stats(cache, &st);
+    ok(st.objects_in_use == 0 &&
+           st.allocs == st.frees &&
+           st.allocs == rounds_total * HANDOFF + 20 * 512,
+       "every object counted and none in use (%llu allocations)",
+       (unsigned long long)st.allocs);
+    is_int(mpool_cache_destroy(cache), 0, "the cache can be destroyed");
+}
+
+/* ------------------------------------------------------------------------
+ * A thread that turns consumer
+ * ------------------------------------------------------------------------ */
+
+#define TURNED 20000
+static void **turned_objs;
+static size_t turned_cap_before, turned_cap_after, turned_held;
+
+static void *
+turner(void *arg)
+{
+    void *mine[512];
+
+    (void)arg;
+    /* allocates and frees in turn: its stack grows to full size */
+    for (int r = 0; r < 5; r++) {
+        for (int i = 0; i < 512; i++)
+            if ((mine[i] = mpool_cache_alloc(cache)) == NULL)
+                bail("alloc");
+        for (int i = 0; i < 512; i++)
+            mpool_cache_free(cache, mine[i]);
+    }
+    my_slot(cache, &turned_held, &turned_cap_before);
+    /* then only frees, what another thread allocated */
+    for (size_t i = 0; i < TURNED; i++)
+        mpool_cache_free(cache, turned_objs[i]);
+    my_slot(cache, &turned_held, &turned_cap_after);
+    return NULL;
+}
+
+static void
+test_turned_consumer(void)
+{
+    mpool_cache_stats_t st = {.size = sizeof(st)};
+    pthread_t t;
+    size_t full;
+
+    cache = mpool_cache_create("tcache-turn", 64, 0, NULL, NULL, NULL, 0);
+    turned_objs = malloc(TURNED * sizeof(void *));
+    if (cache == NULL || turned_objs == NULL)
+        bail("cache");
+    full = 2 * (size_t)cache->mag_rounds;
+    for (size_t i = 0; i < TURNED; i++)
+        if ((turned_objs[i] = mpool_cache_alloc(cache)) == NULL)
+            bail("alloc");
+    if (pthread_create(&t, NULL, turner, NULL) != 0)
+        bail("pthread_create");
+    pthread_join(t, NULL);
+    if (!magazines(cache)) {
+        skip(1, "the cache has no magazines here (valgrind)");
+    } else {
+        ok(turned_cap_before == full &&
+               turned_cap_after == (full < 16 ? full : 16) &&
+               turned_held < turned_cap_after,
+           "a thread at full size (%zu) that then frees %d objects of "
+           "another thread shrinks to %zu, holding %zu",
+           turned_cap_before, TURNED, turned_cap_after, turned_held);
+    }
+    mpool_cache_stats(cache, &st);
+    ok(st.objects_in_use == 0 && st.allocs == st.frees,
+       "every object counted and none in use (%llu allocations)",
+       (unsigned long long)st.allocs);
+    is_int(mpool_cache_destroy(cache), 0, "the cache can be destroyed");
+    free(turned_objs);
+}
+
+int
+main(void)
+{
+    plan(15);
+    test_short_threads();
+    test_consumer();
+    test_turned_consumer();
+    return 0;
+}
