@@ -381,6 +381,18 @@ mp_backend_segments_free(void *addr, size_t nsegments)
     return 0;
 }
 
+/* Not here: a span grows by a move (the core allocates and copies). */
+int
+mp_backend_segments_remap(void *addr, size_t nsegments, size_t new_nsegments,
+                          void **new_addr)
+{
+    (void)addr;
+    (void)nsegments;
+    (void)new_nsegments;
+    (void)new_addr;
+    return ENOTSUP;
+}
+
 int
 mp_backend_purge(void *addr, size_t len)
 {

@@ -61,6 +61,25 @@ mp_pages_alloc(size_t npages, bool *is_zero)
 }
 
 void *
+mp_pages_alloc_dirty(size_t npages, size_t *dirty)
+{
+    bool is_zero;
+    char *run = mp_pages_alloc(npages, &is_zero);
+    mp_segment_t *seg;
+
+    if (run == NULL)
+        return NULL;
+    seg = mp_segment_of(run);
+    if (is_zero)
+        *dirty = 0;
+    else if (seg->kind == MP_SEGMENT_HUGE && seg->taken_dirty < npages)
+        *dirty = seg->taken_dirty; /* the run is the caller's: no lock */
+    else
+        *dirty = npages;
+    return run;
+}
+
+void *
 mp_pages_alloc_guarded(size_t npages, bool *is_zero)
 {
     char *run;
@@ -98,7 +117,7 @@ pages_free(void *addr, size_t npages, bool purge)
     if (seg == NULL)
         return EINVAL;
     if (seg->kind == MP_SEGMENT_HUGE)
-        return mp_huge_free(seg, addr, npages);
+        return mp_huge_free(seg, addr, npages, purge);
     index = mp_page_index(seg, addr);
     arena = seg->arena;
     mp_mutex_lock(&arena->lock);
@@ -171,7 +190,7 @@ mp_pages_owner(const void *addr)
     mp_segment_t *seg = mp_segment_lookup(addr);
     size_t index;
 
-    if (seg == NULL)
+    if (seg == NULL || seg->kind == MP_SEGMENT_RETAINED)
         return NULL;
     if (seg->kind == MP_SEGMENT_HUGE)
         return addr >= mp_page_address(seg, seg->first_page) ? seg->owner
