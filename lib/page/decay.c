@@ -255,8 +255,6 @@ decay_step(uint64_t now)
         mp_arena_t *a = &mp_arenas[i];
         mp_segment_t *doomed = NULL, *seg, *next;
 
-        if (a->retained == NULL) /* a racy peek: the next tick looks again */
-            continue;
         mp_mutex_lock(&a->lock);
         for (seg = a->retained; seg != NULL; seg = next) {
             uint64_t age = now - seg->decay_stamp;
