@@ -188,7 +188,9 @@ test_reclaim(void)
 static void
 test_grow(bool can_remap)
 {
-    size_t n = MP_BUDDY_MAX_PAGES + 100; /* a huge run, 1 segment */
+    size_t n0 = MP_BUDDY_MAX_PAGES + 1; /* a huge run, 1 segment */
+    size_t more = run_pages(1) + 2 * MP_SEGMENT_PAGES; /* 4 segments */
+    size_t n = n0;
     char *a = alloc_filled(n, 7), *g;
     bool same = true;
 
@@ -197,23 +199,21 @@ test_grow(bool can_remap)
     if (g == NULL)
         return;
     memset(g + (n << MP_PAGE_SHIFT), 8, (run_pages(1) - n) << MP_PAGE_SHIFT);
-    g = mp_huge_grow(a, run_pages(1), run_pages(1) + 3000);
+    g = mp_huge_grow(a, run_pages(1), more);
     if (!can_remap) {
         ok(g == NULL || g == a, "past it, in place or not at all");
         if (g == NULL)
             g = a, n = run_pages(1);
         else
-            n = run_pages(1) + 3000;
+            n = more;
     } else {
         ok(g != NULL, "past it, by a remap of the span");
-        n = run_pages(1) + 3000;
+        n = more;
         if (g == NULL)
             bail("remap failed");
     }
     for (size_t i = 0; i < (run_pages(1) << MP_PAGE_SHIFT); i += 4096)
-        same &= g[i] == (i < ((MP_BUDDY_MAX_PAGES + 100) << MP_PAGE_SHIFT)
-                             ? 7
-                             : 8);
+        same &= g[i] == (i < (n0 << MP_PAGE_SHIFT) ? 7 : 8);
     ok(same, "its contents stay");
     ok(mp_pages_owner(g) == NULL && mp_segment_lookup(g + (n << MP_PAGE_SHIFT) - 1) != NULL,
        "the segment map knows the grown span");

@@ -118,9 +118,9 @@ main(void)
         bail("mpool_create: %s", strerror(errno));
     plan(5);
     if (k210) {
-        /* 8 MiB of memory: a buffer to 3 MiB, in 64 KiB steps */
+        /* 8 MiB of memory: calloc 3 MiB; a buffer to 1 MiB */
         test_calloc(p, (size_t)3 << 20, false);
-        test_grow(p, (size_t)64 << 10, (size_t)3 << 20, 32);
+        test_grow(p, (size_t)64 << 10, (size_t)1 << 20, 32);
     } else {
         /* first, while every page is fresh */
         test_calloc(p, mmap_backend ? (size_t)1 << 30 : (size_t)256 << 20,

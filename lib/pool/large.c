@@ -228,8 +228,10 @@ mp_large_realloc(mp_large_t *l, mpool_t *pool, size_t size)
 
     void *moved;
 
-    if (size > MP_LARGE_ABOVE && size <= old && size > old - MP_PAGE_SIZE)
-        return block; /* the same number of pages */
+    /* in place down to half: the headroom a growth left, or a shrink not
+     * worth a copy (the pages past it stay the block's) */
+    if (size > MP_LARGE_ABOVE && size <= old && size > old / 2)
+        return block;
     /* (in checking mode, and under valgrind, realloc always moves) */
     if (size > old && l->size == 0 && (pool == NULL || pool == l->pool) &&
         (moved = large_grow(l, size)) != NULL)

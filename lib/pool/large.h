@@ -24,8 +24,8 @@ MP_HIDDEN void *mp_large_alloc(struct mpool *p, size_t size, size_t align,
 MP_HIDDEN void mp_large_free(mp_large_t *l);
 /* The bytes the program may use. */
 MP_HIDDEN size_t mp_large_usable(const mp_large_t *l);
-/* mpool_realloc of a large block: in place while the number of pages
- * stays, or grown in place (a huge run: into its span's tail, or by the
+/* mpool_realloc of a large block: in place down to half its size, or
+ * grown in place (a huge run: into its span's tail, or by the
  * backend's remap); otherwise moved to a new block of pool (of the block's
  * own pool when pool is NULL), with headroom when it grows, the block
  * freed to pool. */
