@@ -59,9 +59,12 @@ test_grow(mpool_t *p, size_t step, size_t max, unsigned long max_moves)
     }
     for (size_t off = 0; off < len; off += step / 2)
         intact &= b[off] == ((off / step) & 0xff);
-    ok(moves <= max_moves,
-       "grown by %zu KiB to %zu KiB in %lu reallocs: %lu moves (<= %lu)",
-       step >> 10, max >> 10, steps, moves, max_moves);
+    if (tap_under_valgrind()) /* there every realloc moves (pool-vg.h) */
+        skip(1, "under valgrind realloc always moves (%lu moves)", moves);
+    else
+        ok(moves <= max_moves,
+           "grown by %zu KiB to %zu KiB in %lu reallocs: %lu moves (<= %lu)",
+           step >> 10, max >> 10, steps, moves, max_moves);
     ok(intact, "the contents came along");
     mpool_free(p, b);
 }
@@ -125,8 +128,11 @@ main(void)
         /* first, while every page is fresh */
         test_calloc(p, mmap_backend ? (size_t)1 << 30 : (size_t)256 << 20,
                     rss);
-        /* the program: 64 KiB steps to 128 MiB (2047 reallocs) */
-        test_grow(p, (size_t)64 << 10, (size_t)128 << 20, 32);
+        /* the issue's program: 64 KiB steps to 128 MiB (2047 reallocs);
+         * under valgrind, where each one copies, to 8 MiB */
+        test_grow(p, (size_t)64 << 10,
+                  tap_under_valgrind() ? (size_t)8 << 20 : (size_t)128 << 20,
+                  32);
     }
     mpool_destroy(p);
     return 0;
