@@ -86,10 +86,12 @@ int mp_backend_segments_free(void *addr, size_t nsegments);
  * from nsegments to new_nsegments, keeping its contents: in place, or at
  * a new segment-aligned *addr (in: the old address) without copying, the
  * pages moved by the system (mremap).  On failure the range is as it was.
+ * *tail_zero says whether the segments added are known to read zero.
  * ENOTSUP where the backend cannot (then the core allocates and copies);
  * ENOMEM where it cannot now. */
 int mp_backend_segments_remap(void *addr, size_t nsegments,
-                              size_t new_nsegments, void **new_addr);
+                              size_t new_nsegments, void **new_addr,
+                              bool *tail_zero);
 
 /* Drop the physical memory behind [addr, addr + len). */
 int mp_backend_purge(void *addr, size_t len);

@@ -270,7 +270,7 @@ mp_backend_segments_free(void *addr, size_t nsegments)
  * to move pages with but a copy, which the core makes itself. */
 int
 mp_backend_segments_remap(void *addr, size_t nsegments, size_t new_nsegments,
-                          void **new_addr)
+                          void **new_addr, bool *tail_zero)
 {
     uintptr_t a = (uintptr_t)addr;
     size_t first;
@@ -289,14 +289,18 @@ mp_backend_segments_remap(void *addr, size_t nsegments, size_t new_nsegments,
             if (bit_get(k210.used, j))
                 rc = ENOMEM;
         if (rc == 0) {
+            bool zero = k210.zeroed;
+
             for (size_t j = first + nsegments; j < first + new_nsegments;
                  j++) {
+                zero &= !bit_get(k210.dirty, j);
                 bit_set(k210.used, j, true);
                 bit_set(k210.dirty, j, true);
             }
             k210.counters.segments_out += new_nsegments - nsegments;
             k210.counters.os_remap_calls++;
             *new_addr = addr;
+            *tail_zero = zero;
         }
     }
     mp_lock_release(&k210.lock);

@@ -203,7 +203,7 @@ mmap_move_locked(void *addr, size_t old, size_t new)
 
 int
 mp_backend_segments_remap(void *addr, size_t nsegments, size_t new_nsegments,
-                          void **new_addr)
+                          void **new_addr, bool *tail_zero)
 {
     int saved_errno = errno;
     size_t old = nsegments << MP_SEGMENT_SHIFT;
@@ -224,6 +224,7 @@ mp_backend_segments_remap(void *addr, size_t nsegments, size_t new_nsegments,
         return ENOMEM;
     mp_hosted_advise_huge(p, new);
     *new_addr = p;
+    *tail_zero = true; /* what mremap adds is fresh anonymous memory */
     return 0;
 }
 

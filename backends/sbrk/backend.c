@@ -430,12 +430,13 @@ mp_backend_segments_free(void *addr, size_t nsegments)
  * then moves the block (a copy).  Nothing here moves memory. */
 int
 mp_backend_segments_remap(void *addr, size_t nsegments, size_t new_nsegments,
-                          void **new_addr)
+                          void **new_addr, bool *tail_zero)
 {
     int saved_errno = errno;
     char *end = (char *)addr + (nsegments << MP_SEGMENT_SHIFT);
     size_t more = new_nsegments - nsegments;
     int rc = ENOMEM;
+    bool zero = false;
 
     if (new_nsegments <= nsegments ||
         new_nsegments > (SIZE_MAX >> MP_SEGMENT_SHIFT) ||
@@ -443,12 +444,14 @@ mp_backend_segments_remap(void *addr, size_t nsegments, size_t new_nsegments,
         return EINVAL;
     mp_lock_acquire(&sbrk_state.lock);
     if (sbrk_take_at_locked(end, more)) {
-        rc = 0;
+        rc = 0; /* free ranges: not promised to read zero */
     } else if ((char *)sbrk(0) == end) {
         char *grown = sbrk_grow_locked(more);
 
-        if (grown == end)
+        if (grown == end) {
             rc = 0;
+            zero = true; /* fresh from the break */
+        }
         else if (grown != NULL) /* the break moved meanwhile: keep it */
             sbrk_insert_locked(grown, more, true);
     }
@@ -456,6 +459,7 @@ mp_backend_segments_remap(void *addr, size_t nsegments, size_t new_nsegments,
         sbrk_state.counters.segments_out += more;
         sbrk_state.counters.os_remap_calls++;
         *new_addr = addr;
+        *tail_zero = zero;
     }
     mp_lock_release(&sbrk_state.lock);
     errno = saved_errno;

@@ -144,6 +144,7 @@ mp_decay_take(mp_arena_t *arena, size_t nsegments, size_t npages,
               bool *is_zero)
 {
     mp_segment_t *best = NULL, *small = NULL;
+    bool tail_zero = true;
     size_t dirty;
 
     if (atomic_load_explicit(&mp_decay_spans, memory_order_relaxed) == 0)
@@ -173,7 +174,7 @@ mp_decay_take(mp_arena_t *arena, size_t nsegments, size_t npages,
         }
         mp_mutex_unlock(&a->lock);
         if (small != NULL) {
-            if (mp_segment_remap(small, nsegments, &best) != 0) {
+            if (mp_segment_remap(small, nsegments, &best, &tail_zero) != 0) {
                 mp_mutex_lock(&a->lock); /* back as it was */
                 retained_push_locked(a, small);
                 mp_mutex_unlock(&a->lock);
@@ -192,9 +193,10 @@ mp_decay_take(mp_arena_t *arena, size_t nsegments, size_t npages,
         mp_committed_add(npages - best->dirty_pages);
         best->dirty_pages = npages;
     }
-    *is_zero = dirty == 0 && mp_config.purge_zeroes;
-    /* purged pages read zero only where the backend says so */
-    best->taken_dirty = mp_config.purge_zeroes ? dirty : npages;
+    /* purged pages read zero only where the backend says so, and the
+     * segments a remap added only where it says so */
+    *is_zero = dirty == 0 && mp_config.purge_zeroes && tail_zero;
+    best->taken_dirty = mp_config.purge_zeroes && tail_zero ? dirty : npages;
     best->kind = MP_SEGMENT_HUGE;
     best->arena = arena;
     best->flags = 0;

@@ -174,6 +174,7 @@ mp_huge_grow(void *addr, size_t npages, size_t new_npages)
     mp_segment_t *seg = mp_segment_lookup(addr);
     mp_arena_t *arena;
     size_t need, want, grown;
+    bool tail_zero; /* realloc promises nothing of the added bytes */
     int rc;
 
     if (seg == NULL || seg->kind != MP_SEGMENT_HUGE ||
@@ -192,9 +193,9 @@ mp_huge_grow(void *addr, size_t npages, size_t new_npages)
         mp_mutex_lock(&arena->lock);
         huge_unlink(arena, seg);
         mp_mutex_unlock(&arena->lock);
-        rc = mp_segment_remap(seg, want, &seg);
+        rc = mp_segment_remap(seg, want, &seg, &tail_zero);
         if (rc != 0 && want > need)
-            rc = mp_segment_remap(seg, need, &seg);
+            rc = mp_segment_remap(seg, need, &seg, &tail_zero);
         mp_mutex_lock(&arena->lock);
         huge_link(arena, seg);
         mp_mutex_unlock(&arena->lock);

@@ -294,10 +294,11 @@ MP_HIDDEN int mp_segment_acquire(size_t nsegments, mp_segment_t **out,
                                  bool *is_zero);
 MP_HIDDEN int mp_segment_release(mp_segment_t *seg);
 /* Resize the span seg to nsegments through the backend's segments_remap,
- * its maps updated; *out is where it now lies.  0, or an error number with
- * the span as it was. */
+ * its maps updated; *out is where it now lies, *tail_zero whether the
+ * segments added read zero.  0, or an error number with the span as it
+ * was. */
 MP_HIDDEN int mp_segment_remap(mp_segment_t *seg, size_t nsegments,
-                               mp_segment_t **out);
+                               mp_segment_t **out, bool *tail_zero);
 
 static inline uintptr_t
 mp_segment_magic(const mp_segment_t *seg)

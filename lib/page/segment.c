@@ -157,7 +157,8 @@ mp_segment_release(mp_segment_t *seg)
 }
 
 int
-mp_segment_remap(mp_segment_t *seg, size_t nsegments, mp_segment_t **out)
+mp_segment_remap(mp_segment_t *seg, size_t nsegments, mp_segment_t **out,
+                 bool *tail_zero)
 {
     size_t n = seg->nsegments;
     void *addr = seg;
@@ -168,7 +169,7 @@ mp_segment_remap(mp_segment_t *seg, size_t nsegments, mp_segment_t **out)
      * back around the call. */
     map_set(segment_map, seg, false);
     span_map_set(seg, n, false);
-    rc = mp_backend_segments_remap(seg, n, nsegments, &addr);
+    rc = mp_backend_segments_remap(seg, n, nsegments, &addr, tail_zero);
     if (rc != 0) {
         span_map_set(seg, n, true);
         map_set(segment_map, seg, true);
