@@ -14,7 +14,7 @@
  *   muzzy     purged (backend purge: MADV_DONTNEED): address space only
  *   returned  unmapped, given back to the backend
  *
- * Age is counted in huge frees (mp_decay_clock), not in seconds: every
+ * Age is counted in huge frees (decay_clock), not in seconds: every
  * free of a huge run is a tick, and each tick ages every span kept.  A
  * span kept mp_decay_dirty_ticks ticks without reuse is purged; one kept
  * mp_decay_muzzy_ticks is unmapped.  A program that stops freeing huge
@@ -30,9 +30,10 @@
  * of the span past the new run stay (a buffer that grows again finds them
  * there, and they are the program's recent high-water mark), up to three
  * times the run's length: past that they are purged, so a small run in a
- * much larger span does not keep the large one's memory.  When every span kept is too small, the largest is remapped to
- * the size needed (the backend's segments_remap: mremap moves its pages,
- * which stay resident) rather than a fresh span faulted in from nothing.
+ * much larger span does not keep the large one's memory.  When every span
+ * kept is too small, the largest is remapped to the size needed (the
+ * backend's segments_remap: mremap moves its pages, which stay resident)
+ * rather than a fresh span faulted in from nothing.
  *
  * A backend that cannot purge (k210) keeps nothing: its memory is a few
  * fixed MiB, and there is no state between dirty and returned.
@@ -42,7 +43,9 @@
  */
 #include "page/page.h"
 
-/* Defaults; tests lower them (page.h). */
+/* Defaults (doc/design.md section 5, mpool_stats(3)); tests lower them
+ * (page.h) before the spans they test exist.  DECAY_* may be set at
+ * compile time to experiment (doc/benchmarks.md). */
 #ifndef DECAY_DIRTY_MAX
 #define DECAY_DIRTY_MAX ((size_t)64 << 20)
 #endif
