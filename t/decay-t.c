@@ -4,7 +4,8 @@
  * rule that gives them back (lib/page/decay.c): by age (frees of huge runs
  * are the clock), by amount (the dirty-byte and span caps), and all at
  * once at mpool_reclaim; the counters mpool_system_stats() shows for
- * them; and a huge run grown in place and by the backend's remap.
+ * them; a huge run grown in place and by the backend's remap, and a buddy
+ * run grown into the free pages after it.
  *
  * A backend that cannot purge (k210) keeps nothing: the test checks that
  * a freed span is gone at once, and that growth stays in place or fails.
@@ -222,6 +223,28 @@ test_grow(bool can_remap)
     mpool_reclaim(NULL);
 }
 
+/* A buddy run grows into the free pages after it: a run of 3 pages is cut
+ * from a block of 4, whose last page goes back free at once. */
+static void
+test_grow_buddy(void)
+{
+    char *a = alloc_filled(3, 9), *g;
+    bool same = true;
+
+    g = mp_pages_grow(a, 3, 4);
+    ok(g == a, "a buddy run grows in place into the free page after it");
+    if (g == NULL) {
+        mp_pages_free(a, 3);
+        return;
+    }
+    memset(g + (3 << MP_PAGE_SHIFT), 10, MP_PAGE_SIZE);
+    for (size_t i = 0; i < (3 << MP_PAGE_SHIFT); i += 512)
+        same &= g[i] == 9;
+    ok(same && mp_pages_free(g, 3) == EINVAL && mp_pages_free(g, 4) == 0,
+       "its contents stay, and it is a run of 4 pages now");
+    census("after a buddy run grew");
+}
+
 int
 main(void)
 {
@@ -233,20 +256,22 @@ main(void)
         size_t n = MP_BUDDY_MAX_PAGES + 1;
         char *a;
 
-        plan(5);
+        plan(7);
         a = alloc_filled(n, 1);
         mp_pages_free(a, n);
         is_size(stats().spans_retained, 0,
                 "a backend that cannot purge keeps no span");
         test_grow(k210);
+        test_grow_buddy();
         return 0;
     }
-    plan(20);
+    plan(22);
     mpool_reclaim(NULL);
     test_reuse();
     test_age();
     test_caps();
     test_reclaim();
     test_grow(tap_backend_is("mmap"));
+    test_grow_buddy();
     return 0;
 }

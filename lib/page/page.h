@@ -360,6 +360,11 @@ MP_HIDDEN void *mp_arena_alloc_locked(mp_arena_t *arena, size_t npages,
  * wants memory back at once); its pages then count as not committed. */
 MP_HIDDEN void mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg,
                                     size_t index, size_t npages, bool purge);
+/* Grow the run of npages at index to new_npages in place, into the free
+ * pages after it; false with nothing changed when they are not all free. */
+MP_HIDDEN bool mp_arena_grow_locked(mp_arena_t *arena, mp_segment_t *seg,
+                                    size_t index, size_t npages,
+                                    size_t new_npages);
 MP_HIDDEN void mp_arena_add_segment_locked(mp_arena_t *arena,
                                            mp_segment_t *seg, bool is_zero);
 MP_HIDDEN void mp_arena_remove_segment_locked(mp_arena_t *arena,
@@ -418,6 +423,10 @@ MP_HIDDEN void *mp_pages_alloc(size_t npages, bool *is_zero);
  * (*dirty: 0 when all do; a huge span kept for reuse, or remapped larger,
  * is zero past the pages its last run wrote).  Not guarded. */
 MP_HIDDEN void *mp_pages_alloc_dirty(size_t npages, size_t *dirty);
+/* Grow the live run at addr from npages to new_npages: a buddy run into
+ * the free pages after it (same address), a huge run as mp_huge_grow.
+ * The run's address, or NULL with nothing changed.  Not guarded runs. */
+MP_HIDDEN void *mp_pages_grow(void *addr, size_t npages, size_t new_npages);
 MP_HIDDEN int mp_pages_free(void *addr, size_t npages);
 /* The same, giving the run's physical memory back to the backend now. */
 MP_HIDDEN int mp_pages_free_purge(void *addr, size_t npages);

@@ -80,6 +80,32 @@ mp_pages_alloc_dirty(size_t npages, size_t *dirty)
 }
 
 void *
+mp_pages_grow(void *addr, size_t npages, size_t new_npages)
+{
+    mp_segment_t *seg = mp_segment_lookup(addr);
+    mp_arena_t *arena;
+    size_t index;
+    bool grown;
+
+    if (seg == NULL || ((uintptr_t)addr & (MP_PAGE_SIZE - 1)) != 0)
+        return NULL;
+    if (seg->kind == MP_SEGMENT_HUGE)
+        return mp_huge_grow(addr, npages, new_npages);
+    if (seg->kind != MP_SEGMENT_BUDDY)
+        return NULL;
+    index = mp_page_index(seg, addr);
+    arena = seg->arena;
+    mp_mutex_lock(&arena->lock);
+    grown = index >= seg->first_page &&
+            seg->pages[index].state == MP_PAGE_RUN &&
+            seg->pages[index].count == npages &&
+            !(seg->pages[index].flags & MP_PAGE_GUARDED) &&
+            mp_arena_grow_locked(arena, seg, index, npages, new_npages);
+    mp_mutex_unlock(&arena->lock);
+    return grown ? addr : NULL;
+}
+
+void *
 mp_pages_alloc_guarded(size_t npages, bool *is_zero)
 {
     char *run;

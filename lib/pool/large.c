@@ -207,11 +207,13 @@ large_grow(mp_large_t *l, size_t size)
     bytes = (npages - l->npages) << MP_PAGE_SHIFT;
     if (npages <= l->npages || !mp_pool_charge(p, (ptrdiff_t)bytes))
         return NULL;
-    grown = mp_huge_grow(run, l->npages, npages);
+    grown = mp_pages_grow(run, l->npages, npages);
     if (grown == NULL) {
         mp_pool_charge(p, -(ptrdiff_t)bytes);
         return NULL;
     }
+    /* a buddy run's new pages name the block too */
+    mp_pages_set_owner(grown, npages, (char *)l + 1);
     pool_lock(p); /* stats read the header under it */
     l->npages = npages;
     l->run_h = mp_hide(grown);
