@@ -24,7 +24,8 @@
  *
  * Growing by realloc: a huge run grows in place into the tail of its
  * span's last segment, else the page level remaps the span (mremap, with
- * headroom: page/huge.c); where that fails the block moves to one twice
+ * headroom: page/huge.c); a buddy run (an aligned block) into the free
+ * pages after it (page/page.c); where that fails the block moves to one twice
  * its size (mp_large_headroom), so that a buffer grown step by step moves
  * O(log n) times, not once a step.  A freed run's span is kept for reuse
  * a while (page/decay.c); a pool past its retain cap frees it purged.
@@ -190,8 +191,8 @@ mp_large_free(mp_large_t *l)
 }
 
 /* Grow l in place to size bytes (its run's pages grown by the page level,
- * which may move the run without copying); the block, or NULL with
- * nothing changed. */
+ * mp_pages_grow, which may move a huge run without copying); the block,
+ * or NULL with nothing changed. */
 static void *
 large_grow(mp_large_t *l, size_t size)
 {
