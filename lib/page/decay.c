@@ -28,7 +28,7 @@
  *
  * Reuse takes the smallest span kept of enough segments; the dirty pages
  * of the span past the new run stay (a buffer that grows again finds them
- * there, and they are the program's recent high-water mark), up to three
+ * there, and they are the program's recent high-water mark), up to eight
  * times the run's length: past that they are purged, so a small run in a
  * much larger span does not keep the large one's memory.  When every span
  * kept is too small, the largest is remapped to the size needed (the
@@ -61,7 +61,7 @@ static _Atomic uint64_t decay_clock;
 /* A run reused in a span keeps the span's dirty pages past it up to this
  * many times its own length; more are purged. */
 #ifndef DECAY_TAIL_KEEP
-#define DECAY_TAIL_KEEP 3
+#define DECAY_TAIL_KEEP 8
 #endif
 
 /* Off and onto an arena's retained list; the arena's lock held. */
