@@ -161,6 +161,21 @@ END {
     print line
 
     print ""
+    print "## Large buffers and realloc growth (issue 16)"
+    print ""
+    print "large-buffers: minor page faults of the run (getrusage).  realloc-grow:"
+    print "reallocs that moved the block, of 2047 (64 KiB steps to 128 MiB)."
+    print ""
+    header("", names)
+    line = sprintf("| %-15s |", "large minflt")
+    for (a = 1; a <= nname; a++)
+        line = line sprintf(" %12s |", fmt(get("large-buffers", name[a], "minflt"), "%d"))
+    print line
+    line = sprintf("| %-15s |", "grow moves")
+    for (a = 1; a <= nname; a++)
+        line = line sprintf(" %12s |", fmt(get("realloc-grow", name[a], "moves"), "%d"))
+    print line
+    print ""
     print "## Scaling: Larson throughput on N threads / on " thr[1]
     print ""
     print "larson: with hand-over between threads; local: without."

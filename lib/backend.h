@@ -68,6 +68,7 @@ typedef struct mp_backend_counters {
     size_t os_map_calls;     /* calls that obtained memory from the OS */
     size_t os_unmap_calls;   /* calls that gave address space back */
     size_t os_purge_calls;   /* calls that dropped physical memory */
+    size_t os_remap_calls;   /* calls that resized a mapping (mremap) */
     size_t segments_cached;  /* segments held ready, not handed out */
     size_t segments_out;     /* segments handed to the core */
 } mp_backend_counters_t;
@@ -80,6 +81,17 @@ int mp_backend_segments_alloc(size_t nsegments, void **addr, bool *is_zero);
 
 /* Give back what one segments_alloc() call returned. */
 int mp_backend_segments_free(void *addr, size_t nsegments);
+
+/* Resize what one segments_alloc() (or segments_remap()) call returned,
+ * from nsegments to new_nsegments, keeping its contents: in place, or at
+ * a new segment-aligned *addr (in: the old address) without copying, the
+ * pages moved by the system (mremap).  On failure the range is as it was.
+ * *tail_zero says whether the segments added are known to read zero.
+ * ENOTSUP where the backend cannot (then the core allocates and copies);
+ * ENOMEM where it cannot now. */
+int mp_backend_segments_remap(void *addr, size_t nsegments,
+                              size_t new_nsegments, void **new_addr,
+                              bool *tail_zero);
 
 /* Drop the physical memory behind [addr, addr + len). */
 int mp_backend_purge(void *addr, size_t len);

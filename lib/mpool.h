@@ -230,6 +230,11 @@ typedef struct mpool_system_stats {
     size_t pools;                /* live pools, the default one included */
     size_t caches;               /* live object caches made with
                                     mpool_cache_create */
+    /* since 0.2: large runs freed and kept for reuse (decay) */
+    size_t bytes_retained;       /* address space of the spans kept */
+    size_t bytes_retained_dirty; /* of it, pages still holding memory (not
+                                    purged yet) */
+    size_t spans_retained;       /* spans kept */
 } mpool_system_stats_t;
 
 /* Fill *stats.  0; -1 with errno EINVAL (NULL, or a .size too small). */

@@ -266,6 +266,47 @@ mp_backend_segments_free(void *addr, size_t nsegments)
     return rc;
 }
 
+/* In place only, into the free segments after the span: there is nothing
+ * to move pages with but a copy, which the core makes itself. */
+int
+mp_backend_segments_remap(void *addr, size_t nsegments, size_t new_nsegments,
+                          void **new_addr, bool *tail_zero)
+{
+    uintptr_t a = (uintptr_t)addr;
+    size_t first;
+    int rc = 0;
+
+    mp_lock_acquire(&k210.lock);
+    first = (a - (uintptr_t)k210.base) >> MP_SEGMENT_SHIFT;
+    if (!k210.ready || (a & MP_SEGMENT_MASK) != 0 ||
+        a < (uintptr_t)k210.base || first >= k210.nsegments ||
+        nsegments == 0 || new_nsegments <= nsegments) {
+        rc = EINVAL;
+    } else if (new_nsegments > k210.nsegments - first) {
+        rc = ENOMEM;
+    } else {
+        for (size_t j = first + nsegments; j < first + new_nsegments; j++)
+            if (bit_get(k210.used, j))
+                rc = ENOMEM;
+        if (rc == 0) {
+            bool zero = k210.zeroed;
+
+            for (size_t j = first + nsegments; j < first + new_nsegments;
+                 j++) {
+                zero &= !bit_get(k210.dirty, j);
+                bit_set(k210.used, j, true);
+                bit_set(k210.dirty, j, true);
+            }
+            k210.counters.segments_out += new_nsegments - nsegments;
+            k210.counters.os_remap_calls++;
+            *new_addr = addr;
+            *tail_zero = zero;
+        }
+    }
+    mp_lock_release(&k210.lock);
+    return rc;
+}
+
 int
 mp_backend_purge(void *addr, size_t len)
 {

@@ -17,6 +17,14 @@
  * any segment unmaps it: the core keeps its free segments itself and only
  * gives one back when it means it (reclaim, or the end of a huge run).
  *
+ * A span grows by mremap(2): in place where the address space after it is
+ * free, otherwise moved by the kernel (page tables, not bytes) to a fresh
+ * aligned range reserved for it:
+ *
+ *     mmap(new + 4 MiB - page, PROT_NONE)   the reservation
+ *     mremap(span, old, new, MAYMOVE | FIXED, aligned start in it)
+ *     munmap the reservation's head and tail
+ *
  * Failure: if the kernel refuses a mapping the call returns ENOMEM and
  * nothing is left mapped.  The over-map-and-trim scheme never loops.
  *
@@ -147,6 +155,77 @@ mp_backend_segments_free(void *addr, size_t nsegments)
     mp_lock_release(&mmap_state.lock);
     errno = saved_errno;
     return rc;
+}
+
+/* Grow [addr, +old) to new bytes in place; 0 or an error number. */
+static int
+mmap_grow_in_place_locked(void *addr, size_t old, size_t new)
+{
+    mmap_state.counters.os_remap_calls++;
+    return mremap(addr, old, new, 0) == MAP_FAILED ? errno : 0;
+}
+
+/* Move [addr, +old) to a fresh segment-aligned range of new bytes. */
+static void *
+mmap_move_locked(void *addr, size_t old, size_t new)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t over = new + MP_SEGMENT_SIZE - page;
+    char *raw, *aligned, *end;
+    void *moved;
+
+    if (over < new)
+        return NULL;
+    mmap_state.counters.os_map_calls++;
+    raw = mmap(NULL, over, PROT_NONE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    aligned = (char *)(((uintptr_t)raw + MP_SEGMENT_MASK) & ~MP_SEGMENT_MASK);
+    end = raw + over;
+    mmap_state.counters.os_remap_calls++;
+    moved = mremap(addr, old, new, MREMAP_MAYMOVE | MREMAP_FIXED, aligned);
+    if (moved == MAP_FAILED) {
+        mmap_state.counters.os_unmap_calls++;
+        munmap(raw, over);
+        return NULL;
+    }
+    if (aligned > raw) {
+        mmap_state.counters.os_unmap_calls++;
+        munmap(raw, (size_t)(aligned - raw));
+    }
+    if (end > aligned + new) {
+        mmap_state.counters.os_unmap_calls++;
+        munmap(aligned + new, (size_t)(end - (aligned + new)));
+    }
+    return aligned;
+}
+
+int
+mp_backend_segments_remap(void *addr, size_t nsegments, size_t new_nsegments,
+                          void **new_addr, bool *tail_zero)
+{
+    int saved_errno = errno;
+    size_t old = nsegments << MP_SEGMENT_SHIFT;
+    size_t new = new_nsegments << MP_SEGMENT_SHIFT;
+    void *p = addr;
+
+    if (new_nsegments <= nsegments ||
+        new_nsegments > (SIZE_MAX >> MP_SEGMENT_SHIFT))
+        return EINVAL;
+    mp_lock_acquire(&mmap_state.lock);
+    if (mmap_grow_in_place_locked(addr, old, new) != 0)
+        p = mmap_move_locked(addr, old, new);
+    if (p != NULL)
+        mmap_state.counters.segments_out += new_nsegments - nsegments;
+    mp_lock_release(&mmap_state.lock);
+    errno = saved_errno;
+    if (p == NULL)
+        return ENOMEM;
+    mp_hosted_advise_huge(p, new);
+    *new_addr = p;
+    *tail_zero = true; /* what mremap adds is fresh anonymous memory */
+    return 0;
 }
 
 int

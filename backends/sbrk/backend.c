@@ -30,6 +30,11 @@
  * is handed out; ranges of different kinds are not merged, but a request
  * may span adjacent ones.
  *
+ * Growing a span (mp_backend_segments_remap, a large block's realloc):
+ * in place only, into the free range that starts where it ends, or by
+ * growing the break when it ends there; otherwise ENOMEM and the core
+ * copies the block elsewhere.
+ *
  * Giving back (mp_backend_release_cached, at the end of mpool_reclaim).
  * The free ranges that end exactly at the current break are cut off with a
  * negative sbrk(), together with the padding below them when this file put
@@ -210,6 +215,45 @@ sbrk_take_locked(size_t nsegments, bool *is_zero)
     return NULL;
 }
 
+/* Take the nsegments free segments that start exactly at `at` (a span
+ * growing in place), if the free list has them all; false otherwise,
+ * nothing changed.  What they read is not promised. */
+static bool
+sbrk_take_at_locked(char *at, size_t nsegments)
+{
+    sbrk_range_t **link = &sbrk_state.free, *r, *q;
+    size_t have = 0, need = nsegments;
+    char *end = at;
+
+    while (range_check(*link) != NULL && (char *)*link < at)
+        link = &(*link)->next;
+    r = *link;
+    if (r == NULL || (char *)r != at)
+        return false;
+    for (q = r; q != NULL && (char *)q == end && have < nsegments;
+         q = range_check(q->next)) {
+        have += q->nsegments;
+        end = range_end(q);
+    }
+    if (have < nsegments)
+        return false;
+    for (q = r; need > 0;) {
+        sbrk_range_t *next = q->next;
+        size_t len = q->nsegments;
+
+        if (len > need) {
+            next = range_write((char *)q + (need << MP_SEGMENT_SHIFT),
+                               len - need, q->zero, next);
+            len = need;
+        }
+        need -= len;
+        q = next;
+    }
+    *link = q;
+    sbrk_state.free_segments -= nsegments;
+    return true;
+}
+
 /* The free segments in the stretch of adjacent ranges that ends exactly at
  * `brk`, and the link to the range it starts with; 0 if no free range ends
  * there. */
@@ -379,6 +423,47 @@ mp_backend_segments_free(void *addr, size_t nsegments)
     sbrk_state.counters.segments_out -= nsegments;
     mp_lock_release(&sbrk_state.lock);
     return 0;
+}
+
+/* Grow a span in place: into the free segments right after it, or, when
+ * it ends at the break, by growing the break.  ENOMEM otherwise: the core
+ * then moves the block (a copy).  Nothing here moves memory. */
+int
+mp_backend_segments_remap(void *addr, size_t nsegments, size_t new_nsegments,
+                          void **new_addr, bool *tail_zero)
+{
+    int saved_errno = errno;
+    char *end = (char *)addr + (nsegments << MP_SEGMENT_SHIFT);
+    size_t more = new_nsegments - nsegments;
+    int rc = ENOMEM;
+    bool zero = false;
+
+    if (new_nsegments <= nsegments ||
+        new_nsegments > (SIZE_MAX >> MP_SEGMENT_SHIFT) ||
+        ((uintptr_t)addr & MP_SEGMENT_MASK) != 0)
+        return EINVAL;
+    mp_lock_acquire(&sbrk_state.lock);
+    if (sbrk_take_at_locked(end, more)) {
+        rc = 0; /* free ranges: not promised to read zero */
+    } else if ((char *)sbrk(0) == end) {
+        char *grown = sbrk_grow_locked(more);
+
+        if (grown == end) {
+            rc = 0;
+            zero = true; /* fresh from the break */
+        }
+        else if (grown != NULL) /* the break moved meanwhile: keep it */
+            sbrk_insert_locked(grown, more, true);
+    }
+    if (rc == 0) {
+        sbrk_state.counters.segments_out += more;
+        sbrk_state.counters.os_remap_calls++;
+        *new_addr = addr;
+        *tail_zero = zero;
+    }
+    mp_lock_release(&sbrk_state.lock);
+    errno = saved_errno;
+    return rc;
 }
 
 int

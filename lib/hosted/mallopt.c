@@ -12,7 +12,7 @@
  *                     trim at every free); a negative value is no cap
  *                     (glibc takes it as a huge threshold: never trim).
  *   M_MMAP_THRESHOLD, M_MMAP_MAX   0: which blocks are page runs is fixed
- *                     by the size classes (above 8 MiB, or aligned past
+ *                     by the size classes (above 2 MiB, or aligned past
  *                     64), not by a threshold
  *   M_ARENA_MAX, M_ARENA_TEST      0: threads share one heap through
  *                     per-thread magazines, there are no arenas to limit

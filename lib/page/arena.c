@@ -4,7 +4,8 @@
  * arenas), its initialisation, and the reclaim pass over an arena: a
  * segment with no page in a run goes back to the backend whole; in the
  * others, the committed pages of each free block are purged in maximal
- * contiguous stretches, one backend call a stretch.  The count is exact:
+ * contiguous stretches, one backend call a stretch; the huge spans kept for
+ * reuse (decay.c) are all given back.  The count is exact:
  * pages whose memory the backend got back, header pages of released
  * segments included, nothing already purged or never touched.
  */
@@ -170,7 +171,7 @@ segment_committed_pages(const mp_segment_t *seg)
 size_t
 mp_arena_reclaim(mp_arena_t *arena)
 {
-    size_t pages = 0;
+    size_t pages = mp_decay_release_arena(arena);
     mp_segment_t *seg, *next;
 
     mp_mutex_lock(&arena->lock);

@@ -116,7 +116,15 @@ mp_census(mp_arena_census_t *out)
                 check_failed("huge span in the wrong list", seg);
             mine.huge_spans++;
             mine.run_pages += seg->run_pages;
-            committed += seg->first_page + seg->run_pages;
+            if (seg->dirty_pages < seg->run_pages)
+                check_failed("huge run not all committed", seg);
+            committed += seg->first_page + seg->dirty_pages;
+        }
+        for (mp_segment_t *seg = arena->retained; seg; seg = seg->next) {
+            if (seg->kind != MP_SEGMENT_RETAINED || seg->arena != arena)
+                check_failed("retained span in the wrong list", seg);
+            mine.retained_spans++;
+            committed += seg->first_page + seg->dirty_pages;
         }
         for (unsigned k = 0; k < MP_ORDERS; k++)
             if (list_blocks[k] != 0)
@@ -131,6 +139,7 @@ mp_census(mp_arena_census_t *out)
 
         out->segments += mine.segments;
         out->huge_spans += mine.huge_spans;
+        out->retained_spans += mine.retained_spans;
         out->free_pages += mine.free_pages;
         out->free_committed += mine.free_committed;
         out->run_pages += mine.run_pages;

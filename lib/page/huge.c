@@ -6,12 +6,17 @@
  *   | header (1 page) | the run ............................ | unused |
  *   ^ segment-aligned                       span of n segments ^
  *
- * The span is obtained from the backend when the run is allocated and given
- * back when it is freed: a run this large is rare, and keeping one would
- * hold megabytes for a program that may never ask again.  The unused tail
- * of the last segment is never touched, so it costs address space only.
- * Spans are listed in their arena so that statistics and the checker can
- * see them.
+ * A span freed is kept for reuse and given back later, by age and by
+ * amount (decay.c); a run takes a kept span that fits before it asks the
+ * backend for one.  The unused tail of the last segment is never touched,
+ * so it costs address space only.  Spans are listed in their arena so that
+ * statistics and the checker can see them.
+ *
+ * A huge run grows in place into the tail of its last segment, and past it
+ * by the backend's segments_remap (mremap: in place, or moved by the
+ * kernel without a copy); a span remapped gets twice the segments it had
+ * when that is more than it needs, so that a buffer grown step by step is
+ * remapped O(log n) times.  The headroom is address space only.
  */
 #include "page/page.h"
 
@@ -58,11 +63,25 @@ mp_huge_alloc(mp_arena_t *arena, size_t npages, bool *is_zero)
         return NULL;
     }
     nsegments = (total + MP_SEGMENT_PAGES - 1) >> MP_SEGMENT_ORDER;
+    seg = mp_decay_take(arena, nsegments, npages, is_zero);
+    if (seg != NULL) {
+        seg->run_pages = npages;
+        mp_mutex_lock(&arena->lock);
+        seg->prev = NULL;
+        seg->next = arena->huge;
+        if (seg->next != NULL)
+            seg->next->prev = seg;
+        arena->huge = seg;
+        arena->run_pages += npages;
+        mp_mutex_unlock(&arena->lock);
+        return mp_page_address(seg, seg->first_page);
+    }
     rc = mp_segment_acquire(nsegments, &seg, is_zero);
-    /* Out of segments: the arenas' spare empty ones may make the span.
-     * Where memory is a fixed few MiB (k210) they can be a good part of
-     * it. */
-    if (rc == ENOMEM && release_empty_segments() > 0)
+    /* Out of segments: the spans kept for reuse and the arenas' spare
+     * empty segments may make the span.  Where memory is a fixed few MiB
+     * (k210) they can be a good part of it. */
+    if (rc == ENOMEM &&
+        mp_decay_release_all() + release_empty_segments() > 0)
         rc = mp_segment_acquire(nsegments, &seg, is_zero);
     if (rc != 0) {
         mp_set_errno(rc);
@@ -71,6 +90,8 @@ mp_huge_alloc(mp_arena_t *arena, size_t npages, bool *is_zero)
     seg->kind = MP_SEGMENT_HUGE;
     seg->first_page = MP_HUGE_FIRST_PAGE;
     seg->run_pages = npages;
+    seg->dirty_pages = npages;
+    seg->taken_dirty = *is_zero ? 0 : npages;
     seg->arena = arena;
     mp_mutex_lock(&arena->lock);
     seg->prev = NULL;
@@ -85,7 +106,7 @@ mp_huge_alloc(mp_arena_t *arena, size_t npages, bool *is_zero)
 }
 
 int
-mp_huge_free(mp_segment_t *seg, void *addr, size_t npages)
+mp_huge_free(mp_segment_t *seg, void *addr, size_t npages, bool purge)
 {
     mp_arena_t *arena = seg->arena;
     bool guarded;
@@ -112,12 +133,83 @@ mp_huge_free(mp_segment_t *seg, void *addr, size_t npages)
     if (seg->next != NULL)
         seg->next->prev = seg->prev;
     arena->run_pages -= npages;
+    seg->flags = 0;
     mp_mutex_unlock(&arena->lock);
-    npages += seg->first_page; /* the header: read before the span goes */
+    if (mp_decay_keep(seg, purge))
+        return 0;
+    npages = seg->first_page + seg->dirty_pages; /* read before it goes */
     mp_committed_sub(npages);
     if (mp_segment_release(seg) == 0 &&
         atomic_load_explicit(&mp_reclaim_active, memory_order_relaxed) != 0)
         atomic_fetch_add_explicit(&mp_reclaim_huge_pages, npages,
                                   memory_order_relaxed);
     return 0;
+}
+
+/* Relist seg (its address may have changed) on arena's huge list. */
+static void
+huge_link(mp_arena_t *arena, mp_segment_t *seg)
+{
+    seg->prev = NULL;
+    seg->next = arena->huge;
+    if (seg->next != NULL)
+        seg->next->prev = seg;
+    arena->huge = seg;
+}
+
+static void
+huge_unlink(mp_arena_t *arena, mp_segment_t *seg)
+{
+    if (seg->prev != NULL)
+        seg->prev->next = seg->next;
+    else
+        arena->huge = seg->next;
+    if (seg->next != NULL)
+        seg->next->prev = seg->prev;
+}
+
+void *
+mp_huge_grow(void *addr, size_t npages, size_t new_npages)
+{
+    mp_segment_t *seg = mp_segment_lookup(addr);
+    mp_arena_t *arena;
+    size_t need, want, grown;
+    bool tail_zero; /* realloc promises nothing of the added bytes */
+    int rc;
+
+    if (seg == NULL || seg->kind != MP_SEGMENT_HUGE ||
+        addr != mp_page_address(seg, seg->first_page) ||
+        seg->run_pages != npages || (seg->flags & MP_PAGE_GUARDED) ||
+        new_npages <= npages ||
+        new_npages > (SIZE_MAX >> (MP_PAGE_SHIFT + 1)))
+        return NULL;
+    arena = seg->arena;
+    need = (seg->first_page + new_npages + MP_SEGMENT_PAGES - 1) >>
+           MP_SEGMENT_ORDER;
+    if (need > seg->nsegments) {
+        /* twice the span, when that is more: growth step by step remaps
+         * a logarithmic number of times */
+        want = seg->nsegments * 2 > need ? seg->nsegments * 2 : need;
+        mp_mutex_lock(&arena->lock);
+        huge_unlink(arena, seg);
+        mp_mutex_unlock(&arena->lock);
+        rc = mp_segment_remap(seg, want, &seg, &tail_zero);
+        if (rc != 0 && want > need)
+            rc = mp_segment_remap(seg, need, &seg, &tail_zero);
+        mp_mutex_lock(&arena->lock);
+        huge_link(arena, seg);
+        mp_mutex_unlock(&arena->lock);
+        if (rc != 0)
+            return NULL;
+    }
+    mp_mutex_lock(&arena->lock);
+    grown = new_npages - npages;
+    seg->run_pages = new_npages;
+    arena->run_pages += grown;
+    if (new_npages > seg->dirty_pages) {
+        mp_committed_add(new_npages - seg->dirty_pages);
+        seg->dirty_pages = new_npages;
+    }
+    mp_mutex_unlock(&arena->lock);
+    return mp_page_address(seg, seg->first_page);
 }

@@ -295,3 +295,69 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
         }
     }
 }
+
+/* The free block holding page i, if i is free: free blocks are aligned to
+ * their size, so its head is i with low bits cleared for some order. */
+static mp_page_t *
+free_block_of(mp_segment_t *seg, size_t i)
+{
+    for (unsigned o = 0; o <= MP_BUDDY_MAX_ORDER; o++) {
+        size_t h = i & ~(((size_t)1 << o) - 1);
+
+        if (h < seg->first_page)
+            return NULL;
+        if (seg->pages[h].state == MP_PAGE_FREE)
+            return seg->pages[h].count >= o ? &seg->pages[h] : NULL;
+        if (seg->pages[h].state == MP_PAGE_RUN)
+            return NULL; /* a run starts at or covers it */
+    }
+    return NULL;
+}
+
+bool
+mp_arena_grow_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
+                     size_t npages, size_t new_npages)
+{
+    size_t start = index + npages, end = index + new_npages, fresh = 0;
+
+    MP_ASSERT(seg->pages[index].state == MP_PAGE_RUN &&
+              seg->pages[index].count == npages);
+    if (new_npages <= npages || end > seg->end_page ||
+        new_npages > MP_BUDDY_MAX_PAGES)
+        return false;
+    for (size_t i = start; i < end;) { /* all free? change nothing yet */
+        mp_page_t *b = free_block_of(seg, i);
+
+        if (b == NULL)
+            return false;
+        i = (size_t)(b - seg->pages) + ((size_t)1 << b->count);
+    }
+    for (size_t i = start; i < end;) { /* take the blocks, give back the
+                                          parts outside [start, end) */
+        mp_page_t *b = free_block_of(seg, i);
+        size_t h = (size_t)(b - seg->pages);
+        size_t stop = h + ((size_t)1 << b->count);
+
+        freelist_remove(arena, b);
+        if (h < start)
+            range_free(arena, seg, h, start);
+        if (stop > end)
+            range_free(arena, seg, end, stop);
+        i = stop;
+    }
+    for (size_t i = start; i < end; i++) {
+        if (seg->pages[i].committed) {
+            arena->free_committed--;
+        } else {
+            seg->pages[i].committed = 1;
+            fresh++;
+        }
+    }
+    if (fresh != 0)
+        mp_committed_add(fresh);
+    seg->pages[index].count = (uint32_t)new_npages;
+    seg->free_pages -= new_npages - npages;
+    arena->free_pages -= new_npages - npages;
+    arena->run_pages += new_npages - npages;
+    return true;
+}

@@ -93,6 +93,8 @@ typedef struct mp_page {
 enum mp_segment_kind {
     MP_SEGMENT_BUDDY = 1, /* pages managed by the arena's buddy system */
     MP_SEGMENT_HUGE,      /* one run of whole segments */
+    MP_SEGMENT_RETAINED,  /* a huge span freed and kept for reuse
+                             (decay.c): on its arena's retained list */
 };
 
 struct mp_arena;
@@ -112,6 +114,14 @@ typedef struct mp_segment {
     size_t free_pages;         /* BUDDY: pages in free blocks */
     size_t run_pages;          /* HUGE: the run's length in pages */
     void *owner;               /* HUGE: as mp_page_t.owner */
+    size_t dirty_pages;        /* HUGE, RETAINED: pages after the header
+                                  that may hold memory (>= run_pages while
+                                  HUGE; 0 once purged); committed pages of
+                                  the span = first_page + dirty_pages */
+    uint64_t decay_stamp;      /* RETAINED: mp_decay_clock when freed */
+    size_t taken_dirty;        /* HUGE: dirty_pages when the run was handed
+                                  out: the run's pages past it read zero
+                                  then (mp_pages_alloc_dirty) */
     mp_page_t pages[];         /* BUDDY: MP_SEGMENT_PAGES entries */
 } mp_segment_t;
 
@@ -142,6 +152,7 @@ typedef struct mp_arena {
     unsigned free_mask;            /* bit k set: free[k] is not empty */
     mp_segment_t *segments;        /* BUDDY segments */
     mp_segment_t *huge;            /* HUGE spans */
+    mp_segment_t *retained;        /* RETAINED spans, newest first */
     size_t nsegments;              /* BUDDY segments held */
     size_t empty_segments;         /* of those, with no page in a run */
     size_t free_pages;             /* pages in free blocks */
@@ -229,6 +240,9 @@ typedef struct mp_page_usage {
     size_t bytes_committed;
     size_t bytes_committed_peak;
     size_t bytes_public;    /* in runs of mpool_pages_alloc() */
+    size_t bytes_retained;  /* huge spans kept for reuse (decay.c) */
+    size_t bytes_retained_dirty;
+    size_t spans_retained;
 } mp_page_usage_t;
 MP_HIDDEN void mp_page_usage(mp_page_usage_t *out);
 
@@ -279,6 +293,12 @@ MP_HIDDEN void mp_segment_map_buddy(const mp_segment_t *seg);
 MP_HIDDEN int mp_segment_acquire(size_t nsegments, mp_segment_t **out,
                                  bool *is_zero);
 MP_HIDDEN int mp_segment_release(mp_segment_t *seg);
+/* Resize the span seg to nsegments through the backend's segments_remap,
+ * its maps updated; *out is where it now lies, *tail_zero whether the
+ * segments added read zero.  0, or an error number with the span as it
+ * was. */
+MP_HIDDEN int mp_segment_remap(mp_segment_t *seg, size_t nsegments,
+                               mp_segment_t **out, bool *tail_zero);
 
 static inline uintptr_t
 mp_segment_magic(const mp_segment_t *seg)
@@ -340,6 +360,11 @@ MP_HIDDEN void *mp_arena_alloc_locked(mp_arena_t *arena, size_t npages,
  * wants memory back at once); its pages then count as not committed. */
 MP_HIDDEN void mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg,
                                     size_t index, size_t npages, bool purge);
+/* Grow the run of npages at index to new_npages in place, into the free
+ * pages after it; false with nothing changed when they are not all free. */
+MP_HIDDEN bool mp_arena_grow_locked(mp_arena_t *arena, mp_segment_t *seg,
+                                    size_t index, size_t npages,
+                                    size_t new_npages);
 MP_HIDDEN void mp_arena_add_segment_locked(mp_arena_t *arena,
                                            mp_segment_t *seg, bool is_zero);
 MP_HIDDEN void mp_arena_remove_segment_locked(mp_arena_t *arena,
@@ -351,13 +376,57 @@ MP_HIDDEN void mp_arena_remove_segment_locked(mp_arena_t *arena,
 
 MP_HIDDEN void *mp_huge_alloc(mp_arena_t *arena, size_t npages,
                               bool *is_zero);
-MP_HIDDEN int mp_huge_free(mp_segment_t *seg, void *addr, size_t npages);
+/* purge: the program wants the memory back now (a pool past its retain):
+ * the span is kept purged, or released, never kept dirty. */
+MP_HIDDEN int mp_huge_free(mp_segment_t *seg, void *addr, size_t npages,
+                           bool purge);
+/* Grow the huge run at addr from npages to new_npages in place, inside its
+ * span's last segment, or by remapping the span (the backend's
+ * segments_remap: the address may change, nothing is copied).  The new
+ * run's address, or NULL with nothing changed (ENOTSUP, ENOMEM). */
+MP_HIDDEN void *mp_huge_grow(void *addr, size_t npages, size_t new_npages);
+
+/* ------------------------------------------------------------------------
+ * decay.c: huge spans kept for reuse after they are freed, and given back
+ * by age and by amount (dirty -> purged -> unmapped), with no thread.
+ * ------------------------------------------------------------------------ */
+
+/* Tunables, here so that tests can lower them (defaults in decay.c). */
+extern MP_HIDDEN size_t mp_decay_dirty_max;  /* bytes kept dirty, process */
+extern MP_HIDDEN size_t mp_decay_spans_max;  /* spans kept, process */
+extern MP_HIDDEN uint64_t mp_decay_dirty_ticks; /* age when purged */
+extern MP_HIDDEN uint64_t mp_decay_muzzy_ticks; /* age when unmapped */
+/* What is kept: spans, their address space, their dirty pages. */
+extern MP_HIDDEN _Atomic size_t mp_decay_spans;
+extern MP_HIDDEN _Atomic size_t mp_decay_bytes;
+extern MP_HIDDEN _Atomic size_t mp_decay_dirty;
+/* A retained span of at least nsegments, set up as a huge run of npages
+ * in arena (its is_zero: nothing dirty in it); NULL if none fits. */
+MP_HIDDEN mp_segment_t *mp_decay_take(mp_arena_t *arena, size_t nsegments,
+                                      size_t npages, bool *is_zero);
+/* Keep seg, a huge span just taken off its arena's list, for reuse
+ * (purged at once when purge), then age what is kept; false when it is
+ * not to be kept (reclaim running, a backend that cannot purge), and the
+ * caller releases it. */
+MP_HIDDEN bool mp_decay_keep(mp_segment_t *seg, bool purge);
+/* Release every span arena keeps (mpool_reclaim); the pages they held. */
+MP_HIDDEN size_t mp_decay_release_arena(mp_arena_t *arena);
+/* Release every span kept anywhere (out of memory); how many. */
+MP_HIDDEN size_t mp_decay_release_all(void);
 
 /* ------------------------------------------------------------------------
  * pages.c: runs of any size; the layer every other one allocates from.
  * ------------------------------------------------------------------------ */
 
 MP_HIDDEN void *mp_pages_alloc(size_t npages, bool *is_zero);
+/* The same, saying how many of the run's first pages may not read zero
+ * (*dirty: 0 when all do; a huge span kept for reuse, or remapped larger,
+ * is zero past the pages its last run wrote).  Not guarded. */
+MP_HIDDEN void *mp_pages_alloc_dirty(size_t npages, size_t *dirty);
+/* Grow the live run at addr from npages to new_npages: a buddy run into
+ * the free pages after it (same address), a huge run as mp_huge_grow.
+ * The run's address, or NULL with nothing changed.  Not guarded runs. */
+MP_HIDDEN void *mp_pages_grow(void *addr, size_t npages, size_t new_npages);
 MP_HIDDEN int mp_pages_free(void *addr, size_t npages);
 /* The same, giving the run's physical memory back to the backend now. */
 MP_HIDDEN int mp_pages_free_purge(void *addr, size_t npages);
@@ -408,6 +477,7 @@ MP_HIDDEN void mp_guard_check_all(void);
 typedef struct mp_arena_census {
     size_t segments;        /* BUDDY segments */
     size_t huge_spans;
+    size_t retained_spans;  /* huge spans kept for reuse (decay.c) */
     size_t free_blocks[MP_ORDERS];
     size_t free_pages;
     size_t free_committed;

@@ -61,6 +61,51 @@ mp_pages_alloc(size_t npages, bool *is_zero)
 }
 
 void *
+mp_pages_alloc_dirty(size_t npages, size_t *dirty)
+{
+    bool is_zero;
+    char *run = mp_pages_alloc(npages, &is_zero);
+    mp_segment_t *seg;
+
+    if (run == NULL)
+        return NULL;
+    seg = mp_segment_of(run);
+    if (is_zero)
+        *dirty = 0;
+    else if (seg->kind == MP_SEGMENT_HUGE && seg->taken_dirty < npages)
+        *dirty = seg->taken_dirty; /* the run is the caller's: no lock */
+    else
+        *dirty = npages;
+    return run;
+}
+
+void *
+mp_pages_grow(void *addr, size_t npages, size_t new_npages)
+{
+    mp_segment_t *seg = mp_segment_lookup(addr);
+    mp_arena_t *arena;
+    size_t index;
+    bool grown;
+
+    if (seg == NULL || ((uintptr_t)addr & (MP_PAGE_SIZE - 1)) != 0)
+        return NULL;
+    if (seg->kind == MP_SEGMENT_HUGE)
+        return mp_huge_grow(addr, npages, new_npages);
+    if (seg->kind != MP_SEGMENT_BUDDY)
+        return NULL;
+    index = mp_page_index(seg, addr);
+    arena = seg->arena;
+    mp_mutex_lock(&arena->lock);
+    grown = index >= seg->first_page &&
+            seg->pages[index].state == MP_PAGE_RUN &&
+            seg->pages[index].count == npages &&
+            !(seg->pages[index].flags & MP_PAGE_GUARDED) &&
+            mp_arena_grow_locked(arena, seg, index, npages, new_npages);
+    mp_mutex_unlock(&arena->lock);
+    return grown ? addr : NULL;
+}
+
+void *
 mp_pages_alloc_guarded(size_t npages, bool *is_zero)
 {
     char *run;
@@ -98,7 +143,7 @@ pages_free(void *addr, size_t npages, bool purge)
     if (seg == NULL)
         return EINVAL;
     if (seg->kind == MP_SEGMENT_HUGE)
-        return mp_huge_free(seg, addr, npages);
+        return mp_huge_free(seg, addr, npages, purge);
     index = mp_page_index(seg, addr);
     arena = seg->arena;
     mp_mutex_lock(&arena->lock);
@@ -171,7 +216,7 @@ mp_pages_owner(const void *addr)
     mp_segment_t *seg = mp_segment_lookup(addr);
     size_t index;
 
-    if (seg == NULL)
+    if (seg == NULL || seg->kind == MP_SEGMENT_RETAINED)
         return NULL;
     if (seg->kind == MP_SEGMENT_HUGE)
         return addr >= mp_page_address(seg, seg->first_page) ? seg->owner

@@ -155,3 +155,31 @@ mp_segment_release(mp_segment_t *seg)
     seg->magic = 0;
     return mp_backend_segments_free(seg, n);
 }
+
+int
+mp_segment_remap(mp_segment_t *seg, size_t nsegments, mp_segment_t **out,
+                 bool *tail_zero)
+{
+    size_t n = seg->nsegments;
+    void *addr = seg;
+    int rc;
+
+    /* The span's own pointers are the program's (a realloc): no lookup of
+     * an address in it races this, so its map bits may go out and come
+     * back around the call. */
+    map_set(segment_map, seg, false);
+    span_map_set(seg, n, false);
+    rc = mp_backend_segments_remap(seg, n, nsegments, &addr, tail_zero);
+    if (rc != 0) {
+        span_map_set(seg, n, true);
+        map_set(segment_map, seg, true);
+        return rc;
+    }
+    seg = addr;
+    seg->magic = mp_segment_magic(seg);
+    seg->nsegments = nsegments;
+    span_map_set(seg, nsegments, true);
+    map_set(segment_map, seg, true);
+    *out = seg;
+    return 0;
+}

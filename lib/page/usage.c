@@ -2,7 +2,8 @@
 /*
  * usage.c - what the page level holds, for mpool_system_stats(): the
  * segments taken from the backend (address space), the pages of them that
- * hold memory, and the pages handed out by mpool_pages_alloc().
+ * hold memory, the pages handed out by mpool_pages_alloc(), and the huge
+ * spans kept for reuse (decay.c).
  *
  * Segments are counted from the arenas' lists under each arena's lock.
  * Committed pages are a global count kept where they change (page.c,
@@ -30,6 +31,13 @@ mp_page_usage(mp_page_usage_t *out)
         for (const mp_segment_t *seg = arena->huge; seg != NULL;
              seg = seg->next)
             out->segments += seg->nsegments;
+        for (const mp_segment_t *seg = arena->retained; seg != NULL;
+             seg = seg->next) {
+            out->segments += seg->nsegments;
+            out->spans_retained++;
+            out->bytes_retained += seg->nsegments << MP_SEGMENT_SHIFT;
+            out->bytes_retained_dirty += seg->dirty_pages << MP_PAGE_SHIFT;
+        }
         mp_mutex_unlock(&arena->lock);
     }
     out->bytes_mapped = out->segments * MP_SEGMENT_SIZE;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * large.c - a class pool's large blocks: those over the largest class
- * (8 MiB), and those aligned past what a class can honour.  Each is a page
+ * large.c - a class pool's large blocks: those over MP_LARGE_ABOVE (2 MiB;
+ * the classes above it would each keep slabs of whole spans of their own,
+ * where one list of spans kept for reuse serves every size: page/decay.c),
+ * and those aligned past what a class can honour.  Each is a page
  * run of its own with a header from the library's mp_large_cache; every
  * page of the run names the header, tagged with bit 0 (slab descriptors,
  * the other owners, never are), so the block is found from its address.
@@ -19,6 +21,14 @@
  * span map leads its address back to the span's header.  The pad before
  * it is address space only, never touched (but in checking mode, the red
  * zone after the block fills the rest of the run).
+ *
+ * Growing by realloc: a huge run grows in place into the tail of its
+ * span's last segment, else the page level remaps the span (mremap, with
+ * headroom: page/huge.c); a buddy run (an aligned block) into the free
+ * pages after it (page/page.c); where that fails the block moves to one twice
+ * its size (mp_large_headroom), so that a buffer grown step by step moves
+ * O(log n) times, not once a step.  A freed run's span is kept for reuse
+ * a while (page/decay.c); a pool past its retain cap frees it purged.
  *
  * Each large run is charged to its pool's limit while it lives.  The pool
  * keeps its large blocks on a list, under the pool's lock, for destroy.
@@ -46,9 +56,9 @@ large_run_bytes(const mp_large_t *l)
 }
 
 void *
-mp_large_alloc(struct mpool *p, size_t size, size_t align)
+mp_large_alloc(struct mpool *p, size_t size, size_t align, size_t *dirty)
 {
-    size_t npages, extra = 0, bytes;
+    size_t npages, extra = 0, bytes, dirty_pages = 0;
     mp_large_t *l;
     void *hdr;
     bool is_zero;
@@ -73,7 +83,9 @@ mp_large_alloc(struct mpool *p, size_t size, size_t align)
     hdr = mp_internal_alloc(&mp_large_cache);
     run = hdr == NULL   ? NULL
           : mp_debug_all ? mp_pages_alloc_guarded(npages, &is_zero)
-                         : mp_pages_alloc(npages, &is_zero);
+                         : mp_pages_alloc_dirty(npages, &dirty_pages);
+    if (run != NULL && mp_debug_all)
+        dirty_pages = is_zero ? 0 : npages;
     if (run == NULL) {
         if (hdr != NULL) {
             mp_internal_free(&mp_large_cache, hdr, "mpool_alloc");
@@ -99,6 +111,13 @@ mp_large_alloc(struct mpool *p, size_t size, size_t align)
     }
     mp_pages_set_owner(run, npages, (char *)l + 1);
     mp_pool_vg_large_block(run, bytes, mp_unhide(l->block_h), size);
+    if (dirty != NULL) {
+        char *block = mp_unhide(l->block_h);
+        char *end = run + (dirty_pages << MP_PAGE_SHIFT);
+        *dirty = end <= block ? 0
+                 : (size_t)(end - block) < size ? (size_t)(end - block)
+                                                : size;
+    }
     pool_lock(p);
     l->prev = NULL;
     l->next = p->large;
@@ -158,9 +177,50 @@ mp_large_free(mp_large_t *l)
     pool_unlock(p);
     mp_pool_vg_large_gone(mp_unhide(l->run_h), large_run_bytes(l),
                           mp_unhide(l->block_h));
-    mp_pages_free(mp_unhide(l->run_h), l->npages);
+    /* a pool with a retain cap that its empty slabs already fill wants
+     * memory back now, as for a slab past it (cache/slab.c) */
+    if (p->retain != 0 &&
+        atomic_load_explicit(&p->empty, memory_order_relaxed) +
+                large_run_bytes(l) >
+            p->retain)
+        mp_pages_free_purge(mp_unhide(l->run_h), l->npages);
+    else
+        mp_pages_free(mp_unhide(l->run_h), l->npages);
     mp_pool_charge(p, -(ptrdiff_t)large_run_bytes(l));
     mp_internal_free(&mp_large_cache, hdr, "mpool_free");
+}
+
+/* Grow l in place to size bytes (its run's pages grown by the page level,
+ * mp_pages_grow, which may move a huge run without copying); the block,
+ * or NULL with nothing changed. */
+static void *
+large_grow(mp_large_t *l, size_t size)
+{
+    struct mpool *p = l->pool;
+    char *run = mp_unhide(l->run_h);
+    size_t pad = (size_t)(mp_unhide(l->block_h) - run);
+    size_t npages, bytes;
+    char *grown;
+
+    if (size > (SIZE_MAX >> 2))
+        return NULL;
+    npages = (pad + size + MP_PAGE_SIZE - 1) >> MP_PAGE_SHIFT;
+    bytes = (npages - l->npages) << MP_PAGE_SHIFT;
+    if (npages <= l->npages || !mp_pool_charge(p, (ptrdiff_t)bytes))
+        return NULL;
+    grown = mp_pages_grow(run, l->npages, npages);
+    if (grown == NULL) {
+        mp_pool_charge(p, -(ptrdiff_t)bytes);
+        return NULL;
+    }
+    /* a buddy run's new pages name the block too */
+    mp_pages_set_owner(grown, npages, (char *)l + 1);
+    pool_lock(p); /* stats read the header under it */
+    l->npages = npages;
+    l->run_h = mp_hide(grown);
+    l->block_h = mp_hide(grown + pad);
+    pool_unlock(p);
+    return grown + pad;
 }
 
 void *
@@ -169,10 +229,30 @@ mp_large_realloc(mp_large_t *l, mpool_t *pool, size_t size)
     size_t old = mp_large_usable(l);
     void *block = mp_unhide(l->block_h);
 
-    if (size > MP_CLASS_LARGEST && size <= old && size > old - MP_PAGE_SIZE)
-        return block; /* the same number of pages */
-    return mp_pool_move(pool != NULL ? pool : l->pool, pool, block, old,
-                        size);
+    void *moved;
+
+    /* in place down to half: the headroom a growth left, or a shrink not
+     * worth a copy (the pages past it stay the block's) */
+    if (size > MP_LARGE_ABOVE && size <= old && size > old / 2)
+        return block;
+    /* (in checking mode, and under valgrind, realloc always moves) */
+    if (size > old && l->size == 0 && (pool == NULL || pool == l->pool) &&
+        (moved = large_grow(l, size)) != NULL)
+        return moved;
+    return mp_pool_move_grow(pool != NULL ? pool : l->pool, pool, block, old,
+                             size);
+}
+
+void *
+mp_pool_move_grow(mpool_t *alloc_from, mpool_t *free_to, void *ptr,
+                  size_t old, size_t size)
+{
+    size_t want = mp_large_headroom(old, size);
+    void *moved = mp_pool_move(alloc_from, free_to, ptr, old, want);
+
+    if (moved == NULL && want != size) /* a limit the headroom passes */
+        moved = mp_pool_move(alloc_from, free_to, ptr, old, size);
+    return moved;
 }
 
 void

@@ -3,11 +3,12 @@
  * pool.c - pools: independent heaps of blocks of any size.  The public
  * entry points, the list of pools, and the class pool, served here:
  *
- *   size <= 8 MiB    the pool's cache for the size's class (sizeclass.h),
+ *   size <= 2 MiB    the pool's cache for the size's class (sizeclass.h),
  *                    created on first use; the same magazines and slabs as
  *                    any object cache, so the fast path takes no lock
  *   larger, or       a page run of its own (large.c), whose pages name
- *   aligned > 64     the block's header as their owner
+ *   aligned > 64     the block's header as their owner; past 2 MiB a huge
+ *                    span, kept for reuse when freed (page/decay.c)
  *
  * A pool of another kind (a region pool, region-pool.c) has operations of
  * its own (pool.h): each entry point calls them where it would otherwise
@@ -469,12 +470,12 @@ pool_alloc_slow(mpool_t *pool, size_t size)
         return NULL;
     if (p->ops != NULL)
         return p->ops->alloc(p, size, 16);
-    if (size <= MP_CLASS_LARGEST) {
+    if (size <= MP_LARGE_ABOVE) {
         c = pool_class(p, mp_size_class(size));
         return c != NULL ? pool_trim(c, mp_cache_alloc_inline(c), size)
                          : NULL;
     }
-    return mp_large_alloc(p, size, MP_PAGE_SIZE);
+    return mp_large_alloc(p, size, MP_PAGE_SIZE, NULL);
 }
 
 void *
@@ -559,6 +560,29 @@ mpool_usable_size(const void *ptr)
     return s->cache->size;
 }
 
+/* calloc of a large block: pages fresh from the backend (or purged) read
+ * zero already, and are not written (a calloc(1 GiB) never touched costs
+ * no memory); only those a span kept for reuse may hold are cleared. */
+static MP_NOINLINE void *
+pool_calloc_large(mpool_t *pool, size_t bytes)
+{
+    struct mpool *p = pool_resolve(pool, "mpool_calloc");
+    size_t dirty = bytes;
+    void *block;
+
+    if (p == NULL)
+        return NULL;
+    if (p->ops != NULL)
+        block = p->ops->alloc(p, bytes, 16);
+    else
+        block = mp_large_alloc(p, bytes, MP_PAGE_SIZE, &dirty);
+    if (block != NULL) {
+        __builtin_memset(block, 0, dirty);
+        mp_vg_defined(block, bytes);
+    }
+    return block;
+}
+
 void *
 mpool_calloc(mpool_t *pool, size_t nmemb, size_t size)
 {
@@ -569,6 +593,8 @@ mpool_calloc(mpool_t *pool, size_t nmemb, size_t size)
         mp_set_errno(ENOMEM);
         return NULL;
     }
+    if (bytes > MP_LARGE_ABOVE)
+        return pool_calloc_large(pool, bytes);
     p = mpool_alloc(pool, bytes);
     if (p != NULL)
         __builtin_memset(p, 0, bytes);
@@ -593,7 +619,7 @@ mpool_aligned_alloc(mpool_t *pool, size_t alignment, size_t size)
         return NULL;
     if (p->ops != NULL)
         return p->ops->alloc(p, size, alignment);
-    if (alignment <= POOL_ALIGN_FROM_CLASSES && size <= MP_CLASS_LARGEST) {
+    if (alignment <= POOL_ALIGN_FROM_CLASSES && size <= MP_LARGE_ABOVE) {
         /* the smallest class that is a multiple of the alignment: its
          * objects are, since slabs start on pages and colours step by 64
          * (in checking mode, only if the red zone keeps the stride so) */
@@ -608,8 +634,9 @@ mpool_aligned_alloc(mpool_t *pool, size_t alignment, size_t size)
                 return pool_trim(c, mp_cache_alloc_inline(c), size);
             }
     }
-    return mp_large_alloc(p, size, alignment > MP_PAGE_SIZE ? alignment
-                                                            : MP_PAGE_SIZE);
+    return mp_large_alloc(p, size,
+                          alignment > MP_PAGE_SIZE ? alignment : MP_PAGE_SIZE,
+                          NULL);
 }
 
 void *
@@ -659,11 +686,17 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
         return mp_large_realloc(l, pool, size);
     old = s->cache->size;
     /* in place while the size stays in the block's class */
-    if (size <= MP_CLASS_LARGEST && ((struct mpool *)s->cache->owner) != NULL &&
+    if (size <= MP_LARGE_ABOVE && ((struct mpool *)s->cache->owner) != NULL &&
         mp_class_size(mp_size_class(size)) == old)
         return ptr;
-    return mp_pool_move(pool != NULL ? pool : ((struct mpool *)s->cache->owner), pool, ptr, old,
-                        size);
+    /* and from 64 KiB on, within the headroom a growth left (large.h) */
+    if (old >= ((size_t)64 << 10) && size <= old && size > old / 2 &&
+        size <= MP_LARGE_ABOVE &&
+        ((struct mpool *)s->cache->owner) != NULL)
+        return ptr;
+    /* growing from 64 KiB on: moved with headroom (large.h) */
+    return mp_pool_move_grow(pool != NULL ? pool : ((struct mpool *)s->cache->owner), pool, ptr, old,
+                             size);
 }
 
 /* ------------------------------------------------------------------------

@@ -206,6 +206,9 @@ mpool_system_stats(mpool_system_stats_t *stats)
     full.bytes_mapped = usage.bytes_mapped;
     full.bytes_committed = usage.bytes_committed;
     full.bytes_committed_peak = usage.bytes_committed_peak;
+    full.bytes_retained = usage.bytes_retained;
+    full.bytes_retained_dirty = usage.bytes_retained_dirty;
+    full.spans_retained = usage.spans_retained;
     want = stats->size < sizeof(full) ? stats->size : sizeof(full);
     full.size = want;
     __builtin_memcpy(stats, &full, want);
