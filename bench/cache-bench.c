@@ -11,11 +11,17 @@
  *   cache-bench malloc N [SIZE]  N x malloc(SIZE) + free(), for whatever
  *                                malloc is loaded (LD_PRELOAD a peer)
  *   cache-bench mbatch N [SIZE]  the batch pattern with malloc
+ *   cache-bench usable N [SIZE]  N x malloc_usable_size() of one block of
+ *                                SIZE from malloc (LD_PRELOAD a peer, or
+ *                                libmpool-malloc)
+ *   cache-bench pusable N [SIZE] N x mpool_usable_size() of one block of
+ *                                SIZE from a pool of its own
  *
  * The pairs run in bench_loop(), counted by callgrind with
  * --toggle-collect=bench_loop (bench/run).  Warm-up pairs run first, so the
  * count is the steady state: the fast path.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +31,9 @@
 static void *volatile sink;
 static mpool_t *pool;
 static int batch;
+static int usable; /* 1: malloc_usable_size, 2: mpool_usable_size */
+static void *block; /* the block usable measures */
+static size_t volatile usable_sum;
 
 #define BATCH 1000
 static void *live[BATCH];
@@ -47,7 +56,14 @@ any_free(void *p)
 __attribute__((noinline)) static void
 bench_loop(mpool_cache_t *cache, long n, size_t size)
 {
-    if (batch) {
+    if (usable) {
+        /* the size of one block, n times; the sum keeps each call */
+        size_t sum = 0;
+        for (long i = 0; i < n; i++)
+            sum += usable == 1 ? malloc_usable_size(block)
+                               : mpool_usable_size(block);
+        usable_sum = sum;
+    } else if (batch) {
         /* n pairs, in rounds of BATCH allocations of sizes size/2 ..
          * 3*size/2, then BATCH frees in a shuffled order */
         for (long done = 0; done < n; done += BATCH) {
@@ -85,12 +101,19 @@ main(int argc, char **argv)
     long n;
 
     if (argc < 3) {
-        fprintf(stderr, "usage: %s cache|malloc N [SIZE]\n", argv[0]);
+        fprintf(stderr, "usage: %s cache|pool|batch|malloc|mbatch|usable|pusable N [SIZE]\n", argv[0]);
         return 2;
     }
     n = atol(argv[2]);
     size = argc > 3 ? (size_t)atol(argv[3]) : 64;
     batch = strcmp(argv[1], "batch") == 0 || strcmp(argv[1], "mbatch") == 0;
+    if (strcmp(argv[1], "usable") == 0) {
+        usable = 1;
+        block = malloc(size);
+    } else if (strcmp(argv[1], "pusable") == 0) {
+        usable = 2;
+        block = mpool_alloc(mpool_create(NULL), size);
+    }
     if (strcmp(argv[1], "pool") == 0 || strcmp(argv[1], "batch") == 0)
         pool = mpool_create(NULL);
     if (strcmp(argv[1], "cache") == 0) {

@@ -38,6 +38,7 @@
 #include "pool/pool.h"
 #include "pool/large.h"
 #include "pool/pool-vg.h"
+#include "pool/pool-fast.h"
 
 #define POOL_ALIGN_FROM_CLASSES 64 /* alignments a class can honour */
 
@@ -479,8 +480,8 @@ pool_containing(const void *ptr)
  * The interface
  * ------------------------------------------------------------------------ */
 
-static MP_NOINLINE void *
-pool_alloc_slow(mpool_t *pool, size_t size)
+MP_NOINLINE void *
+mp_pool_alloc_slow(mpool_t *pool, size_t size)
 {
     struct mpool *p = pool_resolve(pool, "mpool_alloc");
     struct mpool_cache *c;
@@ -508,11 +509,11 @@ mpool_alloc(mpool_t *pool, size_t size)
                   (c = atomic_load_explicit(&pool->fast[pool_fast_slot(size)],
                                             memory_order_acquire)) != NULL))
         return mp_cache_alloc_inline_ex(c, false);
-    return pool_alloc_slow(pool, size);
+    return mp_pool_alloc_slow(pool, size);
 }
 
-static MP_NOINLINE void
-pool_free_slow(mpool_t *pool, void *ptr)
+MP_NOINLINE void
+mp_pool_free_slow(mpool_t *pool, void *ptr)
 {
     mp_slab_t *s;
     mp_large_t *l;
@@ -557,11 +558,18 @@ mpool_free(mpool_t *pool, void *ptr)
                   page->group == pool))
         mp_cache_free_inline_ex(page->sub_owner, ptr, false, true);
     else
-        pool_free_slow(pool, ptr);
+        mp_pool_free_slow(pool, ptr);
 }
 
 size_t
 mpool_usable_size(const void *ptr)
+{
+    return mp_pool_usable_inline(ptr);
+}
+
+/* Everything but a class pool's slab block in plain mode (pool-fast.h). */
+MP_NOINLINE size_t
+mp_pool_usable_slow(const void *ptr)
 {
     mp_slab_t *s;
     mp_large_t *l;
@@ -661,6 +669,27 @@ pool_realloc_moving(mpool_t *pool, void *ptr, size_t size)
     return mp_pool_move(owner, pool, ptr, mp_vg_addressable(ptr, old), size);
 }
 
+/* What a class block that realloc moves gets.  The classes are close
+ * (eight per doubling), so a block grown a few bytes at a time, as string
+ * builders and growing arrays do, would leave its class at nearly every
+ * step: a block that grows gets a quarter more than asked for (two or
+ * three classes up), up to the largest class, so that the next few steps
+ * stay in place.  Shrinks and blocks that become large get what they ask.
+ * A slab block cannot itself grow (its neighbours are other blocks of the
+ * class), so this headroom is what keeps growth in place; in place means
+ * within the block's class, or a shrink to no less than half of it
+ * (mimalloc's rule), which mpool_realloc(3) documents. */
+static size_t
+realloc_grown(size_t old, size_t size)
+{
+    size_t grown;
+
+    if (size <= old || size > MP_CLASS_LARGEST)
+        return size;
+    grown = size + size / 4;
+    return grown < MP_CLASS_LARGEST ? grown : MP_CLASS_LARGEST;
+}
+
 void *
 mpool_realloc(mpool_t *pool, void *ptr, size_t size)
 {
@@ -678,12 +707,11 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
     if (l != NULL)
         return mp_large_realloc(l, pool, size);
     old = s->cache->size;
-    /* in place while the size stays in the block's class */
-    if (size <= MP_CLASS_LARGEST && ((struct mpool *)s->cache->owner) != NULL &&
-        mp_class_size(mp_size_class(size)) == old)
-        return ptr;
+    if (size <= old && ((struct mpool *)s->cache->owner) != NULL &&
+        size >= old / 2)
+        return ptr; /* in place: the class, or a shrink to half of it */
     return mp_pool_move(pool != NULL ? pool : ((struct mpool *)s->cache->owner), pool, ptr, old,
-                        size);
+                        realloc_grown(old, size));
 }
 
 /* ------------------------------------------------------------------------

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool/pool-fast.h - the default pool's fast paths, inlined into
+ * libmpool-malloc's malloc, free and malloc_usable_size (hosted/malloc.c)
+ * and into mpool_usable_size (pool.c).
+ *
+ * mpool_alloc(pool, size) must first test the pool it is given and find
+ * its table; malloc knows its pool, so its table's address is a constant
+ * (mp_default_pool.fast, one `lea`) and no test of the argument is made.
+ * The same goes for free: its page entry is compared with that constant.
+ * Everything else (a class not made yet, a large block, a stranger, the
+ * first call of a thread, an empty or full stack) goes through the
+ * ordinary entry points, which check everything.
+ *
+ * Instruction budget (x86-64, gcc -O2, callgrind, counted from the
+ * program's call through the PLT):
+ *
+ *   malloc   size <= 1 KiB, class made, slot not empty: 2 compares on the
+ *            size and the table, the TLS load (2), the drain bracket's two
+ *            stores, the slot bound (2), the pop (top, base, compare,
+ *            load, store): about 21 with the PLT jump and the return.
+ *   free     the segment-map bit (bound, word, bit: about 8), the page
+ *            entry (5) and its pool, the cache's slot offset, the drain
+ *            bracket, the slot bound, the double-free and limit tests and
+ *            the push: about 32.
+ *   usable   the same page-entry read as free and the class cache's size:
+ *            about 17.
+ *
+ * The benchmark loop (bench/cache-bench malloc) adds 11 a pair.  These
+ * numbers are in doc/benchmarks.md ("Fast paths of malloc"); change them
+ * together.
+ */
+#ifndef MP_POOL_POOL_FAST_H
+#define MP_POOL_POOL_FAST_H
+
+#include "pool/pool.h"
+
+extern MP_HIDDEN struct mpool mp_default_pool;
+
+/* The slow halves: mpool_alloc and mpool_free without their fast tests
+ * (pool.c). */
+MP_HIDDEN void *mp_pool_alloc_slow(struct mpool *pool, size_t size);
+MP_HIDDEN void mp_pool_free_slow(struct mpool *pool, void *ptr);
+/* mpool_usable_size past its fast test (pool.c). */
+MP_HIDDEN size_t mp_pool_usable_slow(const void *ptr);
+
+static inline void *
+mp_pool_default_alloc(size_t size)
+{
+    struct mpool_cache *c;
+
+    if (MP_LIKELY(size <= POOL_FAST_SMALL_MAX &&
+                  (c = atomic_load_explicit(
+                       &mp_default_pool.fast[(size + 7) >> 3],
+                       memory_order_acquire)) != NULL))
+        return mp_cache_alloc_inline_ex(c, false);
+    return mp_pool_alloc_slow(&mp_default_pool, size);
+}
+
+static inline void
+mp_pool_default_free(void *ptr)
+{
+    mp_page_t *page = mp_buddy_page_fast(ptr);
+
+    /* a slab block of the default pool (not in checking mode or under
+     * valgrind, whose classes have no fast table and free the slow way) */
+    if (MP_LIKELY(page != NULL && page->group == &mp_default_pool))
+        mp_cache_free_inline_ex(page->sub_owner, ptr, false, true);
+    else
+        mp_pool_free_slow(&mp_default_pool, ptr);
+}
+
+/* The usable size of a class pool's slab block: its class's size, read
+ * through the page entry, which names the class cache in every page of a
+ * pool's slab (group is the pool).  A checking-mode class answers with the
+ * size asked for, and anything else (large blocks, region pools, strangers)
+ * goes to the slow path. */
+static inline size_t
+mp_pool_usable_inline(const void *ptr)
+{
+    mp_page_t *page = mp_buddy_page_fast(ptr);
+    const struct mpool_cache *c;
+
+    /* group shares its word with a free block's list link: the state
+     * tells them apart (a freed block's page is then no slab's) */
+    if (MP_LIKELY(page != NULL && page->group != NULL &&
+                  page->state != MP_PAGE_FREE &&
+                  ((c = page->sub_owner)->flags & MPOOL_CACHE_DEBUG) == 0))
+        return c->size;
+    return mp_pool_usable_slow(ptr);
+}
+
+#endif /* MP_POOL_POOL_FAST_H */
