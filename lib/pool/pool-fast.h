@@ -41,6 +41,10 @@ extern MP_HIDDEN struct mpool mp_default_pool;
  * (pool.c). */
 MP_HIDDEN void *mp_pool_alloc_slow(struct mpool *pool, size_t size);
 MP_HIDDEN void mp_pool_free_slow(struct mpool *pool, void *ptr);
+/* The same for the default pool, with nothing but the size or the
+ * address to pass: the fast paths then keep no pool in a register. */
+MP_HIDDEN void *mp_pool_default_alloc_slow(size_t size);
+MP_HIDDEN void mp_pool_default_free_slow(void *ptr);
 /* mpool_usable_size past its fast test (pool.c). */
 MP_HIDDEN size_t mp_pool_usable_slow(const void *ptr);
 
@@ -54,7 +58,7 @@ mp_pool_default_alloc(size_t size)
                        &mp_default_pool.fast[(size + 7) >> 3],
                        memory_order_acquire)) != NULL))
         return mp_cache_alloc_inline_ex(c, false);
-    return mp_pool_alloc_slow(&mp_default_pool, size);
+    return mp_pool_default_alloc_slow(size);
 }
 
 static inline void
@@ -67,7 +71,7 @@ mp_pool_default_free(void *ptr)
     if (MP_LIKELY(page != NULL && page->group == &mp_default_pool))
         mp_cache_free_inline_ex(page->sub_owner, ptr, false, true);
     else
-        mp_pool_free_slow(&mp_default_pool, ptr);
+        mp_pool_default_free_slow(ptr);
 }
 
 /* The usable size of a class pool's slab block: its class's size, read

@@ -498,6 +498,18 @@ mp_pool_alloc_slow(mpool_t *pool, size_t size)
     return mp_large_alloc(p, size, MP_PAGE_SIZE);
 }
 
+MP_NOINLINE void *
+mp_pool_default_alloc_slow(size_t size)
+{
+    return mp_pool_alloc_slow(&default_pool, size);
+}
+
+MP_NOINLINE void
+mp_pool_default_free_slow(void *ptr)
+{
+    mp_pool_free_slow(&default_pool, ptr);
+}
+
 void *
 mpool_alloc(mpool_t *pool, size_t size)
 {
