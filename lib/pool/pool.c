@@ -498,10 +498,24 @@ mp_pool_alloc_slow(mpool_t *pool, size_t size)
     return mp_large_alloc(p, size, MP_PAGE_SIZE);
 }
 
+/* The pool's direct table, sizes up to 16 KiB (pool->fast), or the slow
+ * path: mpool_alloc, and malloc's sizes past its own table (1 KiB). */
+static inline void *
+pool_alloc_table(mpool_t *pool, size_t size)
+{
+    struct mpool_cache *c;
+
+    if (MP_LIKELY(size <= POOL_FAST_MAX &&
+                  (c = atomic_load_explicit(&pool->fast[pool_fast_slot(size)],
+                                            memory_order_acquire)) != NULL))
+        return mp_cache_alloc_inline_ex(c, false);
+    return mp_pool_alloc_slow(pool, size);
+}
+
 MP_NOINLINE void *
 mp_pool_default_alloc_slow(size_t size)
 {
-    return mp_pool_alloc_slow(&default_pool, size);
+    return pool_alloc_table(&default_pool, size);
 }
 
 MP_NOINLINE void
@@ -513,14 +527,10 @@ mp_pool_default_free_slow(void *ptr)
 void *
 mpool_alloc(mpool_t *pool, size_t size)
 {
-    struct mpool_cache *c;
-
     /* the common case: a named pool whose class exists; the pool's magic
      * is checked where the class is made */
-    if (MP_LIKELY(pool != NULL && size <= POOL_FAST_MAX &&
-                  (c = atomic_load_explicit(&pool->fast[pool_fast_slot(size)],
-                                            memory_order_acquire)) != NULL))
-        return mp_cache_alloc_inline_ex(c, false);
+    if (MP_LIKELY(pool != NULL))
+        return pool_alloc_table(pool, size);
     return mp_pool_alloc_slow(pool, size);
 }
 
