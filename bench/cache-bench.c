@@ -54,17 +54,25 @@ any_free(void *p)
         free(p);
 }
 
+/* the size of one block, n times; the sum keeps each call */
+__attribute__((noinline)) static void
+usable_loop(long n)
+{
+    size_t sum = 0;
+
+    if (usable == 1)
+        for (long i = 0; i < n; i++)
+            sum += malloc_usable_size(block);
+    else
+        for (long i = 0; i < n; i++)
+            sum += mpool_usable_size(block);
+    usable_sum = sum;
+}
+
 __attribute__((noinline)) static void
 bench_loop(mpool_cache_t *cache, long n, size_t size)
 {
-    if (usable) {
-        /* the size of one block, n times; the sum keeps each call */
-        size_t sum = 0;
-        for (long i = 0; i < n; i++)
-            sum += usable == 1 ? malloc_usable_size(block)
-                               : mpool_usable_size(block);
-        usable_sum = sum;
-    } else if (batch) {
+    if (batch) {
         /* n pairs, in rounds of BATCH allocations of sizes size/2 ..
          * 3*size/2, then BATCH frees in a shuffled order */
         for (long done = 0; done < n; done += BATCH) {
@@ -85,6 +93,8 @@ bench_loop(mpool_cache_t *cache, long n, size_t size)
             sink = p;
             mpool_cache_free(cache, p);
         }
+    } else if (usable) {
+        usable_loop(n);
     } else {
         for (long i = 0; i < n; i++) {
             void *p = malloc(size);

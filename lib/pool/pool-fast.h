@@ -12,23 +12,28 @@
  * first call of a thread, an empty or full stack) goes through the
  * ordinary entry points, which check everything.
  *
- * Instruction budget (x86-64, gcc -O2, callgrind, counted from the
- * program's call through the PLT):
+ * Instruction budget (x86-64, gcc 12 -O2, counted on the disassembly and
+ * by callgrind; the PLT jump of the program's call is one more):
  *
- *   malloc   size <= 1 KiB, class made, slot not empty: 2 compares on the
- *            size and the table, the TLS load (2), the drain bracket's two
- *            stores, the slot bound (2), the pop (top, base, compare,
- *            load, store): about 21 with the PLT jump and the return.
- *   free     the segment-map bit (bound, word, bit: about 8), the page
- *            entry (5) and its pool, the cache's slot offset, the drain
- *            bracket, the slot bound, the double-free and limit tests and
- *            the push: about 32.
- *   usable   the same page-entry read as free and the class cache's size:
- *            about 17.
+ *   malloc   24 with the return: the size bound and the table (8: bound,
+ *            index, load, NULL test), the TLS load (2), the cache's slot
+ *            offset (1), the drain bracket's two stores, the table bound
+ *            (3), the pop (top, base, compare, load, store: 7), return.
+ *   free     38: the segment-map bit (10: bound, word, bit), the page
+ *            entry (6) and its pool (3), the class cache (1), the TLS load
+ *            (2), the slot offset (1), the bracket (2), the table bound
+ *            (4), the limit and double-free tests (5), the push (3),
+ *            return.
+ *   usable   28: the same map bit and page entry, a test that the page is
+ *            a pool's slab (group set, not a free block's head), the
+ *            checking-mode flag, the size.
  *
- * The benchmark loop (bench/cache-bench malloc) adds 11 a pair.  These
- * numbers are in doc/benchmarks.md ("Fast paths of malloc"); change them
- * together.
+ * A pair is then 62 of the library's instructions (bench/cache-bench
+ * malloc: 73 with its loop of 11), against 72 through mpool_alloc and
+ * mpool_free.  Issue 16's target of 50 is not met: the thread table's
+ * part (TLS, slot offset, table bound, the bracket: 8 to 10 a call) is
+ * what per-page free lists would remove (doc/benchmarks.md, "malloc's
+ * fast paths").  Change these numbers with the code.
  */
 #ifndef MP_POOL_POOL_FAST_H
 #define MP_POOL_POOL_FAST_H
