@@ -24,9 +24,9 @@
  *            (2), the slot offset (1), the bracket (2), the table bound
  *            (4), the limit and double-free tests (5), the push (3),
  *            return.
- *   usable   28: the same map bit and page entry, a test that the page is
- *            a pool's slab (group set, not a free block's head), the
- *            checking-mode flag, the size.
+ *   usable   30: the same map bit and page entry, a test that the page is
+ *            a pool's slab (group set, not a free block's head), that no
+ *            region pool lives (2), the checking-mode flag, the size.
  *
  * A pair is then 62 of the library's instructions (bench/cache-bench
  * malloc: 73 with its loop of 11), against 72 through mpool_alloc and
@@ -41,6 +41,9 @@
 #include "pool/pool.h"
 
 extern MP_HIDDEN struct mpool mp_default_pool;
+/* Live region pools (pool.c): while there is one, a block may lie in a
+ * region laid over another pool's block, so usable_size asks them first. */
+extern MP_HIDDEN _Atomic unsigned mp_region_pools;
 
 /* The slow halves: mpool_alloc and mpool_free without their fast tests
  * (pool.c). */
@@ -83,16 +86,23 @@ mp_pool_default_free(void *ptr)
  * through the page entry, which names the class cache in every page of a
  * pool's slab (group is the pool).  A checking-mode class answers with the
  * size asked for, and anything else (large blocks, region pools, strangers)
- * goes to the slow path. */
+ * goes to the slow path, and so does everything while a region pool lives
+ * (its blocks may lie in a class block). */
 static inline size_t
 mp_pool_usable_inline(const void *ptr)
 {
     mp_page_t *page = mp_buddy_page_fast(ptr);
     const struct mpool_cache *c;
 
+    /* the entry's address once, in a register: gcc otherwise works it out
+     * again for the second field it reads (2 instructions) */
+    __asm__("" : "+r"(page));
+
     /* group shares its word with a free block's list link: the state
      * tells them apart (a freed block's page is then no slab's) */
     if (MP_LIKELY(page != NULL && page->group != NULL &&
+                  atomic_load_explicit(&mp_region_pools,
+                                       memory_order_relaxed) == 0 &&
                   page->state != MP_PAGE_FREE &&
                   ((c = page->sub_owner)->flags & MPOOL_CACHE_DEBUG) == 0))
         return c->size;

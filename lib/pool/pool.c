@@ -61,8 +61,9 @@ MP_HIDDEN uint8_t mp_class_table[MP_CLASS_TABLE_MAX / 16 + 1];
 static uint8_t pool_fast_class[POOL_FAST_SLOTS]; /* slot -> class */
 static mp_mutex_t pools_lock = MP_MUTEX_INIT(POOLS);
 static struct mpool *pools; /* under pools_lock */
-static _Atomic unsigned region_pools; /* live pools with ops: over caller
-                                        memory */
+MP_HIDDEN _Atomic unsigned mp_region_pools; /* live pools with ops: over
+                                              caller memory */
+#define region_pools mp_region_pools
 
 /* The pages of a pool's struct: a class pool's, or its kind's. */
 static size_t
