@@ -63,7 +63,6 @@ static mp_mutex_t pools_lock = MP_MUTEX_INIT(POOLS);
 static struct mpool *pools; /* under pools_lock */
 MP_HIDDEN _Atomic unsigned mp_region_pools; /* live pools with ops: over
                                               caller memory */
-#define region_pools mp_region_pools
 
 /* The pages of a pool's struct: a class pool's, or its kind's. */
 static size_t
@@ -267,7 +266,7 @@ mpool_create(const mpool_options_t *opt)
         return NULL;
     }
     if (ops != NULL)
-        atomic_fetch_add(&region_pools, 1);
+        atomic_fetch_add(&mp_region_pools, 1);
     return p;
 }
 
@@ -302,7 +301,7 @@ mp_pool_release(struct mpool *pool)
 {
     if (pool->ops != NULL) {
         pool->ops->destroy(pool);
-        atomic_fetch_sub(&region_pools, 1);
+        atomic_fetch_sub(&mp_region_pools, 1);
     } else {
         for (unsigned i = 0; i < MP_CLASSES; i++) {
             struct mpool_cache *c = atomic_load(&pool->classes[i]);
@@ -467,7 +466,7 @@ pool_containing(const void *ptr)
 {
     struct mpool *found = NULL;
 
-    if (atomic_load_explicit(&region_pools, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&mp_region_pools, memory_order_relaxed) == 0)
         return NULL;
     mp_mutex_lock(&pools_lock);
     for (struct mpool *p = pools; p != NULL && found == NULL; p = p->next)
