@@ -253,6 +253,16 @@ test_limit(void)
     ok((b[0] = mpool_alloc(p, 512u << 10)) != NULL,
        "after freeing and reclaiming, a 512 KiB block fits");
     mpool_free(p, b[0]);
+    /* no realloc headroom under a limit: growth gets the class asked for */
+    if (tap_under_memcheck_requests() || getenv("MPOOL_DEBUG") != NULL) {
+        skip(1, "under memcheck or checking, realloc always moves");
+    } else {
+        void *g = mpool_alloc(p, 200), *h = mpool_realloc(p, g, 260);
+        ok(h != NULL && mpool_usable_size(h) == 288,
+           "a pool with a limit: realloc to 260 gets the class of 260 (%zu)",
+           h != NULL ? mpool_usable_size(h) : 0);
+        mpool_free(p, h);
+    }
     mpool_destroy(p);
 }
 

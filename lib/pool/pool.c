@@ -700,7 +700,9 @@ pool_realloc_moving(mpool_t *pool, void *ptr, size_t size)
  * A slab block cannot itself grow (its neighbours are other blocks of the
  * class), so this headroom is what keeps growth in place; in place means
  * within the block's class, or a shrink to no less than half of it
- * (mimalloc's rule), which mpool_realloc(3) documents. */
+ * (mimalloc's rule), which mpool_realloc(3) documents.  A pool with a
+ * limit gets what is asked, so that headroom never makes a realloc fail
+ * that would have fitted. */
 static size_t
 realloc_grown(size_t old, size_t size)
 {
@@ -717,6 +719,7 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
 {
     mp_slab_t *s;
     mp_large_t *l;
+    struct mpool *to;
     size_t old;
 
     if (ptr == NULL)
@@ -732,8 +735,11 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
     if (size <= old && ((struct mpool *)s->cache->owner) != NULL &&
         size >= old / 2)
         return ptr; /* in place: the class, or a shrink to half of it */
-    return mp_pool_move(pool != NULL ? pool : ((struct mpool *)s->cache->owner), pool, ptr, old,
-                        realloc_grown(old, size));
+    to = pool != NULL ? pool : (struct mpool *)s->cache->owner;
+    return mp_pool_move(to, pool, ptr, old,
+                        to != NULL && to->limit == 0
+                            ? realloc_grown(old, size)
+                            : size);
 }
 
 /* ------------------------------------------------------------------------
