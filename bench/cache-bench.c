@@ -11,11 +11,18 @@
  *   cache-bench malloc N [SIZE]  N x malloc(SIZE) + free(), for whatever
  *                                malloc is loaded (LD_PRELOAD a peer)
  *   cache-bench mbatch N [SIZE]  the batch pattern with malloc
+ *   cache-bench usable N [SIZE]  N x malloc_usable_size() of one block of
+ *                                SIZE from malloc (LD_PRELOAD a peer, or
+ *                                libmpool-malloc)
+ *   cache-bench pusable N [SIZE] N x mpool_usable_size() of one block of
+ *                                SIZE from a pool of its own
  *
  * The pairs run in bench_loop(), counted by callgrind with
- * --toggle-collect=bench_loop (bench/run).  Warm-up pairs run first, so the
- * count is the steady state: the fast path.
+ * --toggle-collect=bench_loop (bench/run).  A malloc and free start the
+ * allocator outside the loop, and warm-up pairs run first, so the count is
+ * the steady state: the fast path.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +32,9 @@
 static void *volatile sink;
 static mpool_t *pool;
 static int batch;
+static int usable; /* 1: malloc_usable_size, 2: mpool_usable_size */
+static void *block; /* the block usable measures */
+static size_t volatile usable_sum;
 
 #define BATCH 1000
 static void *live[BATCH];
@@ -42,6 +52,21 @@ any_free(void *p)
         mpool_free(pool, p);
     else
         free(p);
+}
+
+/* the size of one block, n times; the sum keeps each call */
+__attribute__((noinline)) static void
+usable_loop(long n)
+{
+    size_t sum = 0;
+
+    if (usable == 1)
+        for (long i = 0; i < n; i++)
+            sum += malloc_usable_size(block);
+    else
+        for (long i = 0; i < n; i++)
+            sum += mpool_usable_size(block);
+    usable_sum = sum;
 }
 
 __attribute__((noinline)) static void
@@ -68,6 +93,8 @@ bench_loop(mpool_cache_t *cache, long n, size_t size)
             sink = p;
             mpool_cache_free(cache, p);
         }
+    } else if (usable) {
+        usable_loop(n);
     } else {
         for (long i = 0; i < n; i++) {
             void *p = malloc(size);
@@ -85,12 +112,19 @@ main(int argc, char **argv)
     long n;
 
     if (argc < 3) {
-        fprintf(stderr, "usage: %s cache|malloc N [SIZE]\n", argv[0]);
+        fprintf(stderr, "usage: %s cache|pool|batch|malloc|mbatch|usable|pusable N [SIZE]\n", argv[0]);
         return 2;
     }
     n = atol(argv[2]);
     size = argc > 3 ? (size_t)atol(argv[3]) : 64;
     batch = strcmp(argv[1], "batch") == 0 || strcmp(argv[1], "mbatch") == 0;
+    if (strcmp(argv[1], "usable") == 0) {
+        usable = 1;
+        block = malloc(size);
+    } else if (strcmp(argv[1], "pusable") == 0) {
+        usable = 2;
+        block = mpool_alloc(mpool_create(NULL), size);
+    }
     if (strcmp(argv[1], "pool") == 0 || strcmp(argv[1], "batch") == 0)
         pool = mpool_create(NULL);
     if (strcmp(argv[1], "cache") == 0) {
@@ -100,6 +134,10 @@ main(int argc, char **argv)
             return 1;
         }
     }
+    /* the allocator's start-up (a preloaded malloc starts at its first
+     * call) is not a pair: outside the loop callgrind counts */
+    sink = malloc(size);
+    free(sink);
     bench_loop(cache, batch ? BATCH : 100, size); /* warm-up */
     bench_loop(cache, n, size);
     return 0;

@@ -201,7 +201,8 @@ END {
         print ""
         print "pair: one block at a time; batch: 1000 live blocks of SIZE/2 .. 3*SIZE/2"
         print "freed in another order (bench/cache-bench.c).  P is mpool_alloc +"
-        print "mpool_free on a pool; the others malloc + free."
+        print "mpool_free on a pool; the others malloc + free.  usable: one"
+        print "malloc_usable_size (P: mpool_usable_size) of a 64-byte block a call."
         print ""
         cols = names
         for (m = 1; m <= nmine; m++)

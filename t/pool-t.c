@@ -194,6 +194,28 @@ test_edges(mpool_t *p)
         else
             ok(r == q, "realloc to the block's usable size stays in place");
         q = r;
+        /* growth by realloc leaves headroom; shrinks to half stay put */
+        if (tap_under_memcheck_requests() || getenv("MPOOL_DEBUG") != NULL) {
+            skip(3, "under memcheck or checking, realloc always moves");
+        } else {
+            unsigned char *g = mpool_alloc(p, 200), *h;
+            size_t room;
+
+            g[199] = 0x5a;
+            h = mpool_realloc(p, g, 260); /* class 288: moves */
+            room = mpool_usable_size(h);
+            ok(h != NULL && h[199] == 0x5a && room >= 260 + 260 / 4 &&
+                   mpool_realloc(p, h, room) == h,
+               "a block that realloc grows out of its class gets a quarter "
+               "more (%zu for 260), and grows into it in place", room);
+            g = mpool_alloc(p, 1000); /* class 1024 */
+            ok(mpool_realloc(p, g, 520) == g,
+               "shrinking a block to half its class or more stays in place");
+            h = mpool_realloc(p, g, 100);
+            ok(h != NULL && h != g && mpool_usable_size(h) < 512,
+               "shrinking it below half moves it to a smaller class");
+            mpool_free(p, h);
+        }
         errno = 0;
         ok(mpool_realloc(p, q, SIZE_MAX) == NULL && errno == ENOMEM &&
                q[0] == 0,
@@ -231,6 +253,16 @@ test_limit(void)
     ok((b[0] = mpool_alloc(p, 512u << 10)) != NULL,
        "after freeing and reclaiming, a 512 KiB block fits");
     mpool_free(p, b[0]);
+    /* no realloc headroom under a limit: growth gets the class asked for */
+    if (tap_under_memcheck_requests() || getenv("MPOOL_DEBUG") != NULL) {
+        skip(1, "under memcheck or checking, realloc always moves");
+    } else {
+        void *g = mpool_alloc(p, 200), *h = mpool_realloc(p, g, 260);
+        ok(h != NULL && mpool_usable_size(h) == 288,
+           "a pool with a limit: realloc to 260 gets the class of 260 (%zu)",
+           h != NULL ? mpool_usable_size(h) : 0);
+        mpool_free(p, h);
+    }
     mpool_destroy(p);
 }
 

@@ -221,6 +221,23 @@ main(void)
         ok(mpool_usable_size(r) >= 50 && mpool_usable_size(r) < 100,
            "usable size follows the shrink (%zu)", mpool_usable_size(r));
         mpool_free(p, r);
+        /* a region laid over a class block of another pool: its blocks'
+         * usable size is the region's, not the class's */
+        {
+            mpool_t *outer = mpool_create(NULL);
+            void *mem = mpool_alloc(outer, 65536);
+            mpool_t *in = mpool_create(&(mpool_options_t){
+                .size = sizeof(mpool_options_t), .region = mem,
+                .region_size = 65536});
+            void *b = in != NULL ? mpool_alloc(in, 100) : NULL;
+            ok(b != NULL && mpool_usable_size(b) >= 100 &&
+                   mpool_usable_size(b) < 1000,
+               "a region over another pool's block: usable size %zu is the "
+               "region block's", b != NULL ? mpool_usable_size(b) : 0);
+            mpool_free(in, b);
+            mpool_destroy(in);
+            mpool_destroy(outer);
+        }
         for (size_t al = 32; al <= 65536; al *= 2) {
             void *x = mpool_aligned_alloc(p, al, 300);
             aligned &= x != NULL && ((uintptr_t)x & (al - 1)) == 0;

@@ -35,7 +35,9 @@
  * aligned new with an alignment that is not a power of two (undefined
  * behaviour) fails as if memory had run out.
  *
- * Deletes free the block to the default pool; the size the sized forms
+ * News and deletes take the default pool's inlined fast paths
+ * (pool/pool-fast.h), as malloc and free do.  Deletes free the block to
+ * the default pool; the size the sized forms
  * are given is not needed (the page of the block knows its class), and an
  * aligned block is freed like any other.
  */
@@ -46,9 +48,8 @@
 #include <unistd.h>
 
 #include "mpool.h"
-#include "base/base.h"
+#include "pool/pool-fast.h"
 
-extern MP_HIDDEN struct mpool mp_default_pool;
 #define DEFAULT_POOL (&mp_default_pool)
 
 #define EXPORT __attribute__((visibility("default")))
@@ -113,7 +114,7 @@ new_slow(size_t alignment, size_t size)
 static inline void *
 new_plain(size_t size)
 {
-    void *p = mpool_alloc(DEFAULT_POOL, size);
+    void *p = mp_pool_default_alloc(size);
 
     return MP_LIKELY(p != NULL) ? p : new_slow(0, size);
 }
@@ -213,55 +214,55 @@ cxx_new_array_aligned_nothrow(size_t size, size_t alignment,
 void
 cxx_delete(void *ptr)
 {
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }
 
 void
 cxx_delete_array(void *ptr)
 {
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }
 
 void
 cxx_delete_sized(void *ptr, size_t size)
 {
     (void)size;
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }
 
 void
 cxx_delete_array_sized(void *ptr, size_t size)
 {
     (void)size;
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }
 
 void
 cxx_delete_nothrow(void *ptr, const void *nothrow)
 {
     (void)nothrow;
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }
 
 void
 cxx_delete_array_nothrow(void *ptr, const void *nothrow)
 {
     (void)nothrow;
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }
 
 void
 cxx_delete_aligned(void *ptr, size_t alignment)
 {
     (void)alignment;
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }
 
 void
 cxx_delete_array_aligned(void *ptr, size_t alignment)
 {
     (void)alignment;
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }
 
 void
@@ -269,7 +270,7 @@ cxx_delete_sized_aligned(void *ptr, size_t size, size_t alignment)
 {
     (void)size;
     (void)alignment;
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }
 
 void
@@ -277,7 +278,7 @@ cxx_delete_array_sized_aligned(void *ptr, size_t size, size_t alignment)
 {
     (void)size;
     (void)alignment;
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }
 
 void
@@ -285,7 +286,7 @@ cxx_delete_aligned_nothrow(void *ptr, size_t alignment, const void *nothrow)
 {
     (void)alignment;
     (void)nothrow;
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }
 
 void
@@ -294,5 +295,5 @@ cxx_delete_array_aligned_nothrow(void *ptr, size_t alignment,
 {
     (void)alignment;
     (void)nothrow;
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }

@@ -10,7 +10,8 @@
  * exported next to the mpool_* interface: a program that also uses pools
  * gets one heap, not two.  Each function is the pool function it names:
  * malloc is mpool_alloc on the default pool, whose fast path (a magazine,
- * no lock) is reached directly.
+ * no lock) is inlined here from pool/pool-fast.h, with the pool a
+ * constant.
  *
  * What POSIX and glibc make of the corners:
  *   - malloc(0) returns a unique pointer; realloc(p, 0) frees p and
@@ -42,12 +43,11 @@
 #include <stdlib.h>
 
 #include "mpool.h"
-#include "page/page.h"
+#include "pool/pool-fast.h"
 
 /* Tells pool.c that free() of a stranger is to be ignored (see above). */
 MP_HIDDEN const bool mp_malloc_override = true;
 
-extern MP_HIDDEN struct mpool mp_default_pool;
 #define DEFAULT_POOL (&mp_default_pool)
 
 /* These replace the C library's; their prototypes come from <stdlib.h>
@@ -59,16 +59,18 @@ EXPORT void *pvalloc(size_t size);
 EXPORT size_t malloc_usable_size(void *ptr);
 EXPORT int malloc_trim(size_t pad);
 
+/* The default pool's fast paths, inlined (pool/pool-fast.h): no test of
+ * a pool argument, no call on to mpool_alloc or mpool_free. */
 EXPORT void *
 malloc(size_t size)
 {
-    return mpool_alloc(DEFAULT_POOL, size);
+    return mp_pool_default_alloc(size);
 }
 
 EXPORT void
 free(void *ptr)
 {
-    mpool_free(DEFAULT_POOL, ptr);
+    mp_pool_default_free(ptr);
 }
 
 EXPORT void *
@@ -177,7 +179,7 @@ pvalloc(size_t size)
 EXPORT size_t
 malloc_usable_size(void *ptr)
 {
-    return mpool_usable_size(ptr);
+    return mp_pool_usable_inline(ptr);
 }
 
 /* glibc keeps pad bytes at the top of its heap; libmpool's free memory is

@@ -39,6 +39,7 @@
 #include "pool/pool.h"
 #include "pool/large.h"
 #include "pool/pool-vg.h"
+#include "pool/pool-fast.h"
 
 #define POOL_ALIGN_FROM_CLASSES 64 /* alignments a class can honour */
 
@@ -61,8 +62,8 @@ MP_HIDDEN uint8_t mp_class_table[MP_CLASS_TABLE_MAX / 16 + 1];
 static uint8_t pool_fast_class[POOL_FAST_SLOTS]; /* slot -> class */
 static mp_mutex_t pools_lock = MP_MUTEX_INIT(POOLS);
 static struct mpool *pools; /* under pools_lock */
-static _Atomic unsigned region_pools; /* live pools with ops: over caller
-                                        memory */
+MP_HIDDEN _Atomic unsigned mp_region_pools; /* live pools with ops: over
+                                              caller memory */
 
 /* The pages of a pool's struct: a class pool's, or its kind's. */
 static size_t
@@ -266,7 +267,7 @@ mpool_create(const mpool_options_t *opt)
         return NULL;
     }
     if (ops != NULL)
-        atomic_fetch_add(&region_pools, 1);
+        atomic_fetch_add(&mp_region_pools, 1);
     return p;
 }
 
@@ -301,7 +302,7 @@ mp_pool_release(struct mpool *pool)
 {
     if (pool->ops != NULL) {
         pool->ops->destroy(pool);
-        atomic_fetch_sub(&region_pools, 1);
+        atomic_fetch_sub(&mp_region_pools, 1);
     } else {
         for (unsigned i = 0; i < MP_CLASSES; i++) {
             struct mpool_cache *c = atomic_load(&pool->classes[i]);
@@ -446,7 +447,7 @@ pool_containing(const void *ptr)
 {
     struct mpool *found = NULL;
 
-    if (atomic_load_explicit(&region_pools, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&mp_region_pools, memory_order_relaxed) == 0)
         return NULL;
     mp_mutex_lock(&pools_lock);
     for (struct mpool *p = pools; p != NULL && found == NULL; p = p->next)
@@ -460,8 +461,8 @@ pool_containing(const void *ptr)
  * The interface
  * ------------------------------------------------------------------------ */
 
-static MP_NOINLINE void *
-pool_alloc_slow(mpool_t *pool, size_t size)
+MP_NOINLINE void *
+mp_pool_alloc_slow(mpool_t *pool, size_t size)
 {
     struct mpool *p = pool_resolve(pool, "mpool_alloc");
     struct mpool_cache *c;
@@ -478,22 +479,44 @@ pool_alloc_slow(mpool_t *pool, size_t size)
     return mp_large_alloc(p, size, MP_PAGE_SIZE, NULL);
 }
 
-void *
-mpool_alloc(mpool_t *pool, size_t size)
+/* The pool's direct table, sizes up to 16 KiB (pool->fast), or the slow
+ * path: mpool_alloc, and malloc's sizes past its own table (1 KiB). */
+static inline void *
+pool_alloc_table(mpool_t *pool, size_t size)
 {
     struct mpool_cache *c;
 
-    /* the common case: a named pool whose class exists; the pool's magic
-     * is checked where the class is made */
-    if (MP_LIKELY(pool != NULL && size <= POOL_FAST_MAX &&
+    if (MP_LIKELY(size <= POOL_FAST_MAX &&
                   (c = atomic_load_explicit(&pool->fast[pool_fast_slot(size)],
                                             memory_order_acquire)) != NULL))
         return mp_cache_alloc_inline_ex(c, false);
-    return pool_alloc_slow(pool, size);
+    return mp_pool_alloc_slow(pool, size);
 }
 
-static MP_NOINLINE void
-pool_free_slow(mpool_t *pool, void *ptr)
+MP_NOINLINE void *
+mp_pool_default_alloc_slow(size_t size)
+{
+    return pool_alloc_table(&default_pool, size);
+}
+
+MP_NOINLINE void
+mp_pool_default_free_slow(void *ptr)
+{
+    mp_pool_free_slow(&default_pool, ptr);
+}
+
+void *
+mpool_alloc(mpool_t *pool, size_t size)
+{
+    /* the common case: a named pool whose class exists; the pool's magic
+     * is checked where the class is made */
+    if (MP_LIKELY(pool != NULL))
+        return pool_alloc_table(pool, size);
+    return mp_pool_alloc_slow(pool, size);
+}
+
+MP_NOINLINE void
+mp_pool_free_slow(mpool_t *pool, void *ptr)
 {
     mp_slab_t *s;
     mp_large_t *l;
@@ -538,11 +561,18 @@ mpool_free(mpool_t *pool, void *ptr)
                   page->group == pool))
         mp_cache_free_inline_ex(page->sub_owner, ptr, false, true);
     else
-        pool_free_slow(pool, ptr);
+        mp_pool_free_slow(pool, ptr);
 }
 
 size_t
 mpool_usable_size(const void *ptr)
+{
+    return mp_pool_usable_inline(ptr);
+}
+
+/* Everything but a class pool's slab block in plain mode (pool-fast.h). */
+MP_NOINLINE size_t
+mp_pool_usable_slow(const void *ptr)
 {
     mp_slab_t *s;
     mp_large_t *l;
@@ -668,11 +698,35 @@ pool_realloc_moving(mpool_t *pool, void *ptr, size_t size)
     return mp_pool_move(owner, pool, ptr, mp_vg_addressable(ptr, old), size);
 }
 
+/* What a class block that realloc moves gets.  The classes are close
+ * (eight per doubling), so a block grown a few bytes at a time, as string
+ * builders and growing arrays do, would leave its class at nearly every
+ * step: a block that grows gets a quarter more than asked for (two or
+ * three classes up), up to the largest class, so that the next few steps
+ * stay in place.  Shrinks and blocks that become large get what they ask.
+ * A slab block cannot itself grow (its neighbours are other blocks of the
+ * class), so this headroom is what keeps growth in place; in place means
+ * within the block's class, or a shrink to no less than half of it
+ * (mimalloc's rule), which mpool_realloc(3) documents.  A pool with a
+ * limit gets what is asked, so that headroom never makes a realloc fail
+ * that would have fitted. */
+static size_t
+realloc_grown(size_t old, size_t size)
+{
+    size_t grown;
+
+    if (size <= old || size > MP_CLASS_LARGEST)
+        return size;
+    grown = size + size / 4;
+    return grown < MP_CLASS_LARGEST ? grown : MP_CLASS_LARGEST;
+}
+
 void *
 mpool_realloc(mpool_t *pool, void *ptr, size_t size)
 {
     mp_slab_t *s;
     mp_large_t *l;
+    struct mpool *to;
     size_t old;
 
     if (ptr == NULL)
@@ -685,18 +739,17 @@ mpool_realloc(mpool_t *pool, void *ptr, size_t size)
     if (l != NULL)
         return mp_large_realloc(l, pool, size);
     old = s->cache->size;
-    /* in place while the size stays in the block's class */
-    if (size <= MP_LARGE_ABOVE && ((struct mpool *)s->cache->owner) != NULL &&
-        mp_class_size(mp_size_class(size)) == old)
-        return ptr;
-    /* and from 64 KiB on, within the headroom a growth left (large.h) */
-    if (old >= ((size_t)64 << 10) && size <= old && size > old / 2 &&
-        size <= MP_LARGE_ABOVE &&
-        ((struct mpool *)s->cache->owner) != NULL)
-        return ptr;
-    /* growing from 64 KiB on: moved with headroom (large.h) */
-    return mp_pool_move_grow(pool != NULL ? pool : ((struct mpool *)s->cache->owner), pool, ptr, old,
-                             size);
+    if (size <= old && ((struct mpool *)s->cache->owner) != NULL &&
+        size >= old / 2)
+        return ptr; /* in place: the class, or a shrink to half of it */
+    to = pool != NULL ? pool : (struct mpool *)s->cache->owner;
+    /* growing from 64 KiB on: moved with the headroom of large.h */
+    if (old >= ((size_t)64 << 10))
+        return mp_pool_move_grow(to, pool, ptr, old, size);
+    return mp_pool_move(to, pool, ptr, old,
+                        to != NULL && to->limit == 0
+                            ? realloc_grown(old, size)
+                            : size);
 }
 
 /* ------------------------------------------------------------------------
