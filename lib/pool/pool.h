@@ -204,7 +204,7 @@ MP_HIDDEN void mp_pool_set_default_retain(size_t bytes);
 /* The default pool's retain when nothing sets one: one segment's worth of
  * empty slabs (4 MiB with mmap and sbrk, 256 KiB on k210).  Without a cap,
  * a program whose block sizes move from class to class over its run keeps
- * every class's high-water mark: `git repack -adf` peaked 31 % above
+ * every class's high-water mark: `git repack -adf` peaked 30 % above
  * glibc's resident memory, 42 MiB of it in empty slabs (one 1.25-7 MiB
  * slab left at each step of an array grown by realloc, 10-17 in each
  * class of 72-208 KiB its delta search had moved through); with this cap,
