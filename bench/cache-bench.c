@@ -11,16 +11,19 @@
  *   cache-bench malloc N [SIZE]  N x malloc(SIZE) + free(), for whatever
  *                                malloc is loaded (LD_PRELOAD a peer)
  *   cache-bench mbatch N [SIZE]  the batch pattern with malloc
- *   cache-bench usable N [SIZE]  N x malloc_usable_size() of one block of
- *                                SIZE from malloc (LD_PRELOAD a peer, or
- *                                libmpool-malloc)
- *   cache-bench pusable N [SIZE] N x mpool_usable_size() of one block of
- *                                SIZE from a pool of its own
+ *   cache-bench usable N [SIZE]  N x malloc_usable_size on the live blocks
+ *                                of one batch (1000 blocks around SIZE),
+ *                                in turn: what a program that asks each
+ *                                block's size (Ruby) pays per call
+ *   cache-bench pusable N [SIZE] the same with mpool_usable_size on a
+ *                                pool's blocks
  *
  * The pairs run in bench_loop(), counted by callgrind with
- * --toggle-collect=bench_loop (bench/run).  A malloc and free start the
- * allocator outside the loop, and warm-up pairs run first, so the count is
- * the steady state: the fast path.
+ * --toggle-collect=bench_loop (bench/run).  Warm-up pairs run first, in
+ * warm_up(), the same loop under another name that callgrind does not
+ * collect, so the count is the steady state: the fast path, without the
+ * first calls' set-up (a thread's cache, the dynamic linker's binding of
+ * malloc), which a count that took in the warm-up spread over N pairs.
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -32,9 +35,8 @@
 static void *volatile sink;
 static mpool_t *pool;
 static int batch;
-static int usable; /* 1: malloc_usable_size, 2: mpool_usable_size */
-static void *block; /* the block usable measures */
-static size_t volatile usable_sum;
+static int usable; /* the usable and pusable modes */
+static volatile size_t usable_sum;
 
 #define BATCH 1000
 static void *live[BATCH];
@@ -54,25 +56,23 @@ any_free(void *p)
         free(p);
 }
 
-/* the size of one block, n times; the sum keeps each call */
-__attribute__((noinline)) static void
-usable_loop(long n)
+static inline __attribute__((always_inline)) void
+run_loop(mpool_cache_t *cache, long n, size_t size)
 {
-    size_t sum = 0;
+    if (usable) {
+        /* n calls on the live blocks in turn, the sum kept so that no
+         * call is dropped */
+        size_t sum = 0;
+        int i = 0;
 
-    if (usable == 1)
-        for (long i = 0; i < n; i++)
-            sum += malloc_usable_size(block);
-    else
-        for (long i = 0; i < n; i++)
-            sum += mpool_usable_size(block);
-    usable_sum = sum;
-}
-
-__attribute__((noinline)) static void
-bench_loop(mpool_cache_t *cache, long n, size_t size)
-{
-    if (batch) {
+        for (long done = 0; done < n; done++) {
+            sum += pool != NULL ? mpool_usable_size(live[i])
+                                : malloc_usable_size(live[i]);
+            if (++i == BATCH)
+                i = 0;
+        }
+        usable_sum = sum;
+    } else if (batch) {
         /* n pairs, in rounds of BATCH allocations of sizes size/2 ..
          * 3*size/2, then BATCH frees in a shuffled order */
         for (long done = 0; done < n; done += BATCH) {
@@ -93,8 +93,6 @@ bench_loop(mpool_cache_t *cache, long n, size_t size)
             sink = p;
             mpool_cache_free(cache, p);
         }
-    } else if (usable) {
-        usable_loop(n);
     } else {
         for (long i = 0; i < n; i++) {
             void *p = malloc(size);
@@ -102,6 +100,22 @@ bench_loop(mpool_cache_t *cache, long n, size_t size)
             free(p);
         }
     }
+}
+
+/* warmed keeps the two from being folded into one (gcc's -fipa-icf) */
+static volatile int warmed;
+
+__attribute__((noinline)) static void
+warm_up(mpool_cache_t *cache, long n, size_t size)
+{
+    run_loop(cache, n, size);
+    warmed = 1;
+}
+
+__attribute__((noinline)) static void
+bench_loop(mpool_cache_t *cache, long n, size_t size)
+{
+    run_loop(cache, n, size);
 }
 
 int
@@ -112,21 +126,20 @@ main(int argc, char **argv)
     long n;
 
     if (argc < 3) {
-        fprintf(stderr, "usage: %s cache|pool|batch|malloc|mbatch|usable|pusable N [SIZE]\n", argv[0]);
+        fprintf(stderr, "usage: %s cache|pool|batch|malloc|mbatch|usable|pusable"
+                        " N [SIZE]\n", argv[0]);
         return 2;
     }
     n = atol(argv[2]);
     size = argc > 3 ? (size_t)atol(argv[3]) : 64;
     batch = strcmp(argv[1], "batch") == 0 || strcmp(argv[1], "mbatch") == 0;
-    if (strcmp(argv[1], "usable") == 0) {
-        usable = 1;
-        block = malloc(size);
-    } else if (strcmp(argv[1], "pusable") == 0) {
-        usable = 2;
-        block = mpool_alloc(mpool_create(NULL), size);
-    }
-    if (strcmp(argv[1], "pool") == 0 || strcmp(argv[1], "batch") == 0)
+    usable = strcmp(argv[1], "usable") == 0 || strcmp(argv[1], "pusable") == 0;
+    if (strcmp(argv[1], "pool") == 0 || strcmp(argv[1], "batch") == 0 ||
+        strcmp(argv[1], "pusable") == 0)
         pool = mpool_create(NULL);
+    if (usable) /* the live blocks, allocated outside the loop counted */
+        for (int i = 0; i < BATCH; i++)
+            live[i] = any_alloc(size / 2 + (size_t)(i * 7919) % (size + 1));
     if (strcmp(argv[1], "cache") == 0) {
         cache = mpool_cache_create("bench", size, 0, NULL, NULL, NULL, 0);
         if (cache == NULL) {
@@ -134,11 +147,7 @@ main(int argc, char **argv)
             return 1;
         }
     }
-    /* the allocator's start-up (a preloaded malloc starts at its first
-     * call) is not a pair: outside the loop callgrind counts */
-    sink = malloc(size);
-    free(sink);
-    bench_loop(cache, batch ? BATCH : 100, size); /* warm-up */
+    warm_up(cache, batch ? BATCH : 100, size);
     bench_loop(cache, n, size);
     return 0;
 }

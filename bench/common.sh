@@ -29,6 +29,38 @@ insns() {
     echo $((total / N))
 }
 
+# own_insns PROGRAM: from the last insns run, the instructions per pair
+# outside PROGRAM (the loop, its PLT stubs) and the dynamic linker: the
+# allocator's own share, and for a C++ new where the allocator does not
+# export operator new, the C++ runtime's wrapper around malloc.  Each
+# object's exclusive cost, summed from callgrind's output file: "ob=" and
+# "cob=" lines name the objects ("(id) name" the first time, "(id)"
+# after), and the cost line after a "calls=" line is a call's inclusive
+# cost, counted where the callee's own lines are.
+own_insns() {
+    awk -v prog="/${1##*/}" -v n="$N" '
+        /^c?ob=/ {
+            s = $0; sub(/^c?ob=/, "", s)
+            id = s; sub(/\).*/, ")", id)
+            nm = s; sub(/^\([0-9]+\) ?/, "", nm)
+            if (nm != "") name[id] = nm
+            if ($0 ~ /^ob=/) cur = id
+            next
+        }
+        /^calls=/ { skip = 1; next }
+        /^[0-9+*-]/ { if (skip) skip = 0; else self[cur] += $2; next }
+        END {
+            for (o in self) {
+                nm = name[o]
+                if (substr(nm, length(nm) - length(prog) + 1) == prog ||
+                    nm ~ /\/ld-linux[^\/]*$/)
+                    continue
+                t += self[o]
+            }
+            printf "%d\n", t / n
+        }' "$tmp/cg.out"
+}
+
 # median PRELOAD PROGRAM ARGS...: the median of RUNS runs' one number
 median() {
     preload=$1; shift

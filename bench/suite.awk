@@ -2,7 +2,9 @@
 # bench/suite.awk - bench/suite's tables and plot data, from its data files:
 #   results  "ROW ALLOC key=value ...": ns_op and hwm_kib from every
 #            workload (bench_report in bench/bench.h), and its own keys
-#   insns    "SHAPE SIZE ALLOC INSTRUCTIONS-PER-PAIR"
+#   insns    "SHAPE SIZE ALLOC INSTRUCTIONS-PER-PAIR OWN-SHARE": SHAPE is
+#            pair, batch (malloc + free), new (new + delete) or usable
+#            (one malloc_usable_size call)
 # Variables: names (the allocators, in column order), threads (THREADS),
 # runs (RUNS), data (the directory for throughput.dat, scaling.dat and
 # insns.dat, which bench/suite.gp plots).
@@ -39,6 +41,29 @@ function verdict(x, target, below) {
     return (x >= target) ? "met" : "NOT met"
 }
 
+# itable(A): the instruction table of A[SHAPE, SIZE, ALLOC], the ratios
+# of libmpool's figures to mimalloc's and glibc's after the allocators
+function itable(A,    cols, m, r, sz, line, a, x) {
+    print ""
+    cols = names
+    for (m = 1; m <= nmine; m++)
+        cols = cols " " short(mine[m]) "/mimalloc " short(mine[m]) "/glibc"
+    header("shape, size", cols)
+    for (r = 1; r <= nirow; r++) {
+        split(irow[r], sz, " ")
+        line = sprintf("| %-15s |", sz[1] ", " sz[2])
+        for (a = 1; a <= nname; a++)
+            line = line sprintf(" %12s |", fmt(A[sz[1], sz[2], name[a]], "%d"))
+        for (m = 1; m <= nmine; m++) {
+            x = rat(A[sz[1], sz[2], mine[m]], A[sz[1], sz[2], "mimalloc"])
+            line = line sprintf(" %12s |", fmt(x, "%.2f"))
+            line = line sprintf(" %12s |", fmt(rat(A[sz[1], sz[2], mine[m]],
+                A[sz[1], sz[2], "glibc"]), "%.2f"))
+        }
+        print line
+    }
+}
+
 FILENAME ~ /results$/ {
     if (!($1 in seen)) { seen[$1]; row[++nrow] = $1 }
     for (i = 3; i <= NF; i++) {
@@ -50,6 +75,7 @@ FILENAME ~ /results$/ {
 FILENAME ~ /insns$/ {
     if (!(($1, $2) in iseen)) { iseen[$1, $2]; irow[++nirow] = $1 " " $2 }
     ins[$1, $2, $3] = $4
+    if (NF >= 5) own[$1, $2, $3] = $5
 }
 
 END {
@@ -161,21 +187,6 @@ END {
     print line
 
     print ""
-    print "## Large buffers and realloc growth (issue 16)"
-    print ""
-    print "large-buffers: minor page faults of the run (getrusage).  realloc-grow:"
-    print "reallocs that moved the block, of 2047 (64 KiB steps to 128 MiB)."
-    print ""
-    header("", names)
-    line = sprintf("| %-15s |", "large minflt")
-    for (a = 1; a <= nname; a++)
-        line = line sprintf(" %12s |", fmt(get("large-buffers", name[a], "minflt"), "%d"))
-    print line
-    line = sprintf("| %-15s |", "grow moves")
-    for (a = 1; a <= nname; a++)
-        line = line sprintf(" %12s |", fmt(get("realloc-grow", name[a], "moves"), "%d"))
-    print line
-    print ""
     print "## Scaling: Larson throughput on N threads / on " thr[1]
     print ""
     print "larson: with hand-over between threads; local: without."
@@ -197,31 +208,22 @@ END {
 
     if (nirow > 0) {
         print ""
-        print "## Instructions per malloc + free pair (callgrind, benchmark loop included)"
+        print "## Instructions per pair or call (callgrind, benchmark loop included)"
         print ""
-        print "pair: one block at a time; batch: 1000 live blocks of SIZE/2 .. 3*SIZE/2"
-        print "freed in another order (bench/cache-bench.c).  P is mpool_alloc +"
-        print "mpool_free on a pool; the others malloc + free.  usable: one"
-        print "malloc_usable_size (P: mpool_usable_size) of a 64-byte block a call."
+        print "pair: malloc + free, one block at a time; batch: 1000 live blocks of"
+        print "SIZE/2 .. 3*SIZE/2 freed in another order (bench/cache-bench.c); P is"
+        print "mpool_alloc + mpool_free on a pool.  new: C++ new + sized delete"
+        print "(bench/newdelete.cc; no P).  usable: one malloc_usable_size call on"
+        print "one of 1000 live blocks (P: mpool_usable_size)."
+        itable(ins)
         print ""
-        cols = names
-        for (m = 1; m <= nmine; m++)
-            cols = cols " " short(mine[m]) "/mimalloc " short(mine[m]) "/glibc"
-        header("shape, size", cols)
-        for (r = 1; r <= nirow; r++) {
-            split(irow[r], sz, " ")
-            line = sprintf("| %-15s |", sz[1] ", " sz[2])
-            for (a = 1; a <= nname; a++)
-                line = line sprintf(" %12s |", fmt(ins[sz[1], sz[2], name[a]], "%d"))
-            for (m = 1; m <= nmine; m++) {
-                x = rat(ins[sz[1], sz[2], mine[m]], ins[sz[1], sz[2], "mimalloc"])
-                geo("i" mine[m], x)
-                line = line sprintf(" %12s |", fmt(x, "%.2f"))
-                line = line sprintf(" %12s |", fmt(rat(ins[sz[1], sz[2], mine[m]],
-                    ins[sz[1], sz[2], "glibc"]), "%.2f"))
-            }
-            print line
-        }
+        print "## The allocator's own instructions per pair or call (callgrind, by object)"
+        print ""
+        print "The same runs, less the benchmark program's own instructions (the"
+        print "loop, its PLT stubs) and the dynamic linker's: the allocator's"
+        print "library, and for new under an allocator that does not export"
+        print "operator new (glibc), the C++ runtime's operator new around malloc."
+        itable(own)
     }
 
     # --- issue 7's targets -----------------------------------------------

@@ -9,7 +9,8 @@
  *   stats     the cache report appears on standard error at exit
  *   retain    after 20 MB of the default pool's blocks are freed, the
  *             pool keeps at most the cap of empty slabs: mpool_reclaim
- *             finds little left to give back
+ *             finds little left to give back; 4 MiB when nothing sets
+ *             it, 0 is no cap
  *   magazine  one allocation from a new cache fills the thread's stack
  *             with rounds - 1 objects (mpool_cache_stats' objects_cached);
  *             0: no magazines at all
@@ -71,9 +72,13 @@ child_retain(void)
     for (size_t i = 0; i < RETAIN_BLOCKS; i++)
         if ((blocks[i] = mpool_alloc(NULL, 1000)) == NULL)
             return 2;
+    mpool_stats_t st = {.size = sizeof(st)};
+
     for (size_t i = 0; i < RETAIN_BLOCKS; i++)
         mpool_free(NULL, blocks[i]);
-    printf("reclaimed=%zu\n", mpool_reclaim(NULL));
+    if (mpool_stats(NULL, &st) != 0)
+        return 2;
+    printf("reclaimed=%zu retain=%zu\n", mpool_reclaim(NULL), st.retain);
     return 0;
 }
 
@@ -368,9 +373,12 @@ test_retain(void)
     static const char *const plain[] = {"retain", NULL};
     static const char *const api[] = {"retain", "retain", "1M", NULL};
     run_t r;
-    long uncapped, env_capped, api_capped;
+    long uncapped, env_capped, api_capped, dflt, dflt_retain;
 
     run_self(&r, NULL, plain);
+    dflt = exited_ok(&r) ? field(r.out, "reclaimed=") : -1;
+    dflt_retain = exited_ok(&r) ? field(r.out, "retain=") : -1;
+    run_self(&r, "MPOOL_OPTIONS=retain=0", plain);
     uncapped = exited_ok(&r) ? field(r.out, "reclaimed=") : -1;
     run_self(&r, "MPOOL_OPTIONS=retain=1M", plain);
     env_capped = exited_ok(&r) ? field(r.out, "reclaimed=") : -1;
@@ -378,9 +386,13 @@ test_retain(void)
     api_capped = exited_ok(&r) ? field(r.out, "reclaimed=") : -1;
     /* 20 MB of blocks is 4883 pages; a 1 MiB cap keeps 256 of them, and
      * what magazines and depots hold (a few hundred blocks) comes on top */
+    ok(dflt_retain == 4L << 20 && dflt > 256 + 400 && dflt < 1024 + 400,
+       "retain: by default the cap is one segment, 4 MiB (mpool_stats: "
+       "%ld), and the default pool keeps no more (mpool_reclaim gives back "
+       "%ld pages)", dflt_retain, dflt);
     ok(uncapped > 4000,
-       "retain: without a cap the default pool keeps 20 MB of empty slabs "
-       "(mpool_reclaim gives back %ld pages)", uncapped);
+       "retain=0: without a cap the default pool keeps 20 MB of empty "
+       "slabs (mpool_reclaim gives back %ld pages)", uncapped);
     ok(env_capped >= 0 && env_capped < 256 + 400,
        "retain=1M in MPOOL_OPTIONS: at most 1 MiB kept (%ld pages "
        "reclaimed)", env_capped);

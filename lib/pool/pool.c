@@ -128,7 +128,7 @@ pool_init(struct mpool *p, const struct mp_pool_ops *ops, const char *name,
 
 /* The default pool's retention cap, as set before the library is
  * initialised (MPOOL_OPTIONS's "retain" is read before). */
-static size_t default_retain;
+static size_t default_retain = MP_DEFAULT_RETAIN;
 
 void
 mp_pool_set_default_retain(size_t bytes)

@@ -201,6 +201,15 @@ MP_HIDDEN void mp_pool_bootstrap(void);
 /* The default pool's retain (bytes of empty slabs kept; 0: no cap), now
  * or, before initialisation, from its start (MPOOL_OPTIONS's "retain"). */
 MP_HIDDEN void mp_pool_set_default_retain(size_t bytes);
+/* The default pool's retain when nothing sets one: one segment's worth of
+ * empty slabs (4 MiB with mmap and sbrk, 256 KiB on k210).  Without a cap,
+ * a program whose block sizes move from class to class over its run keeps
+ * every class's high-water mark: `git repack -adf` peaked 30 % above
+ * glibc's resident memory, 42 MiB of it in empty slabs (one 1.25-7 MiB
+ * slab left at each step of an array grown by realloc, 10-17 in each
+ * class of 72-208 KiB its delta search had moved through); with this cap,
+ * 8 % (doc/bench-suite.md, bench/git-repack.sh). */
+#define MP_DEFAULT_RETAIN MP_SEGMENT_SIZE
 /* Give back what every pool's classes can (reclaim). */
 MP_HIDDEN size_t mp_pools_shrink(void);
 /* The region of a pool over caller memory, or NULL (tests). */
