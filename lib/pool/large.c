@@ -179,7 +179,7 @@ mp_large_free(mp_large_t *l)
                           mp_unhide(l->block_h));
     /* a pool with a retain cap that its empty slabs already fill wants
      * memory back now, as for a slab past it (cache/slab.c) */
-    if (p->retain != 0 &&
+    if (mp_pool_retain_bounds_large(p) &&
         atomic_load_explicit(&p->empty, memory_order_relaxed) +
                 large_run_bytes(l) >
             p->retain)

@@ -129,13 +129,23 @@ pool_init(struct mpool *p, const struct mp_pool_ops *ops, const char *name,
 /* The default pool's retention cap, as set before the library is
  * initialised (MPOOL_OPTIONS's "retain" is read before). */
 static size_t default_retain = MP_DEFAULT_RETAIN;
+/* Whether a program set the default pool's retain (MPOOL_OPTIONS, mallopt,
+ * mpool_set_option): only then does it bound the large runs kept too. */
+static bool default_retain_set;
 
 void
 mp_pool_set_default_retain(size_t bytes)
 {
     default_retain = bytes;
+    default_retain_set = true;
     if (mp_initialised())
         default_pool.retain = bytes;
+}
+
+bool
+mp_pool_retain_bounds_large(const struct mpool *p)
+{
+    return p->retain != 0 && (!p->is_default || default_retain_set);
 }
 
 void

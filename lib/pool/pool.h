@@ -201,6 +201,11 @@ MP_HIDDEN void mp_pool_bootstrap(void);
 /* The default pool's retain (bytes of empty slabs kept; 0: no cap), now
  * or, before initialisation, from its start (MPOOL_OPTIONS's "retain"). */
 MP_HIDDEN void mp_pool_set_default_retain(size_t bytes);
+/* Whether p's retain cap bounds the large runs it frees as well as its
+ * empty slabs: a cap of the pool's options, or the default pool's when a
+ * program set it.  The default pool's own cap (MP_DEFAULT_RETAIN) leaves
+ * its freed runs to the page level's decay and its process-wide caps. */
+MP_HIDDEN bool mp_pool_retain_bounds_large(const struct mpool *p);
 /* The default pool's retain when nothing sets one: one segment's worth of
  * empty slabs (4 MiB with mmap and sbrk, 256 KiB on k210).  Without a cap,
  * a program whose block sizes move from class to class over its run keeps
