@@ -50,6 +50,39 @@ release_empty_segments(void)
     return released;
 }
 
+/* List seg on arena's huge list (again, after a grow: its address may
+ * have changed); the arena's lock held. */
+static void
+huge_link(mp_arena_t *arena, mp_segment_t *seg)
+{
+    seg->prev = NULL;
+    seg->next = arena->huge;
+    if (seg->next != NULL)
+        seg->next->prev = seg;
+    arena->huge = seg;
+}
+
+static void
+huge_unlink(mp_arena_t *arena, mp_segment_t *seg)
+{
+    if (seg->prev != NULL)
+        seg->prev->next = seg->next;
+    else
+        arena->huge = seg->next;
+    if (seg->next != NULL)
+        seg->next->prev = seg->prev;
+}
+
+/* A span taken for a run of npages, listed and counted in its arena. */
+static void
+huge_take(mp_arena_t *arena, mp_segment_t *seg, size_t npages)
+{
+    mp_mutex_lock(&arena->lock);
+    huge_link(arena, seg);
+    arena->run_pages += npages;
+    mp_mutex_unlock(&arena->lock);
+}
+
 void *
 mp_huge_alloc(mp_arena_t *arena, size_t npages, bool *is_zero)
 {
@@ -66,14 +99,7 @@ mp_huge_alloc(mp_arena_t *arena, size_t npages, bool *is_zero)
     seg = mp_decay_take(arena, nsegments, npages, is_zero);
     if (seg != NULL) {
         seg->run_pages = npages;
-        mp_mutex_lock(&arena->lock);
-        seg->prev = NULL;
-        seg->next = arena->huge;
-        if (seg->next != NULL)
-            seg->next->prev = seg;
-        arena->huge = seg;
-        arena->run_pages += npages;
-        mp_mutex_unlock(&arena->lock);
+        huge_take(arena, seg, npages);
         return mp_page_address(seg, seg->first_page);
     }
     rc = mp_segment_acquire(nsegments, &seg, is_zero);
@@ -93,14 +119,7 @@ mp_huge_alloc(mp_arena_t *arena, size_t npages, bool *is_zero)
     seg->dirty_pages = npages;
     seg->taken_dirty = *is_zero ? 0 : npages;
     seg->arena = arena;
-    mp_mutex_lock(&arena->lock);
-    seg->prev = NULL;
-    seg->next = arena->huge;
-    if (seg->next != NULL)
-        seg->next->prev = seg;
-    arena->huge = seg;
-    arena->run_pages += npages;
-    mp_mutex_unlock(&arena->lock);
+    huge_take(arena, seg, npages);
     mp_committed_add(seg->first_page + npages);
     return mp_page_address(seg, seg->first_page);
 }
@@ -144,28 +163,6 @@ mp_huge_free(mp_segment_t *seg, void *addr, size_t npages, bool purge)
         atomic_fetch_add_explicit(&mp_reclaim_huge_pages, npages,
                                   memory_order_relaxed);
     return 0;
-}
-
-/* Relist seg (its address may have changed) on arena's huge list. */
-static void
-huge_link(mp_arena_t *arena, mp_segment_t *seg)
-{
-    seg->prev = NULL;
-    seg->next = arena->huge;
-    if (seg->next != NULL)
-        seg->next->prev = seg;
-    arena->huge = seg;
-}
-
-static void
-huge_unlink(mp_arena_t *arena, mp_segment_t *seg)
-{
-    if (seg->prev != NULL)
-        seg->prev->next = seg->next;
-    else
-        arena->huge = seg->next;
-    if (seg->next != NULL)
-        seg->next->prev = seg->prev;
 }
 
 void *

@@ -188,6 +188,29 @@ mp_arena_remove_segment_locked(mp_arena_t *arena, mp_segment_t *seg)
     arena->empty_segments--;
 }
 
+/* Pages [start, end) of seg, free until now, taken into a run: those
+ * still committed leave the arena's free committed count, the others are
+ * committed by the run.  Whether none of them was committed (fresh pages
+ * read zero). */
+static bool
+commit_pages_locked(mp_arena_t *arena, mp_segment_t *seg, size_t start,
+                    size_t end)
+{
+    size_t fresh = 0;
+
+    for (size_t i = start; i < end; i++) {
+        if (seg->pages[i].committed) {
+            arena->free_committed--;
+        } else {
+            seg->pages[i].committed = 1;
+            fresh++;
+        }
+    }
+    if (fresh != 0)
+        mp_committed_add(fresh);
+    return fresh == end - start;
+}
+
 /* Take a run from the free blocks the arena has; NULL if none is large
  * enough. */
 static void *
@@ -199,8 +222,7 @@ arena_take_locked(mp_arena_t *arena, size_t npages, bool *is_zero)
     mp_page_t *p;
     mp_segment_t *seg;
     size_t index;
-    bool zero = true;
-    size_t fresh = 0;
+    bool zero;
 
     if (candidates == 0)
         return NULL;
@@ -217,17 +239,7 @@ arena_take_locked(mp_arena_t *arena, size_t npages, bool *is_zero)
     }
     if (npages < ((size_t)1 << order))
         range_free(arena, seg, index + npages, index + ((size_t)1 << order));
-    for (size_t i = index; i < index + npages; i++) {
-        if (seg->pages[i].committed) {
-            zero = false;
-            arena->free_committed--;
-        } else {
-            seg->pages[i].committed = 1;
-            fresh++;
-        }
-    }
-    if (fresh != 0)
-        mp_committed_add(fresh);
+    zero = commit_pages_locked(arena, seg, index, index + npages);
     p->state = MP_PAGE_RUN;
     p->count = (uint32_t)npages;
     seg->free_pages -= npages;
@@ -318,7 +330,7 @@ bool
 mp_arena_grow_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
                      size_t npages, size_t new_npages)
 {
-    size_t start = index + npages, end = index + new_npages, fresh = 0;
+    size_t start = index + npages, end = index + new_npages;
 
     MP_ASSERT(seg->pages[index].state == MP_PAGE_RUN &&
               seg->pages[index].count == npages);
@@ -345,16 +357,7 @@ mp_arena_grow_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
             range_free(arena, seg, end, stop);
         i = stop;
     }
-    for (size_t i = start; i < end; i++) {
-        if (seg->pages[i].committed) {
-            arena->free_committed--;
-        } else {
-            seg->pages[i].committed = 1;
-            fresh++;
-        }
-    }
-    if (fresh != 0)
-        mp_committed_add(fresh);
+    (void)commit_pages_locked(arena, seg, start, end);
     seg->pages[index].count = (uint32_t)new_npages;
     seg->free_pages -= new_npages - npages;
     arena->free_pages -= new_npages - npages;
