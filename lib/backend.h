@@ -19,9 +19,9 @@
  *   unsigned mp_backend_cpu_id(void)   the current CPU (a hint: it may be
  *                                       stale the moment it is returned)
  *   void mp_set_errno(int)             set the caller-visible error number
- *   void *mp_backend_tcache_get(void)  the calling thread's (or hart's)
- *   void mp_backend_tcache_set(void *)   cache table; initially
- *                                        &mp_tcache_empty
+ *   mp_tcell_t *mp_backend_tcell(void) the calling thread's (or hart's)
+ *                                       cell (below); its tcache is
+ *                                       initially &mp_tcache_empty
  * and provide the error numbers ENOMEM and EINVAL.  It may define
  *   MP_THREAD_LOCAL     the storage class of per-thread variables; where
  *                       it does not, mp_backend_cpu_id() must name the
@@ -47,6 +47,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* A thread's (or a hart's) cell: the cache table it works on, and the
+ * mark it sets while it works on the table.  Another thread (a drain,
+ * magazine.c) swaps the table out and reads the mark, so both are atomic;
+ * the owner's accesses are plain loads and stores.  The backend keeps one
+ * per thread where the fast paths reach it in one or two instructions
+ * (initial-exec TLS, or an array indexed by the hart). */
+typedef struct mp_tcell {
+    void *_Atomic tcache;
+    _Atomic uint32_t in_op;
+} mp_tcell_t;
 
 #include "backend-inline.h"
 

@@ -12,7 +12,12 @@
  *     full size (the scaling of 128-round magazines stays);
  *   - a thread that allocates and frees in turn grows its stack to full
  *     size too, and a consumer that starts allocating grows back;
- *   - a thread at full size that turns consumer shrinks to the floor.
+ *   - a thread at full size that turns consumer shrinks to the floor;
+ *   - the fixed slots (cache.h, MP_TSLOT_FIXED): the default pool's small
+ *     classes have them, at the index of their class, the empty and the
+ *     stopped tables hold them empty, the size-to-slot table agrees with
+ *     the size classes, and a drain by another thread empties a blocked
+ *     thread's fixed slot and gives its table back to it.
  *
  * An internal test: it reads the calling thread's table (cache/cache.h).
  * No timing: only counts and sizes.
@@ -24,6 +29,8 @@
 
 #include "cache/cache.h"
 #include "page/page.h"
+#include "pool/pool-fast.h"
+#include "pool/sizeclass.h"
 #include "tap/tap.h"
 
 #define SHORT_BLOCKS 8
@@ -39,7 +46,7 @@ static _Atomic unsigned long short_bad;
 static bool
 my_slot(const struct mpool_cache *c, size_t *held, size_t *cap)
 {
-    mp_tcache_t *tc = mp_backend_tcache_get();
+    mp_tcache_t *tc = mp_tcache_mine();
     mp_tslot_t *s;
 
     *held = *cap = 0;
@@ -57,7 +64,7 @@ my_slot(const struct mpool_cache *c, size_t *held, size_t *cap)
 static size_t
 my_used_slots(void)
 {
-    mp_tcache_t *tc = mp_backend_tcache_get();
+    mp_tcache_t *tc = mp_tcache_mine();
     size_t n = 0;
 
     for (uint32_t u = tc->used; u != 0; u = tc->slots[u - 1].next_used)
@@ -369,12 +376,128 @@ test_turned_consumer(void)
     free(turned_objs);
 }
 
+/* ------------------------------------------------------------------------
+ * The fixed slots
+ * ------------------------------------------------------------------------ */
+
+#define FIXED_SIZE 64
+#define FIXED_BLOCKS 40
+static pthread_mutex_t fixed_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fixed_cond = PTHREAD_COND_INITIALIZER;
+static int fixed_phase;
+static mp_tcache_t *fixed_table;
+static size_t fixed_held_before;
+static bool fixed_table_back, fixed_alloc_after;
+
+static void
+fixed_wait(int want)
+{
+    pthread_mutex_lock(&fixed_lock);
+    while (fixed_phase < want)
+        pthread_cond_wait(&fixed_cond, &fixed_lock);
+    pthread_mutex_unlock(&fixed_lock);
+}
+
+static void
+fixed_set(int to)
+{
+    pthread_mutex_lock(&fixed_lock);
+    fixed_phase = to;
+    pthread_cond_broadcast(&fixed_cond);
+    pthread_mutex_unlock(&fixed_lock);
+}
+
+static void *
+fixed_worker(void *arg)
+{
+    struct mpool_cache *c = arg;
+    void *blocks[FIXED_BLOCKS];
+    size_t cap;
+
+    for (int i = 0; i < FIXED_BLOCKS; i++)
+        if ((blocks[i] = mpool_alloc(mpool_default(), FIXED_SIZE)) == NULL)
+            bail("mpool_alloc");
+    for (int i = 0; i < FIXED_BLOCKS; i++)
+        mpool_free(mpool_default(), blocks[i]);
+    fixed_table = mp_tcache_mine();
+    my_slot(c, &fixed_held_before, &cap);
+    fixed_set(1);
+    fixed_wait(2); /* blocked here while the main thread drains */
+    fixed_table_back = mp_tcache_mine() == fixed_table;
+    blocks[0] = mpool_alloc(mpool_default(), FIXED_SIZE);
+    fixed_alloc_after = blocks[0] != NULL;
+    mpool_free(mpool_default(), blocks[0]);
+    return NULL;
+}
+
+static void
+test_fixed_slots(void)
+{
+    unsigned cls = mp_size_class(FIXED_SIZE);
+    struct mpool_cache *c;
+    bool empty_ok = true, table_ok = true;
+    void *block;
+    pthread_t t;
+
+    for (unsigned i = 0; i < MP_TSLOT_FIXED; i++) {
+        const mp_tslot_t *e = &mp_tcache_empty.slots[i];
+        const mp_tslot_t *x = &mp_tcache_stopped.slots[i];
+        if (e->top != NULL || e->base != NULL || e->limit != NULL ||
+            x->top != NULL || x->base != NULL || x->limit != NULL)
+            empty_ok = false;
+    }
+    ok(empty_ok && mp_tcache_empty.slots_end == 0 &&
+           mp_tcache_stopped.slots_end == 0,
+       "the empty and the stopped table hold %d empty fixed slots and no "
+       "other", MP_TSLOT_FIXED);
+    for (size_t size = 0; size <= POOL_FAST_SMALL_MAX; size++)
+        if (mp_default_slot_offset[(size + 7) >> 3] !=
+            mp_tslot_offset(mp_size_class(size)))
+            table_ok = false;
+    ok(table_ok, "the fixed slot of every size up to %d bytes is its "
+       "class's", POOL_FAST_SMALL_MAX);
+
+    block = mpool_alloc(mpool_default(), FIXED_SIZE);
+    mpool_free(mpool_default(), block);
+    c = atomic_load(&mp_default_pool.classes[cls]);
+    if (c == NULL || !magazines(c)) {
+        skip(3, "the default pool's classes have no magazines here");
+        return;
+    }
+    ok(c->tslot == cls && c->fixed_offset == c->fast_offset &&
+           mp_tcache_mine()->capacity >= MP_TSLOT_FIXED,
+       "the default pool's %d-byte class has fixed slot %u, and the "
+       "table has every fixed slot", FIXED_SIZE, c->tslot);
+
+    if (pthread_create(&t, NULL, fixed_worker, c) != 0)
+        bail("pthread_create");
+    fixed_wait(1);
+    if (!mp_tcache_drain_others()) {
+        fixed_set(2);
+        pthread_join(t, NULL);
+        skip(2, "no barrier on other threads here: drains are asked for");
+        return;
+    }
+    {
+        mp_tslot_t *s = &fixed_table->slots[cls];
+        size_t held = (size_t)(s->top - s->base);
+        ok(fixed_held_before > 0 && held == 0,
+           "a drain empties a blocked thread's fixed slot (%zu objects, "
+           "then %zu)", fixed_held_before, held);
+    }
+    fixed_set(2);
+    pthread_join(t, NULL);
+    ok(fixed_table_back && fixed_alloc_after,
+       "the drained thread has its own table back and allocates");
+}
+
 int
 main(void)
 {
-    plan(15);
+    plan(20);
     test_short_threads();
     test_consumer();
     test_turned_consumer();
+    test_fixed_slots();
     return 0;
 }

@@ -69,22 +69,16 @@ mp_backend_cpu_id(void)
  * record): initial-exec, like the table below. */
 #define MP_THREAD_LOCAL __thread __attribute__((tls_model("initial-exec")))
 
-/* The calling thread's cache table.  Initial-exec TLS: one load from the
- * thread pointer, where the default model for a shared library would call
- * __tls_get_addr on every access. */
-extern __thread void *mp_tls_tcache
+/* The calling thread's cell (backend.h).  Initial-exec TLS: its address
+ * is the thread pointer plus a constant, where the default model for a
+ * shared library would call __tls_get_addr on every access. */
+extern __thread mp_tcell_t mp_tls_cell
     __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
-static inline void *
-mp_backend_tcache_get(void)
+static inline mp_tcell_t *
+mp_backend_tcell(void)
 {
-    return mp_tls_tcache;
-}
-
-static inline void
-mp_backend_tcache_set(void *tcache)
-{
-    mp_tls_tcache = tcache;
+    return &mp_tls_cell;
 }
 
 static inline void

@@ -73,10 +73,10 @@ mp_lock_wake(mp_lock_t *lock)
 }
 
 /* ------------------------------------------------------------------------
- * Threads: the cache table pointer (thread-exit.c has the exit hook).
+ * Threads: the cell (thread-exit.c has the exit hook).
  * ------------------------------------------------------------------------ */
 
-__thread void *mp_tls_tcache = &mp_tcache_empty;
+__thread mp_tcell_t mp_tls_cell = { .tcache = &mp_tcache_empty };
 
 
 /* ------------------------------------------------------------------------

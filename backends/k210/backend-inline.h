@@ -162,34 +162,25 @@ struct mp_tcache;
 extern struct mp_tcache mp_tcache_empty __attribute__((visibility("hidden")));
 
 #if MP_K210_TARGET
-/* Each hart's cache table, indexed by hart id.  A hart uses its entry
+/* Each hart's cell (backend.h), indexed by hart id.  A hart uses its cell
  * without a lock, so it must not be switched to another context in the
  * middle of a library call (see doc/backends.md).  A hart id out of range
- * gets the empty table, whose every call goes to the slow path, which
- * stops the program naming the hart (mp_backend_tcache_set). */
-extern void *mp_k210_tcache[MP_K210_HARTS]
+ * gets a cell of its own whose table is always the empty one: every call
+ * goes to the slow path, which stops the program naming the hart
+ * (mp_k210_bad_hart, when the core would set up a table). */
+extern mp_tcell_t mp_k210_cells[MP_K210_HARTS + 1]
     __attribute__((visibility("hidden")));
 void mp_k210_bad_hart(unsigned hart)
     __attribute__((noreturn, visibility("hidden")));
 
-static inline void *
-mp_backend_tcache_get(void)
+static inline mp_tcell_t *
+mp_backend_tcell(void)
 {
     unsigned hart = mpool_k210_hart_id();
 
-    return __builtin_expect(hart < MP_K210_HARTS, 1)
-               ? mp_k210_tcache[hart]
-               : (void *)&mp_tcache_empty;
-}
-
-static inline void
-mp_backend_tcache_set(void *tcache)
-{
-    unsigned hart = mpool_k210_hart_id();
-
-    if (__builtin_expect(hart >= MP_K210_HARTS, 0))
-        mp_k210_bad_hart(hart);
-    mp_k210_tcache[hart] = tcache;
+    return &mp_k210_cells[__builtin_expect(hart < MP_K210_HARTS, 1)
+                              ? hart
+                              : MP_K210_HARTS];
 }
 
 static inline void
@@ -203,22 +194,16 @@ mp_set_errno(int e)
  * keeps those records per hart there (mp_backend_cpu_id is the hart). */
 #define MP_THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
 
-/* The host build: the calling thread's table, in initial-exec TLS as with
+/* The host build: the calling thread's cell, in initial-exec TLS as with
  * the hosted backends, and the C library's errno set along with the
  * library's own, so that programs and tests written for errno work. */
-extern _Thread_local void *mp_k210_tls_tcache
+extern _Thread_local mp_tcell_t mp_k210_tls_cell
     __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
-static inline void *
-mp_backend_tcache_get(void)
+static inline mp_tcell_t *
+mp_backend_tcell(void)
 {
-    return mp_k210_tls_tcache;
-}
-
-static inline void
-mp_backend_tcache_set(void *tcache)
-{
-    mp_k210_tls_tcache = tcache;
+    return &mp_k210_tls_cell;
 }
 
 static inline void

@@ -374,8 +374,8 @@ mp_backend_fork_lock(void)
 
 #if MP_K210_TARGET
 
-void *mp_k210_tcache[MP_K210_HARTS] = {
-    [0 ... MP_K210_HARTS - 1] = &mp_tcache_empty,
+mp_tcell_t mp_k210_cells[MP_K210_HARTS + 1] = {
+    [0 ... MP_K210_HARTS] = { .tcache = &mp_tcache_empty },
 };
 
 /* The library's errno, one per hart; harts out of range share the last. */
@@ -429,7 +429,13 @@ mp_k210_park(void)
 int
 mp_backend_thread_attach(void *tcache)
 {
+    unsigned hart = mpool_k210_hart_id();
+
+    /* the core has just put the table in the hart's cell: a hart out of
+     * range shares the spare cell, which must keep the empty table */
     (void)tcache;
+    if (hart >= MP_K210_HARTS)
+        mp_k210_bad_hart(hart);
     return 0;
 }
 

@@ -47,7 +47,7 @@ mp_k210_host_init(void)
  * Per-thread state
  * ------------------------------------------------------------------------ */
 
-_Thread_local void *mp_k210_tls_tcache = &mp_tcache_empty;
+_Thread_local mp_tcell_t mp_k210_tls_cell = { .tcache = &mp_tcache_empty };
 
 static _Thread_local int host_errno
     __attribute__((tls_model("initial-exec")));

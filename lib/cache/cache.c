@@ -156,6 +156,7 @@ cache_init(struct mpool_cache *c, const char *name, size_t size,
     c->flags = flags;
     c->tslot = MP_TSLOT_NONE;
     c->fast_offset = MP_TSLOT_NONE;
+    c->fixed_offset = mp_tslot_offset(MP_TSLOT_NULL);
     mp_mutex_init(&c->lock, MP_LOCK_CACHE, 0);
     mp_mutex_init(&c->depot_lock, MP_LOCK_DEPOT, 0);
     rc = mp_slab_layout(c);
@@ -264,8 +265,8 @@ mpool_cache_create(const char *name, size_t size, size_t align,
     if (rc == 0 &&
         !(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG | MP_CACHE_VG)) &&
         c->stride <= MP_MAGAZINE_BYTES && c->mag_rounds != 0 &&
-        mp_tslot_claim(c) == 0 && !(flags & MPOOL_CACHE_ZERO))
-        c->fast_offset = mp_tslot_offset(c->tslot);
+        mp_tslot_claim(c, MP_TSLOT_NONE) == 0 && (flags & MPOOL_CACHE_ZERO))
+        c->fast_offset = MP_TSLOT_NONE; /* every call zeroes: slow */
     if (rc != 0) {
         mp_internal_free(&mp_cache_cache, mem, "mpool_cache_create");
         mp_mutex_unlock(&registry_lock);
@@ -284,7 +285,8 @@ mpool_cache_create(const char *name, size_t size, size_t align,
 struct mpool_cache *
 mp_cache_new_unlisted(const char *name, size_t size, size_t align,
                       unsigned flags, void *owner,
-                      const mp_cache_owner_ops_t *owner_ops)
+                      const mp_cache_owner_ops_t *owner_ops,
+                      uint32_t fixed_slot)
 {
     struct mpool_cache *c;
     void *mem;
@@ -309,9 +311,8 @@ mp_cache_new_unlisted(const char *name, size_t size, size_t align,
     c->owner = owner;
     c->owner_ops = owner_ops;
     if (!(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG | MP_CACHE_VG)) &&
-        c->stride <= MP_MAGAZINE_BYTES && c->mag_rounds != 0 &&
-        mp_tslot_claim(c) == 0)
-        c->fast_offset = mp_tslot_offset(c->tslot);
+        c->stride <= MP_MAGAZINE_BYTES && c->mag_rounds != 0)
+        (void)mp_tslot_claim(c, fixed_slot); /* else: no magazines */
     return c;
 }
 

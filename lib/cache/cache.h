@@ -57,6 +57,15 @@ extern MP_HIDDEN uint32_t mp_magazine_rounds_max;
 #define MP_TSLOT_MAX 16384
 #endif
 #define MP_TSLOT_NONE UINT32_MAX
+/* The fixed slots: indices every thread table has from its start, and
+ * the empty table too (zeroed: an empty stack, no room), so that a fast
+ * path that uses one needs no bound test.  A layer above claims them by
+ * index (mp_cache_new_unlisted: the default pool's classes of 1 KiB and
+ * less, pool-fast.h); the last, MP_TSLOT_NULL, is never set up, and is
+ * where a cache without a fixed slot points (fixed_offset), so that such
+ * a fast path finds an empty stack and takes the way of any cache. */
+#define MP_TSLOT_FIXED 34
+#define MP_TSLOT_NULL (MP_TSLOT_FIXED - 1)
 
 /* A cache's own locks (its slab lock, its depot lock), skipped for a cache
  * only one thread uses. */
@@ -133,26 +142,30 @@ typedef struct mp_tslot {
 typedef struct mp_tcache {
     _Atomic uint32_t slots_end; /* byte offset past the last slot: a slot at
                                    offset o exists when o < slots_end; 0
-                                   while another thread drains the table */
+                                   in the empty and the stopped table */
     uint32_t capacity;          /* slots[] entries in use, cleared: the
-                                   highest index set up + 1; 0 in the
-                                   empty table */
+                                   highest index set up + 1, at least
+                                   MP_TSLOT_FIXED; 0 in the empty table */
     uint32_t seen_epoch;        /* tslot_epoch when last tidied */
     uint32_t drain_seen;        /* drain_epoch when last flushed */
     struct mp_tcache *next;     /* every thread's table, for reclaim */
     struct mp_tcache *prev;
-    _Atomic uint32_t in_op;     /* 1 while the owner works on its slots */
-    _Atomic uint32_t stopped;   /* set by a thread draining this table */
-    uint32_t saved_end;         /* slots_end while stopped */
+    mp_tcell_t *cell;           /* the owner's cell (backend.h), where a
+                                   drainer swaps the table out */
     uint32_t used;              /* the slots this thread has set up, a list
                                    through next_used: first index + 1, 0
                                    when none (what exit and drains visit) */
     uint32_t room;              /* slots[] entries the table's pages hold;
                                    those past capacity are not cleared */
-    uint32_t spare;
-    uint64_t pad;
-    mp_tslot_t slots[];
+    uint64_t pad[2];
+    mp_tslot_t slots[];         /* the fixed ones first, in every table */
 } mp_tcache_t;
+
+/* The table of a thread that has none yet (or has exited, or whose
+ * backend cannot cache for it), and the one a drainer puts in a cell while
+ * it works on the owner's table (magazine.c): no slots but the fixed ones,
+ * zeroed, so every call goes to the slow path. */
+extern MP_HIDDEN mp_tcache_t mp_tcache_stopped;
 
 _Static_assert(sizeof(mp_tslot_t) == 64, "a thread slot is 64 bytes");
 _Static_assert(sizeof(mp_slab_t) == 64, "a slab descriptor is 64 bytes");
@@ -168,6 +181,10 @@ struct mpool_cache {
                                  table, or MP_TSLOT_NONE when every call
                                  must take the slow path */
     uint32_t flags;           /* MPOOL_CACHE_* */
+    uint32_t fixed_offset;    /* the same when the slot is a fixed one
+                                 (fast_offset: a fixed slot's fast path
+                                 needs no bound test); MP_TSLOT_NULL's
+                                 offset otherwise */
     uintptr_t magic;          /* MP_CACHE_MAGIC; MP_CACHE_DEAD after destroy */
 
     /* Fixed at creation. */
@@ -285,7 +302,11 @@ MP_HIDDEN mp_slab_t *mp_slab_of(const void *obj);
  * magazine.c: thread caches and the depot.
  * ------------------------------------------------------------------------ */
 
-MP_HIDDEN int mp_tslot_claim(struct mpool_cache *cache);
+/* A slot index for the cache: `fixed`, one of the fixed slots below
+ * MP_TSLOT_NULL that no other cache has, or MP_TSLOT_NONE for any free
+ * one.  Sets tslot, tslot_gen, fast_offset and (for a fixed one)
+ * fixed_offset; -1 when every index is taken. */
+MP_HIDDEN int mp_tslot_claim(struct mpool_cache *cache, uint32_t fixed);
 /* Retire the cache's slot index whatever is out. */
 MP_HIDDEN void mp_tslot_retire(struct mpool_cache *cache);
 /* Retire the cache's slot index if no object is out (EBUSY otherwise),
@@ -340,32 +361,96 @@ mp_cache_free_inline(struct mpool_cache *c, void *obj)
     mp_cache_free_inline_ex(c, obj, true, false);
 }
 
+/* The calling thread's table, as it is now: the stopped table while
+ * another thread drains it. */
+static inline mp_tcache_t *
+mp_tcache_mine(void)
+{
+    return atomic_load_explicit(&mp_backend_tcell()->tcache,
+                                memory_order_acquire);
+}
+
+/* The owner's bracket around its work on its table (magazine.c has the
+ * protocol): the mark, then the table, read after it. */
+static inline mp_tcache_t *
+mp_tcell_enter(mp_tcell_t *cell)
+{
+    atomic_store_explicit(&cell->in_op, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    return atomic_load_explicit(&cell->tcache, memory_order_acquire);
+}
+
+static inline void
+mp_tcell_leave(mp_tcell_t *cell)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    atomic_store_explicit(&cell->in_op, 0, memory_order_release);
+}
+
+/* Pop and push on the stack of the calling thread's slot at byte offset
+ * off: no test of the table's bound, so off must be a fixed slot's
+ * (MP_TSLOT_FIXED).  pop: false when the stack is empty (or was never
+ * set up); push: false when it is full, not set up, or obj is on its top
+ * already (freed twice in a row), and the caller goes the way of any
+ * cache, which sorts these out. */
+static inline bool
+mp_tslot_pop_fixed(uint32_t off, void **out)
+{
+    mp_tcell_t *cell = mp_backend_tcell();
+    mp_tslot_t *s = (mp_tslot_t *)((char *)mp_tcell_enter(cell) + off);
+    void **top = s->top;
+
+    if (MP_LIKELY(top != s->base)) {
+        *out = top[-1];
+        /* atomic: another thread may read top as a snapshot
+         * (magazine.c, slot_set_top); the same store all the same */
+        __atomic_store_n(&s->top, top - 1, __ATOMIC_RELAXED);
+        mp_tcell_leave(cell);
+        return true;
+    }
+    mp_tcell_leave(cell);
+    return false;
+}
+
+static inline bool
+mp_tslot_push_fixed(uint32_t off, void *obj)
+{
+    mp_tcell_t *cell = mp_backend_tcell();
+    mp_tslot_t *s = (mp_tslot_t *)((char *)mp_tcell_enter(cell) + off);
+    void **top = s->top;
+    bool pushed = false;
+
+    /* top[-1] == obj: freed twice in a row (base[-1] is NULL) */
+    if (MP_LIKELY(top != s->limit && top[-1] != obj)) {
+        *top = obj;
+        __atomic_store_n(&s->top, top + 1, __ATOMIC_RELAXED);
+        pushed = true;
+    }
+    mp_tcell_leave(cell);
+    return pushed;
+}
+
 static inline void *
 mp_cache_alloc_inline_ex(struct mpool_cache *c, bool count)
 {
-    mp_tcache_t *tc = mp_backend_tcache_get();
+    mp_tcell_t *cell = mp_backend_tcell();
     uint32_t off = c->fast_offset;
+    mp_tcache_t *tc = mp_tcell_enter(cell);
 
-    atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
     if (MP_LIKELY(off < atomic_load_explicit(&tc->slots_end,
-                                             memory_order_acquire))) {
+                                             memory_order_relaxed))) {
         mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
         void **top = s->top;
         if (MP_LIKELY(top != s->base)) {
             void *obj = top[-1];
-            /* atomic: another thread may read top as a snapshot
-             * (magazine.c, slot_set_top); the same store all the same */
             __atomic_store_n(&s->top, top - 1, __ATOMIC_RELAXED);
             if (count)
                 s->allocs++;
-            atomic_signal_fence(memory_order_seq_cst);
-            atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+            mp_tcell_leave(cell);
             return obj;
         }
     }
-    atomic_signal_fence(memory_order_seq_cst);
-    atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+    mp_tcell_leave(cell);
     {
         /* a call, not a jump: the public function that got here stays on
          * the stack, where valgrind's allocation stacks show it */
@@ -379,13 +464,12 @@ static inline void
 mp_cache_free_inline_ex(struct mpool_cache *c, void *obj, bool count,
                         bool nonnull)
 {
-    mp_tcache_t *tc = mp_backend_tcache_get();
+    mp_tcell_t *cell = mp_backend_tcell();
     uint32_t off = c->fast_offset;
+    mp_tcache_t *tc = mp_tcell_enter(cell);
 
-    atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
     if (MP_LIKELY(off < atomic_load_explicit(&tc->slots_end,
-                                             memory_order_acquire) &&
+                                             memory_order_relaxed) &&
                   (nonnull || obj != NULL))) {
         mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
         void **top = s->top;
@@ -396,13 +480,11 @@ mp_cache_free_inline_ex(struct mpool_cache *c, void *obj, bool count,
             __atomic_store_n(&s->top, top + 1, __ATOMIC_RELAXED);
             if (count)
                 s->frees++;
-            atomic_signal_fence(memory_order_seq_cst);
-            atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+            mp_tcell_leave(cell);
             return;
         }
     }
-    atomic_signal_fence(memory_order_seq_cst);
-    atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+    mp_tcell_leave(cell);
     mp_cache_free_slow(c, obj);
     __asm__("" ::: "memory"); /* a call, not a jump (above) */
 }
@@ -451,11 +533,14 @@ MP_HIDDEN void mp_cache_init_internal(struct mpool_cache *cache,
                                       const char *name, size_t size,
                                       unsigned key);
 /* A cache outside the registry, for an owner above (a pool's size class);
- * flags as for mpool_cache_create.  NULL with errno set. */
+ * flags as for mpool_cache_create.  Where it has magazines they use the
+ * fixed slot `fixed_slot` (below MP_TSLOT_NULL, claimed by no other
+ * cache), or any slot with MP_TSLOT_NONE.  NULL with errno set. */
 MP_HIDDEN struct mpool_cache *
 mp_cache_new_unlisted(const char *name, size_t size, size_t align,
                       unsigned flags, void *owner,
-                      const mp_cache_owner_ops_t *owner_ops);
+                      const mp_cache_owner_ops_t *owner_ops,
+                      uint32_t fixed_slot);
 /* Destroy such a cache whatever it holds (the owner is going away).  The
  * caller has drained other threads' magazines first. */
 MP_HIDDEN void mp_cache_delete_unlisted(struct mpool_cache *cache);

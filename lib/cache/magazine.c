@@ -54,26 +54,38 @@
  * Other threads' slots.  The owner works on its slots with plain loads and
  * stores.  Another thread (mpool_reclaim, mpool_cache_destroy) flushes them
  * with an asymmetric fence (the scheme of userspace RCU's membarrier
- * flavour):
+ * flavour).  The owner reaches its table through its cell (backend.h),
+ * which holds the table and the mark in_op:
  *
  *   owner, every operation          drainer, once for all threads
- *   in_op = 1                       stopped = 1; slots_end = 0 (each table)
+ *   cell.in_op = 1                  cell.tcache = &stopped (each table)
  *   (compiler barrier)              membarrier(): a full barrier on every
- *   load slots_end (or stopped)        running thread
- *   ... work on the slots ...       wait until in_op == 0 (each table)
+ *   tc = cell.tcache                   running thread
+ *   ... work on tc's slots ...      wait until cell.in_op == 0 (each)
  *   (compiler barrier)              flush the slots into the depots
- *   in_op = 0                       slots_end = saved; stopped = 0
+ *   cell.in_op = 0                  cell.tcache = the table again
  *
  * The barrier the kernel forces on the owner sits somewhere in its
  * instruction stream: either before its store of in_op = 1, and then its
- * load sees slots_end = 0 and it goes to the slow path, which waits while
- * the table is stopped; or after, and then the drainer sees in_op = 1 and
- * waits for the operation to end.  Either way the two never work on a slot
- * at once, and the owner's fast path pays two plain stores for it.  Slow
- * paths mark in_op only around their work on the slots, never while they
- * take a lock, so a drainer waiting on in_op never waits on a lock.  Where
- * the system has no membarrier, the drainer instead asks each thread to
- * flush at its next slow path (drain_epoch).
+ * load finds the stopped table, whose fixed slots are empty stacks with
+ * no room and whose bound (slots_end) is 0, so it goes to the slow path,
+ * which waits while its cell holds the stopped table; or after, and then
+ * the drainer sees in_op = 1 and waits for the operation to end.  Either
+ * way the two never work on a slot at once, and the owner's fast path pays
+ * two plain stores for it.  Swapping the table out, rather than marking
+ * it, is what lets the fixed slots' fast paths (cache.h) go without a
+ * bound test.  Slow paths mark in_op only around their work on the slots,
+ * never while they take a lock, so a drainer waiting on in_op never waits
+ * on a lock; and a thread changes the table in its cell (a new, larger
+ * one; exit) only with mp_tcache_lock held, which the drainer holds
+ * throughout, so what it puts back is what it found.  Where the system has
+ * no membarrier, the drainer instead asks each thread to flush at its next
+ * slow path (drain_epoch).
+ *
+ * The fixed slots.  Indices below MP_TSLOT_FIXED are claimed by a layer
+ * above for the caches whose fast paths must be shortest (the default
+ * pool's small classes); every table has them from its start, cleared, and
+ * so do the empty and the stopped table.  They are never retired.
  *
  * Retirement.  A destroyed cache's index is retired: its generation
  * changes, and each thread drops its slot for it at its next slow path
@@ -90,14 +102,23 @@
  */
 #include "cache/cache.h"
 
-MP_HIDDEN mp_tcache_t mp_tcache_empty; /* capacity 0: every call is slow */
+/* The empty and the stopped table (cache.h): a header with no room, and
+ * the fixed slots, zeroed, which the fast paths of fixed slots read
+ * without a bound test (static storage for a flexible array member: a GNU
+ * C extension, which gcc and clang both have). */
+MP_HIDDEN mp_tcache_t mp_tcache_empty = {
+    .slots = { [MP_TSLOT_FIXED - 1] = { .top = NULL } },
+};
+MP_HIDDEN mp_tcache_t mp_tcache_stopped = {
+    .slots = { [MP_TSLOT_FIXED - 1] = { .top = NULL } },
+};
 
 static mp_mutex_t mp_tcache_lock = MP_MUTEX_INIT(TCACHE);
 static mp_tcache_t *tcache_list;    /* every thread's table */
 static struct mpool_cache *tslot_owner[MP_TSLOT_MAX];
 static _Atomic uint32_t tslot_gen[MP_TSLOT_MAX];
 static uint32_t tslot_retired_at[MP_TSLOT_MAX]; /* epoch; 0: not retired */
-static uint32_t tslot_high;                      /* indices used so far */
+static uint32_t tslot_high = MP_TSLOT_FIXED;     /* indices used so far */
 static _Atomic uint32_t tslot_epoch = 1;         /* bumped by retirements */
 static _Atomic uint32_t drain_epoch = 1;         /* bumped by reclaim */
 
@@ -132,26 +153,33 @@ oldest_seen_epoch_locked(void)
 }
 
 int
-mp_tslot_claim(struct mpool_cache *c)
+mp_tslot_claim(struct mpool_cache *c, uint32_t fixed)
 {
     uint32_t index = MP_TSLOT_NONE;
 
+    MP_ASSERT(fixed == MP_TSLOT_NONE || fixed < MP_TSLOT_NULL);
     mp_mutex_lock(&mp_tcache_lock);
-    if (tslot_high > 0) {
+    if (fixed != MP_TSLOT_NONE) {
+        MP_ASSERT(tslot_owner[fixed] == NULL);
+        index = fixed;
+    } else {
         uint32_t oldest = oldest_seen_epoch_locked();
-        for (uint32_t i = 0; i < tslot_high; i++)
+        for (uint32_t i = MP_TSLOT_FIXED; i < tslot_high; i++)
             if (tslot_owner[i] == NULL && tslot_retired_at[i] != 0 &&
                 (int32_t)(oldest - tslot_retired_at[i]) >= 0) {
                 index = i;
                 break;
             }
+        if (index == MP_TSLOT_NONE && tslot_high < MP_TSLOT_MAX)
+            index = tslot_high++;
     }
-    if (index == MP_TSLOT_NONE && tslot_high < MP_TSLOT_MAX)
-        index = tslot_high++;
     if (index != MP_TSLOT_NONE) {
         tslot_owner[index] = c;
         tslot_retired_at[index] = 0;
         c->tslot_gen = atomic_fetch_add(&tslot_gen[index], 1) + 1;
+        c->fast_offset = mp_tslot_offset(index);
+        if (index < MP_TSLOT_FIXED)
+            c->fixed_offset = c->fast_offset;
     }
     c->tslot = index;
     mp_mutex_unlock(&mp_tcache_lock);
@@ -165,6 +193,9 @@ tslot_retire_locked(struct mpool_cache *c)
 {
     uint32_t i = c->tslot;
 
+    /* a fixed slot is never retired: no table would drop it, and the
+     * fast paths that use one test no generation */
+    MP_ASSERT(i == MP_TSLOT_NONE || i >= MP_TSLOT_FIXED);
     if (i != MP_TSLOT_NONE) {
         tslot_owner[i] = NULL;
         atomic_fetch_add(&tslot_gen[i], 1);
@@ -172,6 +203,7 @@ tslot_retire_locked(struct mpool_cache *c)
     }
     c->tslot = MP_TSLOT_NONE;
     c->fast_offset = MP_TSLOT_NONE;
+    c->fixed_offset = mp_tslot_offset(MP_TSLOT_NULL);
 }
 
 void
@@ -303,16 +335,28 @@ slot_set_top(mp_tslot_t *s, void **top)
     __atomic_store_n(&s->top, top, __ATOMIC_RELAXED);
 }
 
+/* The calling thread's table, once no drain stops it: a drainer puts the
+ * stopped table in the cell while it works (see the top of the file) and
+ * gives the table back before it lets go of mp_tcache_lock. */
+static mp_tcache_t *
+tc_current(void)
+{
+    mp_tcache_t *tc;
+
+    while ((tc = mp_tcache_mine()) == &mp_tcache_stopped)
+        mp_backend_yield();
+    return tc;
+}
+
 /* Mark the start of the owner's work on its slots; false (and nothing
  * marked) while another thread drains the table. */
 static bool
 tc_enter(mp_tcache_t *tc)
 {
-    atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
-    if (MP_UNLIKELY(atomic_load_explicit(&tc->stopped,
-                                         memory_order_acquire))) {
-        atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+    mp_tcell_t *cell = mp_backend_tcell();
+
+    if (MP_UNLIKELY(mp_tcell_enter(cell) != tc)) {
+        mp_tcell_leave(cell);
         return false;
     }
     return true;
@@ -328,8 +372,17 @@ tc_enter_wait(mp_tcache_t *tc)
 static void
 tc_leave(mp_tcache_t *tc)
 {
-    atomic_signal_fence(memory_order_seq_cst);
-    atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+    (void)tc;
+    mp_tcell_leave(mp_backend_tcell());
+}
+
+/* Put a table in the calling thread's cell.  mp_tcache_lock held, so that
+ * no drain is under way: a drainer gives back what it found there. */
+static void
+tc_install_locked(mp_tcache_t *tc)
+{
+    atomic_store_explicit(&mp_backend_tcell()->tcache, tc,
+                          memory_order_release);
 }
 
 /* Capacity (see the top of the file): a slot starts small, doubles at
@@ -435,10 +488,13 @@ tcache_extend(mp_tcache_t *tc, uint32_t capacity)
 static mp_tcache_t *
 tcache_get(uint32_t index)
 {
-    mp_tcache_t *tc = mp_backend_tcache_get();
+    mp_tcache_t *tc = tc_current();
     mp_tcache_t *grown;
     uint32_t capacity = index + 1, room;
     bool is_zero;
+
+    if (capacity < MP_TSLOT_FIXED) /* every table has the fixed slots */
+        capacity = MP_TSLOT_FIXED;
 
     if (tc != &mp_tcache_empty) {
         tcache_tidy(tc);
@@ -485,12 +541,13 @@ tcache_get(uint32_t index)
     }
     grown->capacity = capacity;
     grown->room = room;
+    grown->cell = mp_backend_tcell();
     atomic_store_explicit(&grown->slots_end, mp_tslot_offset(capacity),
                           memory_order_release);
+    tc_install_locked(grown);
     mp_mutex_unlock(&mp_tcache_lock);
     if (tc != &mp_tcache_empty)
         mp_pages_free(tc, table_pages(tc->room));
-    mp_backend_tcache_set(grown);
     if (mp_backend_thread_attach(grown) != 0) {
         /* No exit hook: do not cache for this thread at all. */
         mp_tcache_thread_exit(grown);
@@ -575,8 +632,12 @@ mp_tcache_thread_exit(void *arg)
 
     if (tc == NULL || tc == &mp_tcache_empty)
         return;
-    mp_backend_tcache_set(&mp_tcache_empty);
     mp_mutex_lock(&mp_tcache_lock);
+    /* the cell may name a newer table, when this one was let go because
+     * the thread could not be attached (tcache_get) */
+    if (atomic_load_explicit(&mp_backend_tcell()->tcache,
+                             memory_order_relaxed) == tc)
+        tc_install_locked(&mp_tcache_empty);
     tcache_retire_locked(tc);
     mp_mutex_unlock(&mp_tcache_lock);
     mp_pages_free(tc, table_pages(tc->room));
@@ -591,7 +652,7 @@ mp_tcache_fork(enum mp_fork_phase phase)
 void
 mp_tcache_fork_child(void)
 {
-    mp_tcache_t *mine = mp_backend_tcache_get();
+    mp_tcache_t *mine = mp_tcache_mine();
     mp_tcache_t *tc, *next;
 
     mp_mutex_lock(&mp_tcache_lock);
@@ -602,7 +663,6 @@ mp_tcache_fork_child(void)
         /* its thread stopped wherever it was: an operation cut short
          * left the slot consistent (the top moves last), at worst one
          * object short */
-        atomic_store_explicit(&tc->in_op, 0, memory_order_relaxed);
         tcache_retire_locked(tc); /* no drain was under way: fork.c
                                      held mp_tcache_lock */
         mp_mutex_unlock(&mp_tcache_lock);
@@ -777,13 +837,16 @@ slot_flush(struct mpool_cache *c, mp_tslot_t *s)
 void
 mp_tcache_flush_current(struct mpool_cache *c)
 {
-    mp_tcache_t *tc = mp_backend_tcache_get();
+    mp_tcache_t *tc;
     mp_tslot_t *s;
     uint32_t i;
 
-    if (tc == &mp_tcache_empty)
+    mp_mutex_lock(&mp_tcache_lock); /* no drain: the cell holds the table */
+    tc = mp_tcache_mine();
+    if (tc == &mp_tcache_empty) {
+        mp_mutex_unlock(&mp_tcache_lock);
         return;
-    mp_mutex_lock(&mp_tcache_lock);
+    }
     for (s = used_first(tc, &i); s != NULL; s = used_next(tc, s, &i)) {
         if (s->limit == NULL ||
             s->gen != atomic_load_explicit(&tslot_gen[i],
@@ -798,7 +861,7 @@ mp_tcache_flush_current(struct mpool_cache *c)
 bool
 mp_tcache_drain_others(void)
 {
-    mp_tcache_t *mine = mp_backend_tcache_get();
+    mp_tcache_t *mine;
     mp_tcache_t *tc;
     void **stacks;
 
@@ -814,23 +877,17 @@ mp_tcache_drain_others(void)
         stacks = next;
     }
     mp_mutex_lock(&mp_tcache_lock);
-    for (tc = tcache_list; tc != NULL; tc = tc->next) {
-        if (tc == mine)
-            continue;
-        tc->saved_end = atomic_load_explicit(&tc->slots_end,
-                                             memory_order_relaxed);
-        atomic_store_explicit(&tc->stopped, 1, memory_order_relaxed);
-        atomic_store_explicit(&tc->slots_end, 0, memory_order_relaxed);
-    }
+    mine = mp_tcache_mine(); /* no drain now: never the stopped table */
+    for (tc = tcache_list; tc != NULL; tc = tc->next)
+        if (tc != mine)
+            atomic_store_explicit(&tc->cell->tcache, &mp_tcache_stopped,
+                                  memory_order_relaxed);
     if (mp_backend_barrier_all_threads() != 0) {
         /* No membarrier: undo, and ask instead. */
-        for (tc = tcache_list; tc != NULL; tc = tc->next) {
-            if (tc == mine)
-                continue;
-            atomic_store_explicit(&tc->slots_end, tc->saved_end,
-                                  memory_order_release);
-            atomic_store_explicit(&tc->stopped, 0, memory_order_release);
-        }
+        for (tc = tcache_list; tc != NULL; tc = tc->next)
+            if (tc != mine)
+                atomic_store_explicit(&tc->cell->tcache, tc,
+                                      memory_order_release);
         mp_mutex_unlock(&mp_tcache_lock);
         atomic_fetch_add_explicit(&drain_epoch, 1, memory_order_release);
         return false;
@@ -841,7 +898,7 @@ mp_tcache_drain_others(void)
         mp_tslot_t *s;
         uint32_t i;
 
-        while (atomic_load_explicit(&tc->in_op, memory_order_acquire))
+        while (atomic_load_explicit(&tc->cell->in_op, memory_order_acquire))
             mp_backend_yield();
         for (s = used_first(tc, &i); s != NULL; s = used_next(tc, s, &i)) {
             if (s->limit != NULL &&
@@ -850,9 +907,7 @@ mp_tcache_drain_others(void)
                 !(tslot_owner[i]->flags & MP_CACHE_NOLOCK))
                 slot_flush_ex(tslot_owner[i], s, false);
         }
-        atomic_store_explicit(&tc->slots_end, tc->saved_end,
-                              memory_order_release);
-        atomic_store_explicit(&tc->stopped, 0, memory_order_release);
+        atomic_store_explicit(&tc->cell->tcache, tc, memory_order_release);
     }
     mp_mutex_unlock(&mp_tcache_lock);
     return true;
@@ -902,7 +957,7 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
 
     if (c->tslot == MP_TSLOT_NONE || (s = slot_get(c)) == NULL)
         return direct_alloc(c);
-    tc = mp_backend_tcache_get();
+    tc = tc_current();
     tc_enter_wait(tc);
     if (s->top != s->base) {
         /* a hit that had to come here (a zero-filling cache) */
@@ -962,7 +1017,7 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
         atomic_fetch_add_explicit(&c->frees_miss, 1, memory_order_relaxed);
         return;
     }
-    tc = mp_backend_tcache_get();
+    tc = tc_current();
     tc_enter_wait(tc);
     if (MP_UNLIKELY(s->top[-1] == obj)) { /* the fast path's check */
         tc_leave(tc);

@@ -26,14 +26,13 @@
 void
 mp_cache_reset_unlisted(struct mpool_cache *c, bool drained)
 {
-    bool fast = c->fast_offset != MP_TSLOT_NONE;
-
     mp_tcache_flush_current(c);
     if (!drained && mp_tslot_held_elsewhere(c)) {
         mp_tslot_retire(c); /* no thread flushes into the cache now */
         mp_depot_drain(c);
-        if (mp_tslot_claim(c) == 0 && fast)
-            c->fast_offset = mp_tslot_offset(c->tslot);
+        if (mp_tslot_claim(c, MP_TSLOT_NONE) == 0 &&
+            (c->flags & MPOOL_CACHE_ZERO))
+            c->fast_offset = MP_TSLOT_NONE;
         /* else: no index free (every one waits for a thread to tidy), and
          * the cache goes on without magazines */
     }

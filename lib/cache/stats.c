@@ -18,7 +18,7 @@
 static void
 publish_current(struct mpool_cache *c)
 {
-    mp_tcache_t *tc = mp_backend_tcache_get();
+    mp_tcache_t *tc = mp_tcache_mine();
     mp_tslot_t *s;
 
     if (c->tslot == MP_TSLOT_NONE || c->tslot >= tc->capacity)

@@ -340,7 +340,10 @@ mp_buddy_page_fast(const void *addr)
                        (slot % MP_MAP_WORD_BITS)) &
                       1)))
         return NULL;
-    return &mp_segment_of(addr)
+    /* the segment from the slot already shifted: one instruction, where
+     * gcc would mask the address again with a copy (two) */
+    __asm__("" : "+r"(slot));
+    return &((mp_segment_t *)(slot << MP_SEGMENT_SHIFT))
                 ->pages[(a & MP_SEGMENT_MASK) >> MP_PAGE_SHIFT];
 }
 

@@ -56,16 +56,30 @@ MP_HIDDEN void mp_pool_default_free_slow(void *ptr);
 /* mpool_usable_size past its fast test (pool.c). */
 MP_HIDDEN size_t mp_pool_usable_slow(const void *ptr);
 
+/* The default pool's classes of POOL_FAST_SMALL_MAX bytes and less use
+ * the fixed thread slots of their index (cache.h, MP_TSLOT_FIXED): class
+ * i, slot i. */
+#define MP_DEFAULT_FIXED_CLASSES 33
+_Static_assert(MP_DEFAULT_FIXED_CLASSES <= MP_TSLOT_NULL,
+               "the default pool's small classes fit the fixed slots");
+
+/* The fixed slot's byte offset for malloc's sizes, by (size + 7) / 8: the
+ * class of the bucket's largest size (sizeclass.h, whose steps for these
+ * sizes are 16, 32 and 64 bytes above 128, so one class covers a whole
+ * 8-byte bucket).  Constant, so it is right before anything is set up;
+ * pool.c checks it against mp_size_class in checking builds. */
+extern MP_HIDDEN const uint16_t
+    mp_default_slot_offset[POOL_FAST_SMALL_MAX / 8 + 1];
+
 static inline void *
 mp_pool_default_alloc(size_t size)
 {
-    struct mpool_cache *c;
+    void *obj;
 
     if (MP_LIKELY(size <= POOL_FAST_SMALL_MAX &&
-                  (c = atomic_load_explicit(
-                       &mp_default_pool.fast[(size + 7) >> 3],
-                       memory_order_acquire)) != NULL))
-        return mp_cache_alloc_inline_ex(c, false);
+                  mp_tslot_pop_fixed(mp_default_slot_offset[(size + 7) >> 3],
+                                     &obj)))
+        return obj;
     return mp_pool_default_alloc_slow(size);
 }
 
@@ -74,12 +88,19 @@ mp_pool_default_free(void *ptr)
 {
     mp_page_t *page = mp_buddy_page_fast(ptr);
 
-    /* a slab block of the default pool (not in checking mode or under
-     * valgrind, whose classes have no fast table and free the slow way) */
-    if (MP_LIKELY(page != NULL && page->group == &mp_default_pool))
-        mp_cache_free_inline_ex(page->sub_owner, ptr, false, true);
-    else
+    /* a slab block of the default pool: its class's fixed slot, or, for
+     * classes above POOL_FAST_SMALL_MAX (whose fixed_offset names the
+     * null slot), a first use, a full stack or a block freed twice in a
+     * row, the way of any cache; checking mode and valgrind's classes
+     * have no slot at all and free the slow way from there */
+    if (MP_LIKELY(page != NULL && page->group == &mp_default_pool)) {
+        struct mpool_cache *c = page->sub_owner;
+        if (MP_LIKELY(mp_tslot_push_fixed(c->fixed_offset, ptr)))
+            return;
+        mp_cache_free_inline_ex(c, ptr, false, true);
+    } else {
         mp_pool_default_free_slow(ptr);
+    }
 }
 
 /* The usable size of a class pool's slab block: its class's size, read

@@ -60,6 +60,25 @@ MP_HIDDEN struct mpool mp_default_pool;
 extern const bool mp_malloc_override __attribute__((weak));
 MP_HIDDEN uint8_t mp_class_table[MP_CLASS_TABLE_MAX / 16 + 1];
 static uint8_t pool_fast_class[POOL_FAST_SLOTS]; /* slot -> class */
+
+/* mp_default_slot_offset (pool-fast.h): sizeclass.h's classes up to 1 KiB
+ * as a constant expression, for the largest size of each 8-byte bucket. */
+#define SMALL_CLASS(s)                                                     \
+    ((s) <= 8     ? 0                                                      \
+     : (s) <= 128 ? ((s) + 15) >> 4                                        \
+     : (s) <= 256 ? 9 + (((s) - 128 + 15) >> 4) - 1                        \
+     : (s) <= 512 ? 17 + (((s) - 256 + 31) >> 5) - 1                       \
+                  : 25 + (((s) - 512 + 63) >> 6) - 1)
+#define SLOT_OF(i) ((uint16_t)(64 + 64 * SMALL_CLASS(8 * (i))))
+#define SLOTS_8(i)                                                         \
+    SLOT_OF(i), SLOT_OF(i + 1), SLOT_OF(i + 2), SLOT_OF(i + 3),            \
+        SLOT_OF(i + 4), SLOT_OF(i + 5), SLOT_OF(i + 6), SLOT_OF(i + 7)
+#define SLOTS_32(i) SLOTS_8(i), SLOTS_8(i + 8), SLOTS_8(i + 16), SLOTS_8(i + 24)
+MP_HIDDEN const uint16_t mp_default_slot_offset[POOL_FAST_SMALL_MAX / 8 + 1] =
+    { SLOTS_32(0), SLOTS_32(32), SLOTS_32(64), SLOTS_32(96), SLOT_OF(128) };
+_Static_assert(POOL_FAST_SMALL_MAX == 1024, "the table above covers 1 KiB");
+_Static_assert(SMALL_CLASS(1024) == MP_DEFAULT_FIXED_CLASSES - 1,
+               "the default pool's fixed classes end at 1 KiB");
 static mp_mutex_t pools_lock = MP_MUTEX_INIT(POOLS);
 static struct mpool *pools; /* under pools_lock */
 MP_HIDDEN _Atomic unsigned mp_region_pools; /* live pools with ops: over
@@ -159,6 +178,9 @@ mp_pool_bootstrap(void)
     for (size_t size = 0; size <= POOL_FAST_MAX; size++)
         pool_fast_class[pool_fast_slot(size)] =
             (uint8_t)mp_size_class_compute(size);
+    for (size_t size = 0; size <= POOL_FAST_SMALL_MAX; size++)
+        MP_ASSERT(mp_default_slot_offset[(size + 7) >> 3] ==
+                  mp_tslot_offset(mp_size_class_compute(size)));
     pool_init(&default_pool, NULL, "default", 0);
     default_pool.retain = default_retain;
     default_pool.is_default = true;
@@ -412,7 +434,11 @@ pool_class_create(struct mpool *p, unsigned index)
                                   p->flags & MPOOL_SINGLE_THREADED
                                       ? MP_CACHE_NOLOCK
                                       : 0,
-                                  p, &pool_class_ops);
+                                  p, &pool_class_ops,
+                                  p == &default_pool &&
+                                          index < MP_DEFAULT_FIXED_CLASSES
+                                      ? index
+                                      : MP_TSLOT_NONE);
         if (c != NULL) {
             atomic_store_explicit(&p->classes[index], c,
                                   memory_order_release);
