@@ -48,17 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A thread's (or a hart's) cell: the cache table it works on, and the
- * mark it sets while it works on the table.  Another thread (a drain,
- * magazine.c) swaps the table out and reads the mark, so both are atomic;
- * the owner's accesses are plain loads and stores.  The backend keeps one
- * per thread where the fast paths reach it in one or two instructions
- * (initial-exec TLS, or an array indexed by the hart). */
-typedef struct mp_tcell {
-    void *_Atomic tcache;
-    _Atomic uint32_t in_op;
-} mp_tcell_t;
-
+#include "tcell.h"
 #include "backend-inline.h"
 
 #define MP_PAGE_SIZE ((size_t)1 << MP_PAGE_SHIFT)

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # t/layers-t.sh - lib/'s layers call only downward (doc/design.md §1).
 #
-# Layers, bottom up: backend (lib/backend.h, backends/), base (lib/base/),
+# Layers, bottom up: backend (lib/backend.h, lib/tcell.h, backends/), base (lib/base/),
 # page (lib/page/), cache (lib/cache/), pool (lib/pool/), top (lib/*.c,
 # lib/top.h, lib/hosted/).  The public headers (lib/mpool.h, lib/mpool-k210.h) and config.h
 # belong to no layer: any file may include them.
@@ -23,7 +23,7 @@ srcdir=$(pwd)
 rank_of() { # path relative to the source tree -> rank, or "any"
     case $1 in
     lib/mpool.h | mpool.h | lib/mpool-k210.h | mpool-k210.h | config.h) echo any ;;
-    lib/backend.h | backend.h | backend-inline.h | backends/*) echo 0 ;;
+    lib/backend.h | backend.h | lib/tcell.h | tcell.h | backend-inline.h | backends/*) echo 0 ;;
     lib/base/*) echo 1 ;;
     lib/page/*) echo 2 ;;
     lib/cache/*) echo 3 ;;

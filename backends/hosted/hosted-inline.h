@@ -14,6 +14,8 @@
 #include <sched.h>
 #include <stdatomic.h>
 
+#include "tcell.h"
+
 /* A futex lock (Drepper, "Futexes Are Tricky", mutex 2): taking and
  * releasing it uncontended is one atomic instruction each, and a thread
  * that finds it taken spins briefly, then sleeps in the kernel instead of

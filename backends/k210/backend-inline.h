@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tcell.h"
+
 #if defined(MPOOL_FREESTANDING) ||                                         \
     (defined(__STDC_HOSTED__) && __STDC_HOSTED__ == 0)
 #define MP_K210_TARGET 1
