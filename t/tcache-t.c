@@ -451,7 +451,7 @@ test_fixed_slots(void)
        "the empty and the stopped table hold %d empty fixed slots and no "
        "other", MP_TSLOT_FIXED);
     for (size_t size = 0; size <= POOL_FAST_SMALL_MAX; size++)
-        if (mp_default_slot_offset[(size + 7) >> 3] !=
+        if (mp_default_slot_offset[size] !=
             mp_tslot_offset(mp_size_class(size)))
             table_ok = false;
     ok(table_ok, "the fixed slot of every size up to %d bytes is its "

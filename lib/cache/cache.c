@@ -21,14 +21,17 @@
  * 2. The fast path
  *
  *   The byte offset of a cache's slot in a thread table is
- *   cache->fast_offset; the thread's table is one initial-exec TLS load.
- *   Allocation is: load the table, compare the offset with the table's
- *   end, load the slot's top and base, compare, store top - 1, load the
- *   object, count: 14 instructions with the return.  Free is the same with the limit.  A
- *   table starts as the shared empty table (capacity 0), so a thread's
- *   first call takes the slow path, which builds its table.  A cache that
- *   must not use the fast path (zero-filling, no magazines, too many
- *   caches) has fast_offset MP_TSLOT_NONE, which no table reaches.
+ *   cache->fast_offset; the thread's table is in its cell (backend.h), one
+ *   initial-exec TLS access.  Allocation is: mark the cell, load the
+ *   table, compare the offset with the table's end, load the slot's top
+ *   and base, compare, store top - 1, load the object, count, clear the
+ *   mark.  Free is the same with the limit.  A table starts as the shared
+ *   empty table (no room), so a thread's first call takes the slow path,
+ *   which builds its table.  A cache that must not use the fast path
+ *   (zero-filling, no magazines, too many caches) has fast_offset
+ *   MP_TSLOT_NONE, which no table reaches.  The default pool's small
+ *   classes have fixed slots, which every table has, and whose fast paths
+ *   (cache.h, mp_tslot_pop_fixed) skip the bound test.
  *
  * 3. Object state
  *

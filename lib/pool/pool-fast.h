@@ -5,35 +5,39 @@
  * and into mpool_usable_size (pool.c).
  *
  * mpool_alloc(pool, size) must first test the pool it is given and find
- * its table; malloc knows its pool, so its table's address is a constant
- * (mp_default_pool.fast, one `lea`) and no test of the argument is made.
- * The same goes for free: its page entry is compared with that constant.
- * Everything else (a class not made yet, a large block, a stranger, the
- * first call of a thread, an empty or full stack) goes through the
- * ordinary entry points, which check everything.
+ * its table; malloc knows its pool, and the default pool's classes of 1
+ * KiB and less have fixed thread slots (cache.h, MP_TSLOT_FIXED): slot i
+ * for class i, in every thread table, the empty and the stopped one too.
+ * So malloc goes from the size to the slot's offset by one load from a
+ * constant table, and neither malloc nor free tests the table's bound.
+ * Everything else (a first use, a large block, a stranger, an empty or
+ * full stack, checking mode and valgrind, whose classes have no slot)
+ * goes through the ordinary entry points, which check everything.
  *
  * Instruction budget (x86-64, gcc 12 -O2, counted on the disassembly and
  * by callgrind; the PLT jump of the program's call is one more):
  *
- *   malloc   24 with the return: the size bound and the table (8: bound,
- *            index, load, NULL test), the TLS load (2), the cache's slot
- *            offset (1), the drain bracket's two stores, the table bound
- *            (3), the pop (top, base, compare, load, store: 7), return.
- *   free     38: the segment-map bit (10: bound, word, bit), the page
- *            entry (6) and its pool (3), the class cache (1), the TLS load
- *            (2), the slot offset (1), the bracket (2), the table bound
- *            (4), the limit and double-free tests (5), the push (3),
+ *   malloc   17 with the return: the size bound (2), the cell's TLS offset
+ *            (1), the table's address and the slot offset (2), the mark
+ *            (1), the table (1), the slot (1), the pop (top, base,
+ *            compare, load, decrement, store, move: 7), the mark cleared,
  *            return.
+ *   free     35: the segment-map bit (10: bound, word, bit), the page
+ *            entry (5) and its pool (3), the class cache and its fixed
+ *            offset (2), the cell (1), the mark (1), the table (1), the
+ *            slot (1), the limit and double-free tests (5), the push (3),
+ *            the mark cleared, return.
  *   usable   30: the same map bit and page entry, a test that the page is
  *            a pool's slab (group set, not a free block's head), that no
  *            region pool lives (2), the checking-mode flag, the size.
  *
- * A pair is then 62 of the library's instructions (bench/cache-bench
- * malloc: 73 with its loop of 11), against 72 through mpool_alloc and
- * mpool_free.  Issue 16's target of 50 is not met: the thread table's
- * part (TLS, slot offset, table bound, the bracket: 8 to 10 a call) is
- * what per-page free lists would remove (doc/benchmarks.md, "malloc's
- * fast paths").  Change these numbers with the code.
+ * A pair is then 52 of the library's instructions (bench/cache-bench
+ * malloc: 61 with its loop of 9), against 62 before the fixed slots and 72
+ * through mpool_alloc and mpool_free.  Issue 16's target of 50 is not met:
+ * what is left is the map test that makes free safe for any pointer (10),
+ * the drain's mark (4 a pair) and the double-free test (2), which
+ * per-page free lists would not remove either (doc/benchmarks.md,
+ * "malloc's fast paths").  Change these numbers with the code.
  */
 #ifndef MP_POOL_POOL_FAST_H
 #define MP_POOL_POOL_FAST_H
@@ -63,13 +67,12 @@ MP_HIDDEN size_t mp_pool_usable_slow(const void *ptr);
 _Static_assert(MP_DEFAULT_FIXED_CLASSES <= MP_TSLOT_NULL,
                "the default pool's small classes fit the fixed slots");
 
-/* The fixed slot's byte offset for malloc's sizes, by (size + 7) / 8: the
- * class of the bucket's largest size (sizeclass.h, whose steps for these
- * sizes are 16, 32 and 64 bytes above 128, so one class covers a whole
- * 8-byte bucket).  Constant, so it is right before anything is set up;
- * pool.c checks it against mp_size_class in checking builds. */
-extern MP_HIDDEN const uint16_t
-    mp_default_slot_offset[POOL_FAST_SMALL_MAX / 8 + 1];
+/* The fixed slot's byte offset for each of malloc's sizes up to 1 KiB: 2
+ * KiB of constants, indexed by the size itself, where a table by 8-byte
+ * steps would cost malloc two more instructions ((size + 7) >> 3).
+ * Constant, so it is right before anything is set up; pool.c checks it
+ * against mp_size_class in checking builds, and t/tcache-t in every one. */
+extern MP_HIDDEN const uint16_t mp_default_slot_offset[POOL_FAST_SMALL_MAX + 1];
 
 static inline void *
 mp_pool_default_alloc(size_t size)
@@ -77,7 +80,7 @@ mp_pool_default_alloc(size_t size)
     void *obj;
 
     if (MP_LIKELY(size <= POOL_FAST_SMALL_MAX &&
-                  mp_tslot_pop_fixed(mp_default_slot_offset[(size + 7) >> 3],
+                  mp_tslot_pop_fixed(mp_default_slot_offset[size],
                                      &obj)))
         return obj;
     return mp_pool_default_alloc_slow(size);

@@ -62,20 +62,24 @@ MP_HIDDEN uint8_t mp_class_table[MP_CLASS_TABLE_MAX / 16 + 1];
 static uint8_t pool_fast_class[POOL_FAST_SLOTS]; /* slot -> class */
 
 /* mp_default_slot_offset (pool-fast.h): sizeclass.h's classes up to 1 KiB
- * as a constant expression, for the largest size of each 8-byte bucket. */
+ * as a constant expression, by size. */
 #define SMALL_CLASS(s)                                                     \
     ((s) <= 8     ? 0                                                      \
      : (s) <= 128 ? ((s) + 15) >> 4                                        \
      : (s) <= 256 ? 9 + (((s) - 128 + 15) >> 4) - 1                        \
      : (s) <= 512 ? 17 + (((s) - 256 + 31) >> 5) - 1                       \
                   : 25 + (((s) - 512 + 63) >> 6) - 1)
-#define SLOT_OF(i) ((uint16_t)(64 + 64 * SMALL_CLASS(8 * (i))))
-#define SLOTS_8(i)                                                         \
-    SLOT_OF(i), SLOT_OF(i + 1), SLOT_OF(i + 2), SLOT_OF(i + 3),            \
-        SLOT_OF(i + 4), SLOT_OF(i + 5), SLOT_OF(i + 6), SLOT_OF(i + 7)
-#define SLOTS_32(i) SLOTS_8(i), SLOTS_8(i + 8), SLOTS_8(i + 16), SLOTS_8(i + 24)
-MP_HIDDEN const uint16_t mp_default_slot_offset[POOL_FAST_SMALL_MAX / 8 + 1] =
-    { SLOTS_32(0), SLOTS_32(32), SLOTS_32(64), SLOTS_32(96), SLOT_OF(128) };
+#define SLOT_OF(s) ((uint16_t)(64 + 64 * SMALL_CLASS(s)))
+#define SLOTS_4(s) SLOT_OF(s), SLOT_OF(s + 1), SLOT_OF(s + 2), SLOT_OF(s + 3)
+#define SLOTS_16(s) SLOTS_4(s), SLOTS_4(s + 4), SLOTS_4(s + 8), SLOTS_4(s + 12)
+#define SLOTS_64(s)                                                        \
+    SLOTS_16(s), SLOTS_16(s + 16), SLOTS_16(s + 32), SLOTS_16(s + 48)
+#define SLOTS_256(s)                                                       \
+    SLOTS_64(s), SLOTS_64(s + 64), SLOTS_64(s + 128), SLOTS_64(s + 192)
+MP_HIDDEN const uint16_t mp_default_slot_offset[POOL_FAST_SMALL_MAX + 1] = {
+    SLOTS_256(0), SLOTS_256(256), SLOTS_256(512), SLOTS_256(768),
+    SLOT_OF(1024),
+};
 _Static_assert(POOL_FAST_SMALL_MAX == 1024, "the table above covers 1 KiB");
 _Static_assert(SMALL_CLASS(1024) == MP_DEFAULT_FIXED_CLASSES - 1,
                "the default pool's fixed classes end at 1 KiB");
@@ -179,7 +183,7 @@ mp_pool_bootstrap(void)
         pool_fast_class[pool_fast_slot(size)] =
             (uint8_t)mp_size_class_compute(size);
     for (size_t size = 0; size <= POOL_FAST_SMALL_MAX; size++)
-        MP_ASSERT(mp_default_slot_offset[(size + 7) >> 3] ==
+        MP_ASSERT(mp_default_slot_offset[size] ==
                   mp_tslot_offset(mp_size_class_compute(size)));
     pool_init(&default_pool, NULL, "default", 0);
     default_pool.retain = default_retain;
