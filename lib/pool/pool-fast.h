@@ -22,7 +22,7 @@
  *            (1), the table (1), the slot (1), the pop (top, base,
  *            compare, load, decrement, store, move: 7), the mark cleared,
  *            return.
- *   free     35: the segment-map bit (10: bound, word, bit), the page
+ *   free     34: the segment-map bit (10: bound, word, bit), the page
  *            entry (5) and its pool (3), the class cache and its fixed
  *            offset (2), the cell (1), the mark (1), the table (1), the
  *            slot (1), the limit and double-free tests (5), the push (3),
@@ -31,8 +31,8 @@
  *            a pool's slab (group set, not a free block's head), that no
  *            region pool lives (2), the checking-mode flag, the size.
  *
- * A pair is then 52 of the library's instructions (bench/cache-bench
- * malloc: 61 with its loop of 9), against 62 before the fixed slots and 72
+ * A pair is then 51 of the library's instructions (bench/cache-bench
+ * malloc: 61 with its loop of 10), against 62 before the fixed slots and 72
  * through mpool_alloc and mpool_free.  Issue 16's target of 50 is not met:
  * what is left is the map test that makes free safe for any pointer (10),
  * the drain's mark (4 a pair) and the double-free test (2), which
