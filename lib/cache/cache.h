@@ -401,10 +401,10 @@ mp_tslot_pop_fixed(uint32_t off, void **out)
     void **top = s->top;
 
     if (MP_LIKELY(top != s->base)) {
-        *out = top[-1];
         /* atomic: another thread may read top as a snapshot
          * (magazine.c, slot_set_top); the same store all the same */
         __atomic_store_n(&s->top, top - 1, __ATOMIC_RELAXED);
+        *out = top[-1]; /* after: gcc then loads it where it returns it */
         mp_tcell_leave(cell);
         return true;
     }
