@@ -17,10 +17,10 @@
  * Instruction budget (x86-64, gcc 12 -O2, counted on the disassembly and
  * by callgrind; the PLT jump of the program's call is one more):
  *
- *   malloc   17 with the return: the size bound (2), the cell's TLS offset
+ *   malloc   16 with the return: the size bound (2), the cell's TLS offset
  *            (1), the table's address and the slot offset (2), the mark
  *            (1), the table (1), the slot (1), the pop (top, base,
- *            compare, load, decrement, store, move: 7), the mark cleared,
+ *            compare, decrement, store, load: 6), the mark cleared,
  *            return.
  *   free     34: the segment-map bit (10: bound, word, bit), the page
  *            entry (5) and its pool (3), the class cache and its fixed
@@ -31,13 +31,12 @@
  *            a pool's slab (group set, not a free block's head), that no
  *            region pool lives (2), the checking-mode flag, the size.
  *
- * A pair is then 51 of the library's instructions (bench/cache-bench
- * malloc: 61 with its loop of 10), against 62 before the fixed slots and 72
- * through mpool_alloc and mpool_free.  Issue 16's target of 50 is not met:
- * what is left is the map test that makes free safe for any pointer (10),
- * the drain's mark (4 a pair) and the double-free test (2), which
- * per-page free lists would not remove either (doc/benchmarks.md,
- * "malloc's fast paths").  Change these numbers with the code.
+ * A pair is then 50 of the library's instructions (bench/cache-bench
+ * malloc: 60 with its loop of 10), against 62 before the fixed slots and 72
+ * through mpool_alloc and mpool_free: issue 16's target of 50.  Of them,
+ * the map test that makes free safe for any pointer (10), the drain's
+ * mark (4 a pair) and the double-free test (2) are what mimalloc's pair
+ * does not pay.  Change these numbers with the code.
  */
 #ifndef MP_POOL_POOL_FAST_H
 #define MP_POOL_POOL_FAST_H
