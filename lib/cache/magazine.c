@@ -135,6 +135,16 @@ MP_HIDDEN struct mpool_cache mp_stack_cache;
 static void **stacks_kept;
 static uint32_t nstacks_kept;
 
+/* One-page tables of exited threads, kept for the next threads: their
+ * slots are all zero (slot_drop clears each one the thread set up, and
+ * table_keep_locked the used list's links), so a new thread's table needs
+ * no clearing of its fixed slots, which it would otherwise pay for with a
+ * 2 KiB memset whatever it uses.  At most TABLES_KEPT, linked through
+ * next, under mp_tcache_lock; given back at every drain. */
+#define TABLES_KEPT 16
+static mp_tcache_t *tables_kept;
+static uint32_t ntables_kept;
+
 /* ------------------------------------------------------------------------
  * Slot indices
  * ------------------------------------------------------------------------ */
@@ -505,6 +515,24 @@ tcache_get(uint32_t index)
             return tc;
         }
     }
+    if (tc == &mp_tcache_empty && tables_kept != NULL) {
+        /* a thread's first table: an exited thread's, if one is kept */
+        mp_mutex_lock(&mp_tcache_lock);
+        if ((grown = tables_kept) != NULL && capacity <= grown->room) {
+            tables_kept = grown->next;
+            ntables_kept--;
+            room = grown->room;
+            grown->next = NULL;
+            mp_mutex_unlock(&mp_tcache_lock);
+            /* zero up to MP_TSLOT_FIXED already; past it, old slots */
+            if (capacity > MP_TSLOT_FIXED)
+                __builtin_memset(&grown->slots[MP_TSLOT_FIXED], 0,
+                                 (capacity - MP_TSLOT_FIXED) *
+                                     sizeof(mp_tslot_t));
+            goto install;
+        }
+        mp_mutex_unlock(&mp_tcache_lock);
+    }
     room = tc->room * 2 > capacity ? tc->room * 2 : capacity;
     /* Use the pages the table will take anyway. */
     room = (uint32_t)((table_pages(room) * MP_PAGE_SIZE -
@@ -516,6 +544,7 @@ tcache_get(uint32_t index)
         return NULL;
     if (!is_zero) /* the header and the slots in use; the rest later */
         __builtin_memset(grown, 0, mp_tslot_offset(capacity));
+install:
     mp_mutex_lock(&mp_tcache_lock);
     if (tc != &mp_tcache_empty) {
         __builtin_memcpy(grown->slots, tc->slots,
@@ -625,6 +654,30 @@ tcache_retire_locked(mp_tcache_t *tc)
         tc->next->prev = tc->prev;
 }
 
+/* Keep a retired table for the next thread: its slots were dropped
+ * (zeroed but for their used-list links, cleared here) and its header is
+ * cleared but for its room.  mp_tcache_lock held. */
+static void
+table_keep_locked(mp_tcache_t *tc)
+{
+    uint32_t room = tc->room;
+    mp_tslot_t *s;
+    uint32_t i;
+
+    for (s = used_first(tc, &i); s != NULL;) {
+        mp_tslot_t *next = used_next(tc, s, &i);
+        MP_ASSERT(s->limit == NULL && s->top == NULL && s->base == NULL);
+        s->next_used = 0;
+        s->listed = 0;
+        s = next;
+    }
+    __builtin_memset(tc, 0, sizeof(*tc));
+    tc->room = room;
+    tc->next = tables_kept;
+    tables_kept = tc;
+    ntables_kept++;
+}
+
 void
 mp_tcache_thread_exit(void *arg)
 {
@@ -639,8 +692,13 @@ mp_tcache_thread_exit(void *arg)
                              memory_order_relaxed) == tc)
         tc_install_locked(&mp_tcache_empty);
     tcache_retire_locked(tc);
+    if (table_pages(tc->room) == 1 && ntables_kept < TABLES_KEPT) {
+        table_keep_locked(tc);
+        tc = NULL;
+    }
     mp_mutex_unlock(&mp_tcache_lock);
-    mp_pages_free(tc, table_pages(tc->room));
+    if (tc != NULL)
+        mp_pages_free(tc, table_pages(tc->room));
 }
 
 void
@@ -862,15 +920,24 @@ bool
 mp_tcache_drain_others(void)
 {
     mp_tcache_t *mine;
-    mp_tcache_t *tc;
+    mp_tcache_t *tc, *tables;
     void **stacks;
 
-    /* the stacks kept go back first, so reclaim can give their pages */
+    /* the stacks and tables kept go back first, so reclaim can give their
+     * pages */
     mp_mutex_lock(&mp_tcache_lock);
     stacks = stacks_kept;
     stacks_kept = NULL;
     nstacks_kept = 0;
+    tables = tables_kept;
+    tables_kept = NULL;
+    ntables_kept = 0;
     mp_mutex_unlock(&mp_tcache_lock);
+    while (tables != NULL) {
+        mp_tcache_t *next = tables->next;
+        mp_pages_free(tables, table_pages(tables->room));
+        tables = next;
+    }
     while (stacks != NULL) {
         void **next = stacks[0];
         mp_internal_free(&mp_stack_cache, stacks, "mp_tcache");
