@@ -5,7 +5,10 @@
  * are the clock), by amount (the dirty-byte and span caps), and all at
  * once at mpool_reclaim; the counters mpool_system_stats() shows for
  * them; a huge run grown in place and by the backend's remap, and a buddy
- * run grown into the free pages after it.
+ * run grown into the free pages after it; and a span made of segments the
+ * backend hands out again unzeroed (sbrk's free ranges), whose pages past
+ * its first run count as dirty, so a longer run in it later is not taken
+ * for zero there.
  *
  * A backend that cannot purge (k210) keeps nothing: the test checks that
  * a freed span is gone at once, and that growth stays in place or fails.
@@ -85,6 +88,41 @@ test_reuse(void)
     is_size(stats().spans_retained, 0, "nothing kept while it is used");
     census("after reuse");
     mp_pages_free(again, n - 10);
+    mpool_reclaim(NULL);
+}
+
+static void
+test_stale_tail(void)
+{
+    size_t first = run_pages(1) + MP_SEGMENT_PAGES / 2, second = run_pages(2);
+    size_t dirty = 0, stale = 0;
+    void *segs;
+    bool is_zero;
+    char *a, *b;
+
+    /* two segments written and given back unpurged: the sbrk backend
+     * hands them out again as they are, the mmap backend zeroed */
+    if (mp_backend_segments_alloc(2, &segs, &is_zero) != 0)
+        bail("mp_backend_segments_alloc");
+    memset(segs, 0xab, 2 * MP_SEGMENT_SIZE);
+    if (mp_backend_segments_free(segs, 2) != 0)
+        bail("mp_backend_segments_free");
+    a = mp_pages_alloc(first, &is_zero);
+    if (a == NULL)
+        bail("mp_pages_alloc(%zu): %s", first, strerror(errno));
+    mp_pages_free(a, first);
+    b = mp_pages_alloc_dirty(second, &dirty);
+    if (b == NULL)
+        bail("mp_pages_alloc_dirty(%zu): %s", second, strerror(errno));
+    for (size_t i = dirty << MP_PAGE_SHIFT; i < second << MP_PAGE_SHIFT; i++)
+        stale += b[i] != 0;
+    diag("the span %s the segments written", mp_segment_of(a) == segs
+                                                  ? "reuses"
+                                                  : "does not reuse");
+    ok(b == a && stale == 0,
+       "a longer run in the kept span reads zero past its dirty pages "
+       "(%zu of %zu dirty, %zu bytes not zero)", dirty, second, stale);
+    mp_pages_free(b, second);
     mpool_reclaim(NULL);
 }
 
@@ -265,9 +303,10 @@ main(void)
         test_grow_buddy();
         return 0;
     }
-    plan(22);
+    plan(23);
     mpool_reclaim(NULL);
     test_reuse();
+    test_stale_tail();
     test_age();
     test_caps();
     test_reclaim();

@@ -188,6 +188,11 @@ mp_decay_take(mp_arena_t *arena, size_t nsegments, size_t npages,
     }
     if (best == NULL)
         return NULL;
+    if (!tail_zero && mp_span_pages(best) > best->dirty_pages) {
+        /* the segments a remap added may hold anything */
+        mp_committed_add(mp_span_pages(best) - best->dirty_pages);
+        best->dirty_pages = mp_span_pages(best);
+    }
     dirty = best->dirty_pages;
     /* a small run in a large span: not the large one's memory */
     if (dirty > npages && (dirty - npages) / DECAY_TAIL_KEEP > npages)

@@ -116,11 +116,14 @@ mp_huge_alloc(mp_arena_t *arena, size_t npages, bool *is_zero)
     seg->kind = MP_SEGMENT_HUGE;
     seg->first_page = MP_HUGE_FIRST_PAGE;
     seg->run_pages = npages;
-    seg->dirty_pages = npages;
+    /* segments that were not fresh may hold anything past the run too
+     * (the sbrk backend's free ranges): all of it counts as dirty, so a
+     * later run in the span past this one is cleared, or purged first */
+    seg->dirty_pages = *is_zero ? npages : mp_span_pages(seg);
     seg->taken_dirty = *is_zero ? 0 : npages;
     seg->arena = arena;
     huge_take(arena, seg, npages);
-    mp_committed_add(seg->first_page + npages);
+    mp_committed_add(seg->first_page + seg->dirty_pages);
     return mp_page_address(seg, seg->first_page);
 }
 
@@ -171,7 +174,9 @@ mp_huge_grow(void *addr, size_t npages, size_t new_npages)
     mp_segment_t *seg = mp_segment_lookup(addr);
     mp_arena_t *arena;
     size_t need, want, grown;
-    bool tail_zero; /* realloc promises nothing of the added bytes */
+    bool tail_zero = true; /* realloc promises nothing of the added
+                              bytes; a later run in the span relies on
+                              it (dirty_pages) */
     int rc;
 
     if (seg == NULL || seg->kind != MP_SEGMENT_HUGE ||
@@ -203,6 +208,11 @@ mp_huge_grow(void *addr, size_t npages, size_t new_npages)
     grown = new_npages - npages;
     seg->run_pages = new_npages;
     arena->run_pages += grown;
+    if (!tail_zero && mp_span_pages(seg) > seg->dirty_pages) {
+        /* segments added that may hold anything, past the run too */
+        mp_committed_add(mp_span_pages(seg) - seg->dirty_pages);
+        seg->dirty_pages = mp_span_pages(seg);
+    }
     if (new_npages > seg->dirty_pages) {
         mp_committed_add(new_npages - seg->dirty_pages);
         seg->dirty_pages = new_npages;

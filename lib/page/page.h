@@ -125,6 +125,16 @@ typedef struct mp_segment {
     mp_page_t pages[];         /* BUDDY: MP_SEGMENT_PAGES entries */
 } mp_segment_t;
 
+/* The pages of a huge or retained span after its header: what it may
+ * ever hand out, and what it may hold where nothing is known of it (a
+ * span made of segments that were not fresh, or grown by segments that
+ * may hold anything: dirty_pages covers them all). */
+static inline size_t
+mp_span_pages(const mp_segment_t *seg)
+{
+    return (seg->nsegments << MP_SEGMENT_ORDER) - seg->first_page;
+}
+
 /* Pages taken by a buddy segment's header, and by a huge span's. */
 #define MP_SEGMENT_HEADER_BYTES \
     (sizeof(mp_segment_t) + MP_SEGMENT_PAGES * sizeof(mp_page_t))
