@@ -515,7 +515,7 @@ tcache_get(uint32_t index)
             return tc;
         }
     }
-    if (tc == &mp_tcache_empty && tables_kept != NULL) {
+    if (tc == &mp_tcache_empty) {
         /* a thread's first table: an exited thread's, if one is kept */
         mp_mutex_lock(&mp_tcache_lock);
         if ((grown = tables_kept) != NULL && capacity <= grown->room) {
