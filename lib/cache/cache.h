@@ -60,11 +60,13 @@ extern MP_HIDDEN uint32_t mp_magazine_rounds_max;
 /* The fixed slots: indices every thread table has from its start, and
  * the empty table too (zeroed: an empty stack, no room), so that a fast
  * path that uses one needs no bound test.  A layer above claims them by
- * index (mp_cache_new_unlisted: the default pool's classes of 1 KiB and
+ * index (mp_cache_new_unlisted: the default pool's classes of 4 KiB and
  * less, pool-fast.h); the last, MP_TSLOT_NULL, is never set up, and is
  * where a cache without a fixed slot points (fixed_offset), so that such
- * a fast path finds an empty stack and takes the way of any cache. */
-#define MP_TSLOT_FIXED 34
+ * a fast path finds an empty stack and takes the way of any cache.  50
+ * slots and a table's header fill 3.3 KiB of its first page, which leaves
+ * 13 slots there for other caches. */
+#define MP_TSLOT_FIXED 50
 #define MP_TSLOT_NULL (MP_TSLOT_FIXED - 1)
 
 /* A cache's own locks (its slab lock, its depot lock), skipped for a cache

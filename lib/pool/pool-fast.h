@@ -59,10 +59,11 @@ MP_HIDDEN void mp_pool_default_free_slow(void *ptr);
 /* mpool_usable_size past its fast test (pool.c). */
 MP_HIDDEN size_t mp_pool_usable_slow(const void *ptr);
 
-/* The default pool's classes of POOL_FAST_SMALL_MAX bytes and less use
- * the fixed thread slots of their index (cache.h, MP_TSLOT_FIXED): class
- * i, slot i. */
-#define MP_DEFAULT_FIXED_CLASSES 33
+/* The default pool's classes of 4 KiB and less use the fixed thread slots
+ * of their index (cache.h, MP_TSLOT_FIXED): class i, slot i.  malloc's
+ * fast path serves those up to POOL_FAST_SMALL_MAX (1 KiB); free's serves
+ * them all. */
+#define MP_DEFAULT_FIXED_CLASSES 49
 _Static_assert(MP_DEFAULT_FIXED_CLASSES <= MP_TSLOT_NULL,
                "the default pool's small classes fit the fixed slots");
 
@@ -91,8 +92,8 @@ mp_pool_default_free(void *ptr)
     mp_page_t *page = mp_buddy_page_fast(ptr);
 
     /* a slab block of the default pool: its class's fixed slot, or, for
-     * classes above POOL_FAST_SMALL_MAX (whose fixed_offset names the
-     * null slot), a first use, a full stack or a block freed twice in a
+     * classes above 4 KiB (whose fixed_offset names the null slot), a
+     * first use, a full stack or a block freed twice in a
      * row, the way of any cache; checking mode and valgrind's classes
      * have no slot at all and free the slow way from there */
     if (MP_LIKELY(page != NULL && page->group == &mp_default_pool)) {

@@ -81,8 +81,8 @@ MP_HIDDEN const uint16_t mp_default_slot_offset[POOL_FAST_SMALL_MAX + 1] = {
     SLOT_OF(1024),
 };
 _Static_assert(POOL_FAST_SMALL_MAX == 1024, "the table above covers 1 KiB");
-_Static_assert(SMALL_CLASS(1024) == MP_DEFAULT_FIXED_CLASSES - 1,
-               "the default pool's fixed classes end at 1 KiB");
+_Static_assert(SMALL_CLASS(1024) < MP_DEFAULT_FIXED_CLASSES,
+               "the default pool's sizes up to 1 KiB have fixed classes");
 static mp_mutex_t pools_lock = MP_MUTEX_INIT(POOLS);
 static struct mpool *pools; /* under pools_lock */
 MP_HIDDEN _Atomic unsigned mp_region_pools; /* live pools with ops: over
@@ -185,6 +185,7 @@ mp_pool_bootstrap(void)
     for (size_t size = 0; size <= POOL_FAST_SMALL_MAX; size++)
         MP_ASSERT(mp_default_slot_offset[size] ==
                   mp_tslot_offset(mp_size_class_compute(size)));
+    MP_ASSERT(mp_class_size(MP_DEFAULT_FIXED_CLASSES - 1) == 4096);
     pool_init(&default_pool, NULL, "default", 0);
     default_pool.retain = default_retain;
     default_pool.is_default = true;
