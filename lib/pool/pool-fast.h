@@ -5,11 +5,12 @@
  * and into mpool_usable_size (pool.c).
  *
  * mpool_alloc(pool, size) must first test the pool it is given and find
- * its table; malloc knows its pool, and the default pool's classes of 1
+ * its table; malloc knows its pool, and the default pool's classes of 4
  * KiB and less have fixed thread slots (cache.h, MP_TSLOT_FIXED): slot i
  * for class i, in every thread table, the empty and the stopped one too.
- * So malloc goes from the size to the slot's offset by one load from a
- * constant table, and neither malloc nor free tests the table's bound.
+ * So malloc goes from a size up to 1 KiB to the slot's offset by one load
+ * from a constant table, and neither malloc nor free tests the table's
+ * bound.
  * Everything else (a first use, a large block, a stranger, an empty or
  * full stack, checking mode and valgrind, whose classes have no slot)
  * goes through the ordinary entry points, which check everything.
