@@ -389,45 +389,59 @@ mp_tcell_leave(mp_tcell_t *cell)
     atomic_store_explicit(&cell->in_op, 0, memory_order_release);
 }
 
-/* Pop and push on the stack of the calling thread's slot at byte offset
- * off: no test of the table's bound, so off must be a fixed slot's
- * (MP_TSLOT_FIXED).  pop: false when the stack is empty (or was never
- * set up); push: false when it is full, not set up, or obj is on its top
- * already (freed twice in a row), and the caller goes the way of any
- * cache, which sorts these out. */
+/* Pop from and push onto a slot's stack, inside the owner's bracket.
+ * pop: false when the stack is empty (or was never set up: a zeroed
+ * slot); the object is read after top moves, where gcc then loads it
+ * straight into the register it returns it in.  push: false when the
+ * stack is full, not set up, or obj is on its top already (freed twice in
+ * a row: base[-1] is NULL, so an empty stack needs no test).  top moves
+ * by an atomic store, the same instruction as a plain one: another thread
+ * may read it as a snapshot (magazine.c, slot_set_top). */
+static inline bool
+mp_tslot_pop(mp_tslot_t *s, void **out)
+{
+    void **top = s->top;
+
+    if (MP_UNLIKELY(top == s->base))
+        return false;
+    __atomic_store_n(&s->top, top - 1, __ATOMIC_RELAXED);
+    *out = top[-1];
+    return true;
+}
+
+static inline bool
+mp_tslot_push(mp_tslot_t *s, void *obj)
+{
+    void **top = s->top;
+
+    if (MP_UNLIKELY(top == s->limit || top[-1] == obj))
+        return false;
+    *top = obj;
+    __atomic_store_n(&s->top, top + 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+/* The calling thread's slot at byte offset off, which must be a fixed
+ * slot's (MP_TSLOT_FIXED): no test of the table's bound.  On false the
+ * caller goes the way of any cache, which sorts out the reason. */
 static inline bool
 mp_tslot_pop_fixed(uint32_t off, void **out)
 {
     mp_tcell_t *cell = mp_backend_tcell();
-    mp_tslot_t *s = (mp_tslot_t *)((char *)mp_tcell_enter(cell) + off);
-    void **top = s->top;
+    bool popped = mp_tslot_pop(
+        (mp_tslot_t *)((char *)mp_tcell_enter(cell) + off), out);
 
-    if (MP_LIKELY(top != s->base)) {
-        /* atomic: another thread may read top as a snapshot
-         * (magazine.c, slot_set_top); the same store all the same */
-        __atomic_store_n(&s->top, top - 1, __ATOMIC_RELAXED);
-        *out = top[-1]; /* after: gcc then loads it where it returns it */
-        mp_tcell_leave(cell);
-        return true;
-    }
     mp_tcell_leave(cell);
-    return false;
+    return popped;
 }
 
 static inline bool
 mp_tslot_push_fixed(uint32_t off, void *obj)
 {
     mp_tcell_t *cell = mp_backend_tcell();
-    mp_tslot_t *s = (mp_tslot_t *)((char *)mp_tcell_enter(cell) + off);
-    void **top = s->top;
-    bool pushed = false;
+    bool pushed = mp_tslot_push(
+        (mp_tslot_t *)((char *)mp_tcell_enter(cell) + off), obj);
 
-    /* top[-1] == obj: freed twice in a row (base[-1] is NULL) */
-    if (MP_LIKELY(top != s->limit && top[-1] != obj)) {
-        *top = obj;
-        __atomic_store_n(&s->top, top + 1, __ATOMIC_RELAXED);
-        pushed = true;
-    }
     mp_tcell_leave(cell);
     return pushed;
 }
@@ -438,14 +452,12 @@ mp_cache_alloc_inline_ex(struct mpool_cache *c, bool count)
     mp_tcell_t *cell = mp_backend_tcell();
     uint32_t off = c->fast_offset;
     mp_tcache_t *tc = mp_tcell_enter(cell);
+    void *obj;
 
     if (MP_LIKELY(off < atomic_load_explicit(&tc->slots_end,
                                              memory_order_relaxed))) {
         mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
-        void **top = s->top;
-        if (MP_LIKELY(top != s->base)) {
-            void *obj = top[-1];
-            __atomic_store_n(&s->top, top - 1, __ATOMIC_RELAXED);
+        if (MP_LIKELY(mp_tslot_pop(s, &obj))) {
             if (count)
                 s->allocs++;
             mp_tcell_leave(cell);
@@ -453,13 +465,11 @@ mp_cache_alloc_inline_ex(struct mpool_cache *c, bool count)
         }
     }
     mp_tcell_leave(cell);
-    {
-        /* a call, not a jump: the public function that got here stays on
-         * the stack, where valgrind's allocation stacks show it */
-        void *obj = mp_cache_alloc_slow(c);
-        __asm__("" : "+r"(obj));
-        return obj;
-    }
+    /* a call, not a jump: the public function that got here stays on
+     * the stack, where valgrind's allocation stacks show it */
+    obj = mp_cache_alloc_slow(c);
+    __asm__("" : "+r"(obj));
+    return obj;
 }
 
 static inline void
@@ -474,12 +484,9 @@ mp_cache_free_inline_ex(struct mpool_cache *c, void *obj, bool count,
                                              memory_order_relaxed) &&
                   (nonnull || obj != NULL))) {
         mp_tslot_t *s = (mp_tslot_t *)((char *)tc + off);
-        void **top = s->top;
-        /* top[-1] == obj: freed twice in a row, which the slow path
-         * reports (a cheap check: base[-1] is NULL, magazine.c) */
-        if (MP_LIKELY(top != s->limit && top[-1] != obj)) {
-            *top = obj;
-            __atomic_store_n(&s->top, top + 1, __ATOMIC_RELAXED);
+        /* false for a block freed twice in a row too: the slow path
+         * reports it */
+        if (MP_LIKELY(mp_tslot_push(s, obj))) {
             if (count)
                 s->frees++;
             mp_tcell_leave(cell);
