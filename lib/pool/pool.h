@@ -71,6 +71,8 @@ struct mpool {
     size_t retain;           /* bytes of empty slabs kept; 0: no cap */
     unsigned flags;          /* MPOOL_SINGLE_THREADED */
     _Atomic size_t empty;    /* bytes in empty slabs now */
+    _Atomic size_t empty_single; /* of them, in slabs of one block
+                                    (pool.c, pool_empty_slab) */
     bool is_default;
     bool dying;              /* under pools_lock: being destroyed, so no
                                 child may be linked to it (family.c) */
