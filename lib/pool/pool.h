@@ -215,7 +215,8 @@ MP_HIDDEN bool mp_pool_retain_bounds_large(const struct mpool *p);
  * glibc's resident memory, 42 MiB of it in empty slabs (one 1.25-7 MiB
  * slab left at each step of an array grown by realloc, 10-17 in each
  * class of 72-208 KiB its delta search had moved through); with this cap,
- * 8 % (doc/bench-suite.md, bench/git-repack.sh). */
+ * 8 %, and 6 % with the share of it that slabs of one block may fill
+ * (pool.c, POOL_SINGLE_SHARE; doc/bench-suite.md, bench/git-repack.sh). */
 #define MP_DEFAULT_RETAIN MP_SEGMENT_SIZE
 /* Give back what every pool's classes can (reclaim). */
 MP_HIDDEN size_t mp_pools_shrink(void);
