@@ -167,15 +167,18 @@ mp_pool_bootstrap(void)
 
 /* The hooks a pool installs in its class caches (cache/cache.h). */
 
-/* Of a pool's retain cap, the share that empty slabs of one block each
- * (the classes above 64 KiB) may fill: 1/POOL_SINGLE_SHARE, and always
- * one such slab.  Such a slab serves its class only, and a program whose
- * large sizes move from class to class filled the whole cap with them
- * (git repack: doc/bench-suite.md, issue 16).  Giving each back at once
- * instead cost a buffer freed and allocated again in a loop a purge and
- * its pages faulted in again each time (100 KiB: 75 ns -> 21 us). */
-#ifndef POOL_SINGLE_SHARE
-#define POOL_SINGLE_SHARE 4
+/* Of a pool's empty slabs, those of one block each (the classes above 64
+ * KiB) may be at most POOL_SINGLE_KEPT, within the retain cap: past that
+ * one that empties goes back at once, purged.  Such a slab serves its
+ * class only, and a program whose large sizes move from class to class
+ * filled the whole cap with them (git repack: doc/bench-suite.md, issue
+ * 16).  Giving each back at once instead cost a buffer freed and
+ * allocated again in a loop a purge and its pages faulted in again each
+ * time (100 KiB: 75 ns -> 21 us).  Counted in slabs, not bytes: a bound
+ * of 1 MiB kept only one buffer of 1-2 MiB (bench/large-buffers 3000 8 1
+ * 2: 20 % more page faults than the cap alone; 7 % with two slabs). */
+#ifndef POOL_SINGLE_KEPT
+#define POOL_SINGLE_KEPT 2
 #endif
 
 static bool
@@ -189,13 +192,11 @@ pool_empty_slab(void *owner, ptrdiff_t bytes, bool single)
 
     if (single)
         single_now = atomic_fetch_add_explicit(&p->empty_single,
-                                               (size_t)bytes,
+                                               bytes > 0 ? 1 : (size_t)-1,
                                                memory_order_relaxed) +
-                     (size_t)bytes;
+                     (bytes > 0 ? 1 : (size_t)-1);
     return bytes > 0 && p->retain != 0 &&
-           (now > p->retain ||
-            (single && single_now > p->retain / POOL_SINGLE_SHARE &&
-             single_now > (size_t)bytes));
+           (now > p->retain || (single && single_now > POOL_SINGLE_KEPT));
 }
 
 bool
