@@ -430,8 +430,8 @@ typedef struct mp_cache_owner_ops {
     /* A slab became empty (+bytes) or stopped being empty (-bytes); true
      * when the owner now keeps more empty slabs than it may, and the slab
      * should go back at once, its memory purged.  single: a slab of one
-     * block with no magazines in front (slab.c, slab_single), which the
-     * owner may bound more tightly. */
+     * block too large for magazines (slab.c, slab_single), which the
+     * owner may bound more tightly; the same for a cache's every call. */
     bool (*empty_slab)(void *owner, ptrdiff_t bytes, bool single);
 } mp_cache_owner_ops_t;
 

@@ -256,16 +256,18 @@ list_for(const struct mpool_cache *c, const mp_slab_t *s)
 static size_t slab_detach_locked(struct mpool_cache *c, mp_slab_t *s);
 static void slab_finish(struct mpool_cache *c, mp_slab_t *s);
 
-/* Whether c's slabs hold one block each with no magazines in front (the
+/* Whether c's slabs hold one block each, too large for magazines (the
  * classes above 64 KiB): its owner may keep fewer such empty slabs than
  * others (pool.c, pool_empty_slab).  Kept, such a slab serves its class
  * only: git repack's delta search walks its objects by size, and each
  * class of 72-208 KiB kept its high-water mark of empty slabs
- * (doc/bench-suite.md, issue 16). */
+ * (doc/bench-suite.md, issue 16).  Decided by the layout, which never
+ * changes, and not by the slot index, which a reset may drop: what the
+ * owner counts in, it counts out. */
 static bool
 slab_single(const struct mpool_cache *c)
 {
-    return c->objs_per_slab == 1 && c->tslot == MP_TSLOT_NONE;
+    return c->objs_per_slab == 1 && c->stride > MP_MAGAZINE_BYTES;
 }
 
 /* Move s to the list its occupancy calls for.  For a pool's cache, count

@@ -195,6 +195,7 @@ pool_empty_slab(void *owner, ptrdiff_t bytes, bool single)
                                                bytes > 0 ? 1 : (size_t)-1,
                                                memory_order_relaxed) +
                      (bytes > 0 ? 1 : (size_t)-1);
+    MP_ASSERT((ptrdiff_t)single_now >= 0); /* counted out as counted in */
     return bytes > 0 && p->retain != 0 &&
            (now > p->retain || (single && single_now > POOL_SINGLE_KEPT));
 }
