@@ -2,8 +2,9 @@
 /*
  * t/pool-t.c - pools: every size-class boundary, usable sizes, alignments
  * 1 B .. 2 MiB, realloc across classes, calloc and size overflow, size 0,
- * limits, the default pool, threads sharing a pool, and destroy giving
- * every page back.
+ * limits, retention (and the two empty slabs of one block it keeps),
+ * the default pool, threads sharing a pool, and destroy giving every page
+ * back.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -311,6 +312,45 @@ test_retain(void)
     mpool_destroy(plain);
 }
 
+/* A pool with a retain cap keeps at most two empty slabs of one block
+ * with no magazines (the classes above 64 KiB) however far below the cap
+ * it is: of 16 blocks of 100 KiB freed, a pool with a 4 MiB cap keeps
+ * one or two in empty slabs (at least one, for a buffer freed and
+ * allocated again); the rest go back as they are freed.  A pool without
+ * a cap keeps all of them for their class until reclaim. */
+static void
+test_retain_one_block(void)
+{
+    enum { N = 16, SIZE = 100 << 10 };
+    mpool_options_t o = {.size = sizeof(o), .name = "capped",
+                         .retain = 4u << 20};
+    mpool_t *pools[2] = {mpool_create(&o), mpool_create(NULL)};
+    mpool_stats_t st[2];
+    void *b[N];
+
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < N; i++) {
+            if ((b[i] = mpool_alloc(pools[k], SIZE)) == NULL)
+                bail("mpool_alloc(%d) failed at %d", SIZE, i);
+            memset(b[i], 3, SIZE);
+        }
+        for (int i = 0; i < N; i++)
+            mpool_free(pools[k], b[i]);
+        st[k] = (mpool_stats_t){.size = sizeof(st[k])};
+        mpool_stats(pools[k], &st[k]);
+    }
+    ok(st[0].bytes_empty >= SIZE && st[0].bytes_empty <= 2 * (SIZE + 8192) &&
+           st[0].bytes_free == st[0].bytes_empty,
+       "retain 4 MiB: of 16 freed blocks of 100 KiB at most two stay, in "
+       "empty slabs (%zu bytes empty, %zu free)",
+       st[0].bytes_empty, st[0].bytes_free);
+    ok(st[1].bytes_empty >= (size_t)N * SIZE,
+       "without a cap they all stay, empty, for their class (%zu bytes "
+       "empty)", st[1].bytes_empty);
+    mpool_destroy(pools[0]);
+    mpool_destroy(pools[1]);
+}
+
 /* k210: how many pages could be allocated now, one at a time (and freed
  * again at once).  A fixed RAM's free memory, where the OS backends look at
  * resident memory instead. */
@@ -581,6 +621,7 @@ main(void)
         test_retain_k210();
     else
         test_retain();
+    test_retain_one_block();
     test_single_threaded();
     test_threads_and_destroy();
     return tap_done();

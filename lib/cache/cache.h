@@ -50,6 +50,14 @@ extern MP_HIDDEN uint32_t mp_magazine_rounds_max;
  * magazines, so that larger magazines do not make a consumer thread's
  * surplus larger. */
 #define MP_DEPOT_OBJECTS_MAX 512
+/* ... and at most this many bytes of them (beyond the two magazines it
+ * always keeps): 512 objects of 64 KiB were 32 MiB a class, and a program
+ * whose sizes move from class to class (git repack: doc/bench-suite.md,
+ * issue 16) leaves each class's depot full.  Objects of up to 2 KiB are
+ * bounded by the count as before. */
+#ifndef MP_DEPOT_BYTES_MAX
+#define MP_DEPOT_BYTES_MAX ((size_t)1 << 20)
+#endif
 /* Thread-slot indices: a cache past this many live ones has no magazines.
  * 16384 cost 256 KiB of static tables; a backend for a small machine sets
  * fewer in its backend-inline.h. */
@@ -512,8 +520,10 @@ typedef struct mp_cache_owner_ops {
     bool (*charge)(void *owner, ptrdiff_t bytes);
     /* A slab became empty (+bytes) or stopped being empty (-bytes); true
      * when the owner now keeps more empty slabs than it may, and the slab
-     * should go back at once, its memory purged. */
-    bool (*empty_slab)(void *owner, ptrdiff_t bytes);
+     * should go back at once, its memory purged.  single: a slab of one
+     * block too large for magazines (slab.c, slab_single), which the
+     * owner may bound more tightly; the same for a cache's every call. */
+    bool (*empty_slab)(void *owner, ptrdiff_t bytes, bool single);
 } mp_cache_owner_ops_t;
 
 /* Internal caches: slab descriptors, magazines, thread tables' stacks. */

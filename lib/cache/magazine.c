@@ -778,7 +778,8 @@ depot_put(struct mpool_cache *c, void **objs, size_t n, bool to_slabs)
     MP_ASSERT(n <= c->mag_rounds);
     mp_cache_lock(&c->depot_lock, c);
     want = !to_slabs || c->depot_nfull < 2 ||
-           c->depot_rounds < MP_DEPOT_OBJECTS_MAX;
+           (c->depot_rounds < MP_DEPOT_OBJECTS_MAX &&
+            c->depot_rounds * c->stride < MP_DEPOT_BYTES_MAX);
     if (want && (m = c->depot_full) != NULL &&
         m->rounds + n <= c->mag_rounds) {
         __builtin_memcpy(m->round + m->rounds, objs, n * sizeof(void *));

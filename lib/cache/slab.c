@@ -256,6 +256,20 @@ list_for(const struct mpool_cache *c, const mp_slab_t *s)
 static size_t slab_detach_locked(struct mpool_cache *c, mp_slab_t *s);
 static void slab_finish(struct mpool_cache *c, mp_slab_t *s);
 
+/* Whether c's slabs hold one block each, too large for magazines (the
+ * classes above 64 KiB): its owner may keep fewer such empty slabs than
+ * others (pool.c, pool_empty_slab).  Kept, such a slab serves its class
+ * only: git repack's delta search walks its objects by size, and each
+ * class of 72-208 KiB kept its high-water mark of empty slabs
+ * (doc/bench-suite.md, issue 16).  Decided by the layout, which never
+ * changes, and not by the slot index, which a reset may drop: what the
+ * owner counts in, it counts out. */
+static bool
+slab_single(const struct mpool_cache *c)
+{
+    return c->objs_per_slab == 1 && c->stride > MP_MAGAZINE_BYTES;
+}
+
 /* Move s to the list its occupancy calls for.  For a pool's cache, count
  * the bytes in empty slabs against the pool's retention cap, and give a
  * slab that passes it back at once, its memory purged. */
@@ -275,9 +289,9 @@ relist(struct mpool_cache *c, mp_slab_t *s)
     if (c->owner_ops == NULL)
         return;
     if (was == MP_SLAB_ON_EMPTY)
-        c->owner_ops->empty_slab(c->owner, -bytes);
+        c->owner_ops->empty_slab(c->owner, -bytes, slab_single(c));
     else if (want == MP_SLAB_ON_EMPTY &&
-             c->owner_ops->empty_slab(c->owner, bytes)) {
+             c->owner_ops->empty_slab(c->owner, bytes, slab_single(c))) {
         /* an owner's class cache has no destructor to call out to, so
          * the slab goes at once, under the lock */
         MP_ASSERT(c->dtor == NULL);
@@ -343,10 +357,8 @@ slab_create_locked(struct mpool_cache *c)
         mp_vg_noaccess(mp_slab_objs(s), (size_t)c->objs_per_slab * c->stride);
     list_insert(c, s, MP_SLAB_ON_EMPTY);
     if (c->owner_ops != NULL)
-        c->owner_ops->empty_slab(c->owner, (ptrdiff_t)bytes); /* never past
-                                                                 the cap: it
-                                                                 is about to
-                                                                 be used */
+        /* never past the cap: it is about to be used */
+        c->owner_ops->empty_slab(c->owner, (ptrdiff_t)bytes, slab_single(c));
     return s;
 }
 
@@ -372,7 +384,8 @@ slab_detach_locked(struct mpool_cache *c, mp_slab_t *s)
     MP_ASSERT(mp_pages_owner(mp_unhide(s->run_h)) == s);
     if (c->owner_ops != NULL && s->list == MP_SLAB_ON_EMPTY)
         c->owner_ops->empty_slab(c->owner,
-                                 -(ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT));
+                                 -(ptrdiff_t)(c->slab_pages << MP_PAGE_SHIFT),
+                                 slab_single(c));
     list_remove(c, s);
     if (c->nraw > 0) {
         void *prev = NULL;

@@ -71,6 +71,8 @@ struct mpool {
     size_t retain;           /* bytes of empty slabs kept; 0: no cap */
     unsigned flags;          /* MPOOL_SINGLE_THREADED */
     _Atomic size_t empty;    /* bytes in empty slabs now */
+    _Atomic size_t empty_single; /* empty slabs of one block (pool.c,
+                                    pool_empty_slab) */
     bool is_default;
     bool dying;              /* under pools_lock: being destroyed, so no
                                 child may be linked to it (family.c) */
@@ -213,7 +215,8 @@ MP_HIDDEN bool mp_pool_retain_bounds_large(const struct mpool *p);
  * glibc's resident memory, 42 MiB of it in empty slabs (one 1.25-7 MiB
  * slab left at each step of an array grown by realloc, 10-17 in each
  * class of 72-208 KiB its delta search had moved through); with this cap,
- * 8 % (doc/bench-suite.md, bench/git-repack.sh). */
+ * 8 %, and 6 % with at most two empty slabs of one block kept (pool.c,
+ * POOL_SINGLE_KEPT; doc/bench-suite.md, bench/git-repack.sh). */
 #define MP_DEFAULT_RETAIN MP_SEGMENT_SIZE
 /* Give back what every pool's classes can (reclaim). */
 MP_HIDDEN size_t mp_pools_shrink(void);
