@@ -2,7 +2,8 @@
 /*
  * t/pool-t.c - pools: every size-class boundary, usable sizes, alignments
  * 1 B .. 2 MiB, realloc across classes, calloc and size overflow, size 0,
- * limits, retention (and the two empty slabs of one block it keeps),
+ * limits, retention (and the two empty slabs of one block it keeps; the
+ * default pool gives the others back unpurged, for reuse, bounded),
  * the default pool, threads sharing a pool, and destroy giving every page
  * back.
  */
@@ -351,6 +352,79 @@ test_retain_one_block(void)
     mpool_destroy(pools[1]);
 }
 
+static mpool_system_stats_t
+system_stats(void)
+{
+    mpool_system_stats_t s = {.size = sizeof(s)};
+
+    if (mpool_system_stats(&s) != 0)
+        bail("mpool_system_stats");
+    return s;
+}
+
+/* The default pool, under its own cap (not one the program set), gives a
+ * slab of one block past the two it keeps back to the page level
+ * unpurged: its pages still hold memory, and a block of another class
+ * reuses them without faulting them in again (bench/large-buffers with
+ * buffers of 1-2 MiB).  The page level bounds such free pages
+ * (MP_DIRTY_FREE_BYTES, 16 MiB over all arenas): past it they are purged.
+ * Seen in the committed bytes mpool_system_stats() counts. */
+static void
+test_default_one_block_reuse(void)
+{
+    enum { N = 16, SIZE = 100 << 10, OTHER = 90 << 10, BIG_N = 40 };
+    size_t big = (size_t)3 << 19; /* 1.5 MiB: a slab of one block too */
+    mpool_t *d = mpool_default();
+    mpool_system_stats_t s0, s1, s2, s3;
+    mpool_stats_t st = {.size = sizeof(st)};
+    void *b[BIG_N];
+
+    mpool_reclaim(NULL);
+    s0 = system_stats();
+    for (int i = 0; i < N; i++) {
+        if ((b[i] = mpool_alloc(d, SIZE)) == NULL)
+            bail("mpool_alloc(%d)", SIZE);
+        memset(b[i], 3, SIZE);
+    }
+    for (int i = 0; i < N; i++)
+        mpool_free(d, b[i]);
+    s1 = system_stats();
+    mpool_stats(d, &st);
+    ok(st.bytes_empty <= 2 * (SIZE + 8192) &&
+           s1.bytes_committed >= s0.bytes_committed + (N - 3) * (size_t)SIZE,
+       "the default pool keeps two empty slabs of 100 KiB and gives the "
+       "other 14 back unpurged (%zu bytes empty, %zu more committed)",
+       st.bytes_empty, s1.bytes_committed - s0.bytes_committed);
+    for (int i = 0; i < N - 2; i++) {
+        if ((b[i] = mpool_alloc(d, OTHER)) == NULL)
+            bail("mpool_alloc(%d)", OTHER);
+        memset(b[i], 4, OTHER);
+    }
+    s2 = system_stats();
+    ok(s2.bytes_committed < s1.bytes_committed + (N - 2) * (size_t)OTHER / 4,
+       "14 blocks of 90 KiB reuse those pages (%zu bytes more committed, "
+       "for %d in blocks)",
+       s2.bytes_committed - s1.bytes_committed, (N - 2) * OTHER);
+    for (int i = 0; i < N - 2; i++)
+        mpool_free(d, b[i]);
+    for (int i = 0; i < BIG_N; i++) {
+        if ((b[i] = mpool_alloc(d, big)) == NULL)
+            bail("mpool_alloc(%zu)", big);
+        memset(b[i], 5, big);
+    }
+    for (int i = 0; i < BIG_N; i++)
+        mpool_free(d, b[i]);
+    s3 = system_stats();
+    ok(s3.bytes_committed - s3.bytes_in_use <= ((size_t)16 << 20) +
+                                                   2 * (big + 8192) +
+                                                   ((size_t)4 << 20),
+       "of 60 MiB of such blocks freed, at most the page level's 16 MiB, "
+       "the two slabs kept and 4 MiB of other pages still hold memory "
+       "(%zu MiB)",
+       (s3.bytes_committed - s3.bytes_in_use) >> 20);
+    mpool_reclaim(NULL);
+}
+
 /* k210: how many pages could be allocated now, one at a time (and freed
  * again at once).  A fixed RAM's free memory, where the OS backends look at
  * resident memory instead. */
@@ -622,6 +696,8 @@ main(void)
     else
         test_retain();
     test_retain_one_block();
+    if (!k210) /* no purging there: nothing is kept */
+        test_default_one_block_reuse();
     test_single_threaded();
     test_threads_and_destroy();
     return tap_done();

@@ -99,6 +99,15 @@ enum {
     MP_SLAB_ON_EMPTY,                     /* list: empty */
 };
 
+/* mp_slab_t.purge: how a released slab's pages go back to the page
+ * level: as they are, purged, or for reuse under the page level's bound
+ * (page.h, mp_pages_free_reuse). */
+enum {
+    MP_SLAB_FREE_PLAIN,
+    MP_SLAB_FREE_PURGE,
+    MP_SLAB_FREE_REUSE,
+};
+
 typedef struct mp_slab {
     struct mpool_cache *cache; /* owner */
     struct mp_slab *next;      /* on the cache's list for .list */
@@ -111,7 +120,8 @@ typedef struct mp_slab {
     uint32_t inuse;            /* of those, out of the slab (with the
                                   program or in a magazine) */
     uint16_t list;             /* bucket 0..7, MP_SLAB_ON_FULL or _EMPTY */
-    uint16_t purge;            /* give its memory back when released */
+    uint16_t purge;            /* how its pages go back when released:
+                                  MP_SLAB_FREE_* */
     uint32_t colour;           /* objs - run */
 } mp_slab_t;
 
@@ -514,16 +524,28 @@ mp_cache_free_inline_ex(struct mpool_cache *c, void *obj, bool count,
  * layer installs these hooks with the cache (mp_cache_new_unlisted); the
  * cache layer calls them under the cache's lock and knows nothing else of
  * its owner. */
+/* What the owner says of a slab that became empty: keep it for the
+ * class; give it back to the page level at once, its memory purged (past
+ * a retention cap the program set: the memory goes back to the system);
+ * or give it back unpurged, so that any run may reuse its pages while
+ * they still hold memory, under the page level's bound on free committed
+ * pages (page.c, mp_arena_free_locked). */
+enum mp_empty_verdict {
+    MP_EMPTY_KEEP,
+    MP_EMPTY_RELEASE_PURGED,
+    MP_EMPTY_RELEASE,
+};
+
 typedef struct mp_cache_owner_ops {
     /* A slab of `bytes` is made (+) or given back (-); false when the
      * owner's limit forbids it. */
     bool (*charge)(void *owner, ptrdiff_t bytes);
-    /* A slab became empty (+bytes) or stopped being empty (-bytes); true
-     * when the owner now keeps more empty slabs than it may, and the slab
-     * should go back at once, its memory purged.  single: a slab of one
+    /* A slab became empty (+bytes) or stopped being empty (-bytes): what
+     * to do with it (for -bytes, MP_EMPTY_KEEP).  single: a slab of one
      * block too large for magazines (slab.c, slab_single), which the
      * owner may bound more tightly; the same for a cache's every call. */
-    bool (*empty_slab)(void *owner, ptrdiff_t bytes, bool single);
+    enum mp_empty_verdict (*empty_slab)(void *owner, ptrdiff_t bytes,
+                                        bool single);
 } mp_cache_owner_ops_t;
 
 /* Internal caches: slab descriptors, magazines, thread tables' stacks. */

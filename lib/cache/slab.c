@@ -270,9 +270,9 @@ slab_single(const struct mpool_cache *c)
     return c->objs_per_slab == 1 && c->stride > MP_MAGAZINE_BYTES;
 }
 
-/* Move s to the list its occupancy calls for.  For a pool's cache, count
- * the bytes in empty slabs against the pool's retention cap, and give a
- * slab that passes it back at once, its memory purged. */
+/* Move s to the list its occupancy calls for.  For a pool's cache, tell
+ * the owner of a slab that became empty, and give it back at once if the
+ * owner says so, purged or not. */
 static void
 relist(struct mpool_cache *c, mp_slab_t *s)
 {
@@ -288,16 +288,20 @@ relist(struct mpool_cache *c, mp_slab_t *s)
     list_insert(c, s, want);
     if (c->owner_ops == NULL)
         return;
-    if (was == MP_SLAB_ON_EMPTY)
+    if (was == MP_SLAB_ON_EMPTY) {
         c->owner_ops->empty_slab(c->owner, -bytes, slab_single(c));
-    else if (want == MP_SLAB_ON_EMPTY &&
-             c->owner_ops->empty_slab(c->owner, bytes, slab_single(c))) {
-        /* an owner's class cache has no destructor to call out to, so
-         * the slab goes at once, under the lock */
-        MP_ASSERT(c->dtor == NULL);
-        s->purge = 1;
-        slab_detach_locked(c, s);
-        slab_finish(c, s);
+    } else if (want == MP_SLAB_ON_EMPTY) {
+        enum mp_empty_verdict v =
+            c->owner_ops->empty_slab(c->owner, bytes, slab_single(c));
+        if (v != MP_EMPTY_KEEP) {
+            /* an owner's class cache has no destructor to call out to, so
+             * the slab goes at once, under the lock */
+            MP_ASSERT(c->dtor == NULL);
+            s->purge = v == MP_EMPTY_RELEASE_PURGED ? MP_SLAB_FREE_PURGE
+                                                    : MP_SLAB_FREE_REUSE;
+            slab_detach_locked(c, s);
+            slab_finish(c, s);
+        }
     }
 }
 
@@ -343,7 +347,7 @@ slab_create_locked(struct mpool_cache *c)
     s->free = NULL;
     s->carved = 0;
     s->inuse = 0;
-    s->purge = 0;
+    s->purge = MP_SLAB_FREE_PLAIN;
     c->colour_next += c->colour_step;
     if (c->colour_next > c->colour_max)
         c->colour_next = 0;
@@ -414,7 +418,7 @@ static void
 slab_finish(struct mpool_cache *c, mp_slab_t *s)
 {
     char *run = mp_unhide(s->run_h);
-    bool purge = s->purge;
+    unsigned purge = s->purge;
     bool any_raw = c->ctor != NULL;
 
     if (c->flags & MP_CACHE_VG)
@@ -442,8 +446,10 @@ slab_finish(struct mpool_cache *c, mp_slab_t *s)
     }
     if (c->flags & MP_CACHE_VG) /* plain pages again, for their next use */
         mp_vg_undefined(run, c->slab_pages << MP_PAGE_SHIFT);
-    if (purge)
+    if (purge == MP_SLAB_FREE_PURGE)
         mp_pages_free_purge(run, c->slab_pages);
+    else if (purge == MP_SLAB_FREE_REUSE)
+        mp_pages_free_reuse(run, c->slab_pages);
     else
         mp_pages_free(run, c->slab_pages);
     if (c->owner_ops != NULL)

@@ -205,6 +205,13 @@ MP_HIDDEN size_t mp_segment_purge_locked(mp_segment_t *seg, size_t index,
 MP_HIDDEN void mp_arena_purge_huge_locked(mp_arena_t *arena,
                                           mp_segment_t *seg, size_t index,
                                           size_t npages);
+/* The bound on an arena's free pages that still hold memory, which a run
+ * freed for reuse applies (mp_pages_free_reuse): past
+ * mp_arena_dirty_max(), the free blocks are purged, largest first, down
+ * to half of it.  Process-wide MP_DIRTY_FREE_BYTES, shared out among the
+ * arenas (arena.c). */
+MP_HIDDEN size_t mp_arena_dirty_max(void);
+MP_HIDDEN void mp_arena_trim_dirty_locked(mp_arena_t *arena, size_t target);
 /* Ask the backend for transparent huge pages (thp=1) or not, and purge
  * accordingly.  0, or ENOTSUP from the backend. */
 MP_HIDDEN int mp_page_huge_pages(bool on);
@@ -443,6 +450,12 @@ MP_HIDDEN void *mp_pages_grow(void *addr, size_t npages, size_t new_npages);
 MP_HIDDEN int mp_pages_free(void *addr, size_t npages);
 /* The same, giving the run's physical memory back to the backend now. */
 MP_HIDDEN int mp_pages_free_purge(void *addr, size_t npages);
+/* The same, unpurged, for the next runs to reuse while the pages still
+ * hold memory: past the arena's bound on such free pages
+ * (mp_arena_dirty_max), its free blocks are purged, largest first, down to
+ * half the bound.  A huge span goes to the decay (decay.c) as with
+ * mp_pages_free. */
+MP_HIDDEN int mp_pages_free_reuse(void *addr, size_t npages);
 /* Record `owner` on every page of a live run (the run's caller only). */
 MP_HIDDEN void mp_pages_set_owner(void *run, size_t npages, void *owner);
 /* The same with two more opaque words on every page (a pool's slab names

@@ -129,8 +129,10 @@ mp_pages_alloc_guarded(size_t npages, bool *is_zero)
     return run;
 }
 
+/* bounded: the run is freed for reuse (mp_pages_free_reuse), and the
+ * arena's free pages that hold memory are then bounded */
 static int
-pages_free(void *addr, size_t npages, bool purge)
+pages_free(void *addr, size_t npages, bool purge, bool bounded)
 {
     mp_segment_t *seg;
     mp_arena_t *arena;
@@ -163,6 +165,9 @@ pages_free(void *addr, size_t npages, bool purge)
         npages++;
     }
     mp_arena_free_locked(arena, seg, index, npages, purge);
+    if (bounded && mp_config.can_purge &&
+        arena->free_committed > mp_arena_dirty_max())
+        mp_arena_trim_dirty_locked(arena, mp_arena_dirty_max() / 2);
     mp_mutex_unlock(&arena->lock);
     return 0;
 }
@@ -170,13 +175,19 @@ pages_free(void *addr, size_t npages, bool purge)
 int
 mp_pages_free(void *addr, size_t npages)
 {
-    return pages_free(addr, npages, false);
+    return pages_free(addr, npages, false, false);
 }
 
 int
 mp_pages_free_purge(void *addr, size_t npages)
 {
-    return pages_free(addr, npages, true);
+    return pages_free(addr, npages, true, false);
+}
+
+int
+mp_pages_free_reuse(void *addr, size_t npages)
+{
+    return pages_free(addr, npages, false, true);
 }
 
 void

@@ -196,7 +196,8 @@ mp_pool_bootstrap(void)
 
 /* Of a pool's empty slabs, those of one block each (the classes above 64
  * KiB) may be at most POOL_SINGLE_KEPT, within the retain cap: past that
- * one that empties goes back at once, purged.  Such a slab serves its
+ * one that empties goes back at once, purged (unpurged in the default
+ * pool, under its implicit cap: see pool_empty_slab).  Such a slab serves its
  * class only, and a program whose large sizes move from class to class
  * filled the whole cap with them (git repack: doc/bench-suite.md, issue
  * 16).  Giving each back at once instead cost a buffer freed and
@@ -208,7 +209,7 @@ mp_pool_bootstrap(void)
 #define POOL_SINGLE_KEPT 2
 #endif
 
-static bool
+static enum mp_empty_verdict
 pool_empty_slab(void *owner, ptrdiff_t bytes, bool single)
 {
     struct mpool *p = owner;
@@ -223,8 +224,15 @@ pool_empty_slab(void *owner, ptrdiff_t bytes, bool single)
                                                memory_order_relaxed) +
                      (bytes > 0 ? 1 : (size_t)-1);
     MP_ASSERT((ptrdiff_t)single_now >= 0); /* counted out as counted in */
-    return bytes > 0 && p->retain != 0 &&
-           (now > p->retain || (single && single_now > POOL_SINGLE_KEPT));
+    if (bytes <= 0 || p->retain == 0 ||
+        (now <= p->retain && !(single && single_now > POOL_SINGLE_KEPT)))
+        return MP_EMPTY_KEEP;
+    /* the default pool's own cap leaves a slab of one block to the page
+     * level unpurged, as it does a freed large run: any class or run may
+     * reuse its pages, under the page level's bound; a cap the program
+     * set gives memory back as it says */
+    return single && !mp_pool_retain_bounds_large(p) ? MP_EMPTY_RELEASE
+                                                    : MP_EMPTY_RELEASE_PURGED;
 }
 
 bool
