@@ -190,30 +190,17 @@ child_thp_retain(void)
     return 0;
 }
 
-/* Run on the CPU we are on now, so that every run of the page level comes
- * from one arena (arenas are per CPU: a process moved between CPUs under
- * load would spread its slabs over two, and with them the huge pages they
- * share with live pages). */
-static void
-stay_on_this_cpu(void)
-{
-    cpu_set_t set;
-    int cpu = sched_getcpu();
-
-    if (cpu < 0)
-        return;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    (void)sched_setaffinity(0, sizeof(set), &set);
-}
-
 static int
 child_main(int argc, char **argv)
 {
     const char *mode = argv[1];
 
     if (strncmp(mode, "thp", 3) == 0)
-        stay_on_this_cpu();
+        /* every run of the page level from one arena (arenas are per
+         * CPU: a process moved between CPUs under load would spread its
+         * slabs over two, and with them the huge pages they share with
+         * live pages) */
+        tap_stay_on_this_cpu();
 
     for (int i = 2; i + 1 < argc; i += 2)
         if (mpool_set_option(argv[i], argv[i + 1]) != 0)

@@ -205,6 +205,15 @@ mp_pool_bootstrap(void)
  * time (100 KiB: 75 ns -> 21 us).  Counted in slabs, not bytes: a bound
  * of 1 MiB kept only one buffer of 1-2 MiB (bench/large-buffers 3000 8 1
  * 2: 20 % more page faults than the cap alone; 7 % with two slabs). */
+/* The default pool gives such a slab back unpurged, for any run to reuse,
+ * from this size up (pool_empty_slab): buffers of 1-2 MiB replaced at
+ * random faulted every page in again (bench/large-buffers 3000 8 1 2: 969
+ * us a replacement, glibc 146).  Below it, purged as before: git repack's
+ * sizes of 72-208 KiB peaked 1-2 % higher released unpurged from 256 KiB
+ * up, 7 % from the smallest. */
+#ifndef POOL_REUSE_MIN
+#define POOL_REUSE_MIN ((size_t)1 << 20)
+#endif
 #ifndef POOL_SINGLE_KEPT
 #define POOL_SINGLE_KEPT 2
 #endif
@@ -227,12 +236,14 @@ pool_empty_slab(void *owner, ptrdiff_t bytes, bool single)
     if (bytes <= 0 || p->retain == 0 ||
         (now <= p->retain && !(single && single_now > POOL_SINGLE_KEPT)))
         return MP_EMPTY_KEEP;
-    /* the default pool's own cap leaves a slab of one block to the page
-     * level unpurged, as it does a freed large run: any class or run may
-     * reuse its pages, under the page level's bound; a cap the program
-     * set gives memory back as it says */
-    return single && !mp_pool_retain_bounds_large(p) ? MP_EMPTY_RELEASE
-                                                    : MP_EMPTY_RELEASE_PURGED;
+    /* the default pool's own cap leaves a slab of one block of 1 MiB or
+     * more to the page level unpurged, as it does a freed large run: any
+     * class or run may reuse its pages, under the page level's bound; a
+     * cap the program set gives memory back as it says */
+    return single && (size_t)bytes >= POOL_REUSE_MIN &&
+                   !mp_pool_retain_bounds_large(p)
+               ? MP_EMPTY_RELEASE
+               : MP_EMPTY_RELEASE_PURGED;
 }
 
 bool

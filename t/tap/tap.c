@@ -7,6 +7,9 @@
 #include "config.h"
 
 #include <errno.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +300,21 @@ tap_skip_if_break_capped(void)
     skip_all("the sbrk backend needs a program break that can grow by "
              "64 MiB%s",
              tap_under_valgrind() ? "; valgrind caps it at 8 MiB" : "");
+}
+
+void
+tap_stay_on_this_cpu(void)
+{
+#ifdef __linux__
+    cpu_set_t set;
+    int cpu = sched_getcpu();
+
+    if (cpu < 0)
+        return;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    (void)sched_setaffinity(0, sizeof(set), &set);
+#endif
 }
 
 size_t

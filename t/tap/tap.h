@@ -70,6 +70,11 @@ bool tap_backend_is(const char *name);
  * (doc/backends.md). */
 void tap_skip_if_break_capped(void);
 
+/* Keep the calling thread on the CPU it runs on now (Linux; nothing
+ * elsewhere): the library's arenas are per CPU, so a test that frees and
+ * allocates again and counts what was reused must stay in one arena. */
+void tap_stay_on_this_cpu(void);
+
 /* Resident memory of this process, in bytes, from /proc/self/statm. */
 size_t tap_resident_bytes(void);
 
