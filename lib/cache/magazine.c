@@ -380,9 +380,8 @@ tc_enter_wait(mp_tcache_t *tc)
 }
 
 static void
-tc_leave(mp_tcache_t *tc)
+tc_leave(void)
 {
-    (void)tc;
     mp_tcell_leave(mp_backend_tcell());
 }
 
@@ -626,7 +625,7 @@ slot_get(struct mpool_cache *c)
         s->refilled = 0;
         /* last: whoever sees it sees the stack (remote_cached_locked) */
         __atomic_store_n(&s->gen, c->tslot_gen, __ATOMIC_RELEASE);
-        tc_leave(tc);
+        tc_leave();
     }
     return s;
 }
@@ -1032,7 +1031,7 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
         obj = s->top[-1];
         slot_set_top(s, s->top - 1);
         s->allocs++;
-        tc_leave(tc);
+        tc_leave();
         goto got;
     }
     slot_publish(c, s);
@@ -1043,7 +1042,7 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
         cap = 2 * cap < slot_cap_max(c) ? 2 * cap : slot_cap_max(c);
         s->limit = s->base + cap;
     }
-    tc_leave(tc);
+    tc_leave();
 
     /* The slot is empty: half its capacity from the depot, or the slabs
      * (a full magazine at full capacity).  No mark is held meanwhile:
@@ -1065,7 +1064,7 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
     slot_set_top(s, s->top + n);
     s->refilled = 1;
     s->spilled = 0;
-    tc_leave(tc);
+    tc_leave();
 got:
     if (c->flags & MPOOL_CACHE_ZERO)
         __builtin_memset(obj, 0, c->size);
@@ -1088,7 +1087,7 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
     tc = tc_current();
     tc_enter_wait(tc);
     if (MP_UNLIKELY(s->top[-1] == obj)) { /* the fast path's check */
-        tc_leave(tc);
+        tc_leave();
         mp_cache_double_free(c, obj);
     }
     cap = slot_cap(s);
@@ -1103,7 +1102,7 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
         *s->top = obj;
         slot_set_top(s, s->top + 1);
         s->frees++;
-        tc_leave(tc);
+        tc_leave();
         return;
     }
     /* Full: the bottom of the stack is the coldest; it goes to the
@@ -1127,7 +1126,7 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
     s->base[keep] = obj;
     slot_set_top(s, s->base + keep + 1);
     s->limit = s->base + newcap;
-    tc_leave(tc);
+    tc_leave();
     atomic_fetch_add_explicit(&c->frees_miss, 1, memory_order_relaxed);
     for (uint32_t i = 0; i < n; i += c->mag_rounds)
         depot_put(c, buf + i, n - i < c->mag_rounds ? n - i : c->mag_rounds,
