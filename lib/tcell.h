@@ -22,4 +22,18 @@ typedef struct mp_tcell {
     _Atomic uint32_t in_op;
 } mp_tcell_t;
 
+/* What a backend's mp_backend_tcell() returns for a cell in initial-exec
+ * TLS.  gcc 12 with -fsanitize=address,undefined can test such an address
+ * for NULL on stale flags, and report a null member access that is not
+ * there (seen in magazine.c's tcache_get): in sanitizer builds the
+ * pointer is made opaque, so it gets a real test. */
+static inline mp_tcell_t *
+mp_tcell_tls(mp_tcell_t *cell)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    __asm__("" : "+r"(cell));
+#endif
+    return cell;
+}
+
 #endif /* MP_TCELL_H */

@@ -80,16 +80,7 @@ extern __thread mp_tcell_t mp_tls_cell
 static inline mp_tcell_t *
 mp_backend_tcell(void)
 {
-    mp_tcell_t *cell = &mp_tls_cell;
-
-#if defined(__SANITIZE_ADDRESS__)
-    /* gcc 12 with -fsanitize=address,undefined can test the address of an
-     * initial-exec variable for NULL on stale flags, and report a null
-     * member access that is not there (seen in magazine.c's tcache_get):
-     * an opaque pointer gets a real test.  Sanitizer builds only. */
-    __asm__("" : "+r"(cell));
-#endif
-    return cell;
+    return mp_tcell_tls(&mp_tls_cell);
 }
 
 static inline void

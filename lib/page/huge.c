@@ -148,12 +148,7 @@ mp_huge_free(mp_segment_t *seg, void *addr, size_t npages, bool purge)
         mp_guard_report("mpool_pages_free", addr);
     }
     seg->kind = 0; /* a racing second free now fails the test above */
-    if (seg->prev != NULL)
-        seg->prev->next = seg->next;
-    else
-        arena->huge = seg->next;
-    if (seg->next != NULL)
-        seg->next->prev = seg->prev;
+    huge_unlink(arena, seg);
     arena->run_pages -= npages;
     seg->flags = 0;
     mp_mutex_unlock(&arena->lock);
