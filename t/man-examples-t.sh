@@ -13,6 +13,11 @@
 # A program that calls a function this build of the library does not have
 # (mpool_k210_init outside the k210 build, mpool_report in it) is compiled
 # but not linked, and the test says which function kept it from linking.
+#
+# The last test: every function added after 0.1 (a node of lib/libmpool.sym
+# past MPOOL_1.0) is called in some page's example, and mpool_options_t's
+# parent (0.2) is set in one, so that each new call has an example that
+# this test compiles (issue 15's closing note quotes them).
 : "${top_srcdir:=.}"
 : "${CC:=cc}" "${top_builddir:=.}" "${NM:=nm}"
 
@@ -26,7 +31,8 @@ for p in "$top_srcdir"/man/*.3; do
     grep -q '^\.Sh EXAMPLES' "$p" && pages="$pages $p"
 done
 set -- $pages
-echo "1..$#"
+echo "1..$(($# + 1))"
+: > "$tmp/all.c"
 
 lib="$top_builddir/lib/.libs/libmpool.so"
 exports=
@@ -43,6 +49,7 @@ for p in "$@"; do
          lit && /^\.Ed/ { exit }
          lit { print }' "$p" |
         sed -e 's/\\&//g' -e 's/\\e/\\/g' > "$tmp/ex.c"
+    cat "$tmp/ex.c" >> "$tmp/all.c"
     if [ ! -s "$tmp/ex.c" ]; then
         echo "not ok $i - $name: EXAMPLES has no .Bd -literal program"
         continue
@@ -77,3 +84,20 @@ for p in "$@"; do
         sed 's/^/#   /' "$tmp/ex.c"
     fi
 done
+
+# Functions of the nodes after MPOOL_1.0, and the 0.2 field, that no
+# example uses.
+i=$((i + 1))
+missing=
+for f in $(awk '!/^#/ && NF >= 2 && $1 != "MPOOL_1.0" { print $2 }' \
+               "$top_srcdir/lib/libmpool.sym"); do
+    grep -Eq "(^|[^a-z0-9_])$f\(" "$tmp/all.c" || missing="$missing $f"
+done
+grep -Eq '\.parent([^a-z0-9_]|$)' "$tmp/all.c" ||
+    missing="$missing mpool_options_t.parent"
+if [ -z "$missing" ]; then
+    echo "ok $i - every function since 0.1, and mpool_options_t.parent," \
+         "has an example"
+else
+    echo "not ok $i - with no example in any page:$missing"
+fi
