@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * t/cxx-new-t.cc - libmpool-malloc's C++ operator new and delete
- * (lib/hosted/malloc-new.c), linked in: every one of the eighteen forms
- * allocates or frees libmpool's memory (mpool_usable_size knows each
- * block), aligned forms align, nothrow new returns NULL and plain new
- * throws std::bad_alloc for an impossible size, the installed new_handler
- * is called before the throw, and std::vector's and std::string's buffers
- * come from libmpool too.
+ * (lib/hosted/malloc-new.c), linked in: every one of the twenty forms
+ * (eight new, twelve delete) allocates or frees libmpool's memory
+ * (mpool_usable_size knows each block), aligned forms align, nothrow new
+ * returns NULL and plain new throws std::bad_alloc for an impossible size,
+ * the installed new_handler is called before the throw, and std::vector's
+ * and std::string's buffers come from libmpool too.
  *
  * Under valgrind the test runs only where memcheck leaves libmpool-malloc
  * in place (--soname-synonyms=somalloc=nouserintercepts, as

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * malloc-new.c - libmpool-malloc's C++ operator new and delete: the
- * eighteen replaceable allocation functions of the C++17 standard library
- * (plain, array, nothrow, sized delete, std::align_val_t, and their
- * combinations), so that a C++ program's new reaches the default pool
- * directly, not through the C++ runtime's wrapper around malloc, and its
- * aligned new through mpool_aligned_alloc.
+ * twenty replaceable allocation and deallocation functions of the C++17
+ * standard library, eight new and twelve delete (plain, array, nothrow,
+ * sized delete, std::align_val_t, and their combinations), so that a C++
+ * program's new reaches the default pool directly, not through the C++
+ * runtime's wrapper around malloc, and its aligned new through
+ * mpool_aligned_alloc.
  *
  * Why C with the Itanium C++ ABI's mangled names, not a C++ file: a C++
  * file would make the library depend on libstdc++ (the typeinfo of
