@@ -41,8 +41,8 @@ else
 fi
 
 # memcheck through the override (free's stack shows the library's free
-# path: mp_pool_default_free, pool/pool-fast.h, inlined into free, or
-# mpool_free).  By default memcheck replaces malloc in
+# path: mp_pool_default_free, pool/pool-fast.h, inlined into free, its
+# cold half mp_pool_default_free_cold, or mpool_free).  By default memcheck replaces malloc in
 # every shared object, libmpool-malloc's included, with its own; with
 # --soname-synonyms=somalloc=nouserintercepts it leaves ours in place, and
 # the library's client requests show memcheck the freed block.
@@ -71,7 +71,7 @@ LD_PRELOAD=$lib "$VALGRIND" --soname-synonyms=somalloc=nouserintercepts \
     "$tmp/uaf" > /dev/null 2> "$tmp/uaf.log"
 if grep -q "Invalid read of size 1" "$tmp/uaf.log" &&
    grep -q "inside a block of size 48 free'd" "$tmp/uaf.log" &&
-   grep -Eq "by 0x.*: (mpool_free|mp_pool_default_free) " "$tmp/uaf.log"; then
+   grep -Eq "by 0x.*: (mpool_free|mp_pool_default_free(_cold)?) " "$tmp/uaf.log"; then
     echo "ok $n - with somalloc=nouserintercepts memcheck sees a use after free through libmpool-malloc itself"
 else
     echo "not ok $n - with somalloc=nouserintercepts memcheck sees a use after free through libmpool-malloc itself"

@@ -491,10 +491,60 @@ test_fixed_slots(void)
        "the drained thread has its own table back and allocates");
 }
 
+/* free's fast path reads one word of the block's page entry: the
+ * distance of its class's fixed slot from the null slot on every page of
+ * a default pool's slab of 4 KiB or less, 0 (the null slot) on every other
+ * page, and 0 again once the slab's pages are back at the page level. */
+static void
+test_fast_word(void)
+{
+    static const size_t sizes[] = {16, 64, 1000, 4096, 8192};
+    void *blocks[5];
+    bool words_ok = true, fixed_seen = false;
+    mpool_t *other = mpool_create(NULL);
+    void *foreign = other != NULL ? mpool_alloc(other, 64) : NULL;
+    mp_page_t *page;
+    mp_arena_census_t census;
+
+    if (foreign == NULL)
+        bail("mpool_create");
+    for (size_t i = 0; i < 5; i++) {
+        const struct mpool_cache *c;
+        bool fixed;
+
+        if ((blocks[i] = mpool_alloc(mpool_default(), sizes[i])) == NULL)
+            bail("mpool_alloc(%zu)", sizes[i]);
+        page = mp_buddy_page_fast(blocks[i]);
+        if (page == NULL || page->group != &mp_default_pool) {
+            words_ok = false;
+            continue;
+        }
+        c = page->sub_owner;
+        fixed = c->fixed_offset != mp_tslot_offset(MP_TSLOT_NULL);
+        fixed_seen |= fixed;
+        if (page->fast_word != mp_tslot_fast_word(c) ||
+            (page->fast_word != 0) != fixed || (fixed && sizes[i] > 4096))
+            words_ok = false;
+    }
+    page = mp_buddy_page_fast(foreign);
+    ok(words_ok && page != NULL && page->fast_word == 0,
+       "a default pool's slab page names its class's fixed slot (%s here), "
+       "a class above 4 KiB and another pool's page the null slot",
+       fixed_seen ? "set" : "none");
+    for (size_t i = 0; i < 5; i++)
+        mpool_free(mpool_default(), blocks[i]);
+    mpool_destroy(other);
+    mpool_reclaim(NULL);
+    mp_census(&census); /* stops the test on a free page with a word */
+    ok(true, "after reclaim no free page keeps a word (the census checks "
+       "every free page)");
+}
+
 int
 main(void)
 {
-    plan(20);
+    plan(22);
+    test_fast_word();
     test_short_threads();
     test_consumer();
     test_turned_consumer();

@@ -453,12 +453,31 @@ mp_tslot_pop_fixed(uint32_t off, void **out)
     return popped;
 }
 
+/* A fixed slot named by its distance in bytes from the null slot, the
+ * word a slab's pages carry for free's fast path (mp_pages_set_owners):
+ * 0, the word of every page no such slab holds, is the null slot, whose
+ * push always fails.  The null slot's offset, a constant, folds into the
+ * addressing, so the word costs one load where the cache's fixed_offset
+ * cost the cache's address and then its field. */
+#define MP_TSLOT_NULL_OFFSET                                               \
+    (sizeof(mp_tcache_t) + (size_t)MP_TSLOT_NULL * sizeof(mp_tslot_t))
+_Static_assert(MP_TSLOT_NULL_OFFSET <= INT16_MAX,
+               "every fixed slot's distance from the null slot fits int16_t");
+
+static inline int16_t
+mp_tslot_fast_word(const struct mpool_cache *c)
+{
+    return (int16_t)((int32_t)c->fixed_offset - (int32_t)MP_TSLOT_NULL_OFFSET);
+}
+
 static inline bool
-mp_tslot_push_fixed(uint32_t off, void *obj)
+mp_tslot_push_fixed(int16_t word, void *obj)
 {
     mp_tcell_t *cell = mp_backend_tcell();
     bool pushed = mp_tslot_push(
-        (mp_tslot_t *)((char *)mp_tcell_enter(cell) + off), obj);
+        (mp_tslot_t *)((char *)mp_tcell_enter(cell) + MP_TSLOT_NULL_OFFSET +
+                       word),
+        obj);
 
     mp_tcell_leave(cell);
     return pushed;

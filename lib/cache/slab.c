@@ -352,7 +352,8 @@ slab_create_locked(struct mpool_cache *c)
     if (c->colour_next > c->colour_max)
         c->colour_next = 0;
     if (c->owner != NULL)
-        mp_pages_set_owners(run, c->slab_pages, s, c->owner, c);
+        mp_pages_set_owners(run, c->slab_pages, s, c->owner, c,
+                            mp_tslot_fast_word(c));
     else
         mp_pages_set_owner(run, c->slab_pages, s);
     if ((c->flags & MP_CACHE_VG) && !(c->flags & MPOOL_CACHE_DEBUG))

@@ -22,7 +22,8 @@ census_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
     if (seg->arena != arena || seg->kind != MP_SEGMENT_BUDDY)
         check_failed("segment in the wrong arena or list", seg);
     for (size_t h = 0; h < seg->first_page; h++)
-        if (seg->pages[h].state != MP_PAGE_NONE)
+        if (seg->pages[h].state != MP_PAGE_NONE ||
+            seg->pages[h].fast_word != 0)
             check_failed("header page used as a block", seg);
     if (seg->end_page != MP_SEGMENT_PAGES &&
         seg->end_page != MP_SEGMENT_PAGES - 1)
@@ -49,8 +50,14 @@ census_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
             out->free_blocks[p->count]++;
             list_blocks[p->count]--;
             free_pages += len;
-            for (size_t j = i; j < i + len; j++)
+            for (size_t j = i; j < i + len; j++) {
                 out->free_committed += seg->pages[j].committed;
+                /* free's fast path would push a block of it into a
+                 * thread slot (pool-fast.h) */
+                if (seg->pages[j].fast_word != 0)
+                    check_failed("free page keeps a run's fast word",
+                                 mp_page_address(seg, j));
+            }
         } else if (p->state == MP_PAGE_RUN) {
             len = p->count;
             if (len == 0)

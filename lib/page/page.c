@@ -241,7 +241,7 @@ arena_take_locked(mp_arena_t *arena, size_t npages, bool *is_zero)
         range_free(arena, seg, index + npages, index + ((size_t)1 << order));
     zero = commit_pages_locked(arena, seg, index, index + npages);
     p->state = MP_PAGE_RUN;
-    p->count = (uint32_t)npages;
+    p->count = (uint16_t)npages;
     seg->free_pages -= npages;
     arena->free_pages -= npages;
     arena->run_pages += npages;
@@ -288,6 +288,7 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
     for (size_t i = index; i < index + npages; i++) {
         seg->pages[i].owner = NULL;
         seg->pages[i].group = NULL; /* before range_free sets .next */
+        seg->pages[i].fast_word = 0;
     }
     range_free(arena, seg, index, index + npages);
     seg->free_pages += npages;
@@ -358,7 +359,7 @@ mp_arena_grow_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
         i = stop;
     }
     (void)commit_pages_locked(arena, seg, start, end);
-    seg->pages[index].count = (uint32_t)new_npages;
+    seg->pages[index].count = (uint16_t)new_npages;
     seg->free_pages -= new_npages - npages;
     arena->free_pages -= new_npages - npages;
     arena->run_pages += new_npages - npages;

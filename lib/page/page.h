@@ -80,11 +80,17 @@ typedef struct mp_page {
     };
     void *owner;       /* in a run: what the layer above keeps there (a
                           slab), set on every page of the run */
-    uint32_t count;    /* FREE: the block's order; RUN: the run's length */
+    uint16_t count;    /* FREE: the block's order; RUN: the run's length */
+    int16_t fast_word; /* in a run: a third opaque word of the layer above
+                          (the thread slot free's fast path pushes into,
+                          pool-fast.h); 0 in every other page */
     uint8_t state;     /* enum mp_page_state */
     uint8_t committed; /* may hold physical memory */
     uint16_t flags;    /* RUN head: MP_PAGE_GUARDED */
 } mp_page_t;
+
+_Static_assert(MP_SEGMENT_PAGES <= UINT16_MAX,
+               "a run's length fits mp_page_t.count");
 
 /* mp_page_t.flags: the run's last page is a guard page (guard.c), not
  * counted in the length its caller knows. */
@@ -341,6 +347,29 @@ mp_page_index(const mp_segment_t *seg, const void *addr)
     return ((uintptr_t)addr - (uintptr_t)seg) >> MP_PAGE_SHIFT;
 }
 
+/* Whether the bit of slot (< MP_MAP_SLOTS) is set in a segment map.  On
+ * x86-64 one bt whose operand is the map itself: a bit string, the word
+ * found from the bit's number by the instruction (gcc would load the
+ * word by its own index and test that, 4 instructions).  A relaxed read,
+ * as the loads of the word elsewhere. */
+static inline bool
+mp_map_test(const _Atomic uintptr_t *map, uintptr_t slot)
+{
+#if defined(__x86_64__)
+    typedef const uintptr_t mp_map_words[MP_MAP_SLOTS / MP_MAP_WORD_BITS];
+    bool set;
+
+    __asm__("btq %2, %1"
+            : "=@ccc"(set)
+            : "m"(*(const mp_map_words *)(const void *)map), "r"(slot));
+    return set;
+#else
+    return (atomic_load_explicit(&map[slot / MP_MAP_WORD_BITS],
+                                 memory_order_relaxed) >>
+            (slot % MP_MAP_WORD_BITS)) & 1;
+#endif
+}
+
 /* The page entry of addr when addr lies in a buddy segment the library
  * holds; NULL for any other address, huge spans included.  Two tests and
  * no read of the segment itself: mpool_free's fast path. */
@@ -352,10 +381,7 @@ mp_buddy_page_fast(const void *addr)
 
     if (MP_UNLIKELY(slot >= MP_MAP_SLOTS))
         return NULL;
-    if (MP_UNLIKELY(!((atomic_load_explicit(&mp_buddy_map[slot / MP_MAP_WORD_BITS],
-                                            memory_order_relaxed) >>
-                       (slot % MP_MAP_WORD_BITS)) &
-                      1)))
+    if (MP_UNLIKELY(!mp_map_test(mp_buddy_map, slot)))
         return NULL;
     /* the segment from the slot already shifted: one instruction, where
      * gcc would mask the address again with a copy (two) */
@@ -458,11 +484,13 @@ MP_HIDDEN int mp_pages_free_purge(void *addr, size_t npages);
 MP_HIDDEN int mp_pages_free_reuse(void *addr, size_t npages);
 /* Record `owner` on every page of a live run (the run's caller only). */
 MP_HIDDEN void mp_pages_set_owner(void *run, size_t npages, void *owner);
-/* The same with two more opaque words on every page (a pool's slab names
- * its pool and class cache, for mpool_free's fast path through
- * mp_buddy_page_fast). */
+/* The same with three more opaque words on every page (a pool's slab
+ * names its pool, its class cache and the thread slot of that class, for
+ * the fast paths of mpool_free and free through mp_buddy_page_fast);
+ * mp_arena_free_locked clears them when the run goes back. */
 MP_HIDDEN void mp_pages_set_owners(void *run, size_t npages, void *owner,
-                                   const void *group, void *sub_owner);
+                                   const void *group, void *sub_owner,
+                                   int16_t fast_word);
 /* The owner recorded for the run holding addr; NULL for an address the
  * library does not hold or a page in no run. */
 MP_HIDDEN void *mp_pages_owner(const void *addr);

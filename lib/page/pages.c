@@ -206,7 +206,7 @@ mp_pages_set_owner(void *run, size_t npages, void *owner)
 
 void
 mp_pages_set_owners(void *run, size_t npages, void *owner, const void *group,
-                    void *sub_owner)
+                    void *sub_owner, int16_t fast_word)
 {
     mp_segment_t *seg = mp_segment_of(run);
 
@@ -218,6 +218,7 @@ mp_pages_set_owners(void *run, size_t npages, void *owner, const void *group,
         seg->pages[i].owner = owner;
         seg->pages[i].sub_owner = sub_owner;
         seg->pages[i].group = group;
+        seg->pages[i].fast_word = fast_word;
     }
 }
 

@@ -23,21 +23,25 @@
  *            (1), the table (1), the slot (1), the pop (top, base,
  *            compare, decrement, store, load: 6), the mark cleared,
  *            return.
- *   free     34: the segment-map bit (10: bound, word, bit), the page
- *            entry (5) and its pool (3), the class cache and its fixed
- *            offset (2), the cell (1), the mark (1), the table (1), the
- *            slot (1), the limit and double-free tests (5), the push (3),
- *            the mark cleared, return.
- *   usable   30: the same map bit and page entry, a test that the page is
+ *   free     25: the segment-map bit (6: the slot, its bound, one bt on
+ *            the map, page.h), the page entry's word (5: the slot's
+ *            distance from the null slot, set on every page of a default
+ *            pool's slab, 0 elsewhere, so no test of the pool or the
+ *            class), the cell (1), the mark (1), the table and the slot
+ *            (2), the limit and double-free tests (5), the push (3), the
+ *            mark cleared, return.
+ *   usable   23: the same map bit and page entry, a test that the page is
  *            a pool's slab (group set, not a free block's head), that no
  *            region pool lives (2), the checking-mode flag, the size.
  *
- * A pair is then 50 of the library's instructions (bench/cache-bench
- * malloc: 60 with its loop of 10), against 62 before the fixed slots and 72
- * through mpool_alloc and mpool_free: issue 16's target of 50.  Of them,
- * the map test that makes free safe for any pointer (10), the drain's
- * mark (4 a pair) and the double-free test (2) are what mimalloc's pair
- * does not pay.  Change these numbers with the code.
+ * A pair is then 41 of the library's instructions (bench/cache-bench
+ * malloc: 51 with its loop of 10), against 50 with a map test of two
+ * loads and the class found through the page's pool and class cache, 62
+ * before the fixed slots and 72 through mpool_alloc and mpool_free.  The
+ * batch pair (cache-bench mbatch, 1000 live blocks) is 73 with the loop,
+ * mimalloc's 74.9.  Of a pair, the map test that makes free safe for any
+ * pointer (6), the drain's mark (4) and the double-free test (2) are what
+ * mimalloc's does not pay.  Change these numbers with the code.
  */
 #ifndef MP_POOL_POOL_FAST_H
 #define MP_POOL_POOL_FAST_H
@@ -57,6 +61,9 @@ MP_HIDDEN void mp_pool_free_slow(struct mpool *pool, void *ptr);
  * address to pass: the fast paths then keep no pool in a register. */
 MP_HIDDEN void *mp_pool_default_alloc_slow(size_t size);
 MP_HIDDEN void mp_pool_default_free_slow(void *ptr);
+/* free's fast path past a push that found no room, for an address in a
+ * page of the library's (pool.c). */
+MP_HIDDEN void mp_pool_default_free_cold(void *ptr);
 /* mpool_usable_size past its fast test (pool.c). */
 MP_HIDDEN size_t mp_pool_usable_slow(const void *ptr);
 
@@ -92,19 +99,22 @@ mp_pool_default_free(void *ptr)
 {
     mp_page_t *page = mp_buddy_page_fast(ptr);
 
-    /* a slab block of the default pool: its class's fixed slot, or, for
-     * classes above 4 KiB (whose fixed_offset names the null slot), a
-     * first use, a full stack or a block freed twice in a
-     * row, the way of any cache; checking mode and valgrind's classes
-     * have no slot at all and free the slow way from there */
-    if (MP_LIKELY(page != NULL && page->group == &mp_default_pool)) {
-        struct mpool_cache *c = page->sub_owner;
-        if (MP_LIKELY(mp_tslot_push_fixed(c->fixed_offset, ptr)))
+    /* a page of the library's: the slot its word names.  Only a slab of
+     * the default pool's classes of 4 KiB and less names a fixed slot;
+     * every other page (another pool's slab, a large block, a free page,
+     * a class above 4 KiB, checking mode's and valgrind's classes) names
+     * the null slot, and so does a first use, a full stack or a block
+     * freed twice in a row find no room: then the way of any cache for a
+     * default pool's slab, the slow path for the rest */
+    if (MP_LIKELY(page != NULL)) {
+        if (MP_LIKELY(mp_tslot_push_fixed(page->fast_word, ptr)))
             return;
-        mp_cache_free_inline_ex(c, ptr, false, true);
-    } else {
-        mp_pool_default_free_slow(ptr);
+        /* the cold half finds the entry again: keeping its address for
+         * it would cost this path an instruction */
+        mp_pool_default_free_cold(ptr);
+        return;
     }
+    mp_pool_default_free_slow(ptr);
 }
 
 /* The usable size of a class pool's slab block: its class's size, read
@@ -119,18 +129,22 @@ mp_pool_usable_inline(const void *ptr)
     mp_page_t *page = mp_buddy_page_fast(ptr);
     const struct mpool_cache *c;
 
-    /* the entry's address once, in a register: gcc otherwise works it out
-     * again for the second field it reads (2 instructions) */
-    __asm__("" : "+r"(page));
-
-    /* group shares its word with a free block's list link: the state
-     * tells them apart (a freed block's page is then no slab's) */
-    if (MP_LIKELY(page != NULL && page->group != NULL &&
-                  atomic_load_explicit(&mp_region_pools,
-                                       memory_order_relaxed) == 0 &&
-                  page->state != MP_PAGE_FREE &&
-                  ((c = page->sub_owner)->flags & MPOOL_CACHE_DEBUG) == 0))
-        return c->size;
+    if (MP_LIKELY(page != NULL)) {
+        /* the entry's address once, in a register: gcc otherwise works
+         * it out again for the second field it reads (2 instructions);
+         * after the test, which it would otherwise make again */
+        __asm__("" : "+r"(page));
+        /* group shares its word with a free block's list link: the
+         * state tells them apart (a freed block's page is then no
+         * slab's) */
+        if (MP_LIKELY(page->group != NULL &&
+                      atomic_load_explicit(&mp_region_pools,
+                                           memory_order_relaxed) == 0 &&
+                      page->state != MP_PAGE_FREE &&
+                      ((c = page->sub_owner)->flags & MPOOL_CACHE_DEBUG) ==
+                          0))
+            return c->size;
+    }
     return mp_pool_usable_slow(ptr);
 }
 

@@ -598,6 +598,21 @@ mpool_alloc(mpool_t *pool, size_t size)
     return mp_pool_alloc_slow(pool, size);
 }
 
+/* A default pool's slab block goes the way of any cache (a first use, a
+ * full stack, a block freed twice in a row, a class with no fixed slot);
+ * anything else the slow way, which checks everything. */
+MP_NOINLINE void
+mp_pool_default_free_cold(void *ptr)
+{
+    mp_page_t *page = mp_buddy_page_fast(ptr);
+
+    MP_ASSERT(page != NULL);
+    if (page->group == &default_pool)
+        mp_cache_free_inline_ex(page->sub_owner, ptr, false, true);
+    else
+        mp_pool_free_slow(&default_pool, ptr);
+}
+
 MP_NOINLINE void
 mp_pool_free_slow(mpool_t *pool, void *ptr)
 {
