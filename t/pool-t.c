@@ -373,6 +373,17 @@ system_stats(void)
     return s;
 }
 
+/* n blocks of size from pool into b, each written through with byte */
+static void
+alloc_written(mpool_t *pool, void **b, int n, size_t size, int byte)
+{
+    for (int i = 0; i < n; i++) {
+        if ((b[i] = mpool_alloc(pool, size)) == NULL)
+            bail("mpool_alloc(%zu)", size);
+        memset(b[i], byte, size);
+    }
+}
+
 /* The default pool, under its own cap (not one the program set), gives a
  * slab of one block of 1 MiB or more past the two it keeps back to the
  * page level unpurged: its pages still hold memory, and a block of
@@ -398,11 +409,7 @@ default_one_block_reuse(void *arg)
     tap_stay_on_this_cpu();
     mpool_reclaim(NULL);
     s0 = system_stats();
-    for (int i = 0; i < N; i++) {
-        if ((b[i] = mpool_alloc(d, size)) == NULL)
-            bail("mpool_alloc(%zu)", size);
-        memset(b[i], 3, size);
-    }
+    alloc_written(d, b, N, size, 3);
     for (int i = 0; i < N; i++)
         mpool_free(d, b[i]);
     s1 = system_stats();
@@ -413,11 +420,7 @@ default_one_block_reuse(void *arg)
        "other 4 back unpurged (%zu bytes empty, %zu more committed)",
        st.bytes_empty, s1.bytes_committed - s0.bytes_committed);
     faults = minor_faults();
-    for (int i = 0; i < N - 2; i++) {
-        if ((b[i] = mpool_alloc(d, other)) == NULL)
-            bail("mpool_alloc(%zu)", other);
-        memset(b[i], 4, other);
-    }
+    alloc_written(d, b, N - 2, other, 4);
     faults = minor_faults() - faults;
     if (tap_under_valgrind() || tap_under_asan() || tap_under_tsan())
         skip(1, "valgrind's or a sanitizer's shadow memory faults in with "
@@ -429,11 +432,7 @@ default_one_block_reuse(void *arg)
            faults, (N - 2) * other / 4096);
     for (int i = 0; i < N - 2; i++)
         mpool_free(d, b[i]);
-    for (int i = 0; i < BIG_N; i++) {
-        if ((b[i] = mpool_alloc(d, size)) == NULL)
-            bail("mpool_alloc(%zu)", size);
-        memset(b[i], 5, size);
-    }
+    alloc_written(d, b, BIG_N, size, 5);
     for (int i = 0; i < BIG_N; i++)
         mpool_free(d, b[i]);
     s3 = system_stats();
