@@ -18,6 +18,7 @@
  *
  * Callers hold arena->lock (its place in the order: base/lock.h).
  */
+#include "base/vg.h"
 #include "page/page.h"
 
 /* How many fully free segments an arena keeps before it gives them back
@@ -119,9 +120,16 @@ mp_arena_add_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
     seg->kind = MP_SEGMENT_BUDDY;
     seg->first_page = MP_SEGMENT_FIRST_PAGE;
     seg->end_page = MP_SEGMENT_PAGES;
-    /* Write every entry, so the header pages are committed now and the
-     * count reclaim gives for a released segment is exact. */
-    __builtin_memset(seg->pages, 0, MP_SEGMENT_PAGES * sizeof(mp_page_t));
+    /* Every entry starts zero.  Fresh memory from the backend already
+     * reads zero, and writing it would make all the header's pages
+     * resident (36 KiB a segment) where a small program touches the
+     * entries of a few pages only; the header is counted as committed
+     * either way, an upper bound. */
+    if (!is_zero)
+        __builtin_memset(seg->pages, 0,
+                         MP_SEGMENT_PAGES * sizeof(mp_page_t));
+    else /* memcheck takes fresh brk memory for undefined */
+        mp_vg_defined(seg->pages, MP_SEGMENT_PAGES * sizeof(mp_page_t));
     for (size_t i = 0; i < MP_SEGMENT_FIRST_PAGE; i++)
         seg->pages[i].committed = 1;
     if (mp_debug_all) {
