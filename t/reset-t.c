@@ -76,6 +76,32 @@ make(const char *name, size_t limit, size_t retain, unsigned flags)
  * Another thread's magazines
  * ------------------------------------------------------------------------ */
 
+/* Whether mpool_alloc's direct table names each class's thread slot as
+ * the class has it now (a reset may give a class a new one), and the null
+ * slot where there is no class.  The entry for size s serves s's class. */
+static bool
+table_current(mpool_t *p)
+{
+    for (size_t size = 1; size <= POOL_FAST_MAX; size++) {
+        size_t i = size <= POOL_FAST_SMALL_MAX
+                       ? (size + 7) >> 3
+                       : POOL_FAST_SMALL_MAX / 8 +
+                             ((size - POOL_FAST_SMALL_MAX + 127) >> 7);
+        struct mpool_cache *c = p->classes[mp_size_class(size)];
+        int32_t want = c != NULL && !(c->flags & (MP_CACHE_VG |
+                                                  MPOOL_CACHE_DEBUG))
+                           ? mp_tslot_word(c)
+                           : 0;
+
+        if (p->fast[i] != want) {
+            diag("size %zu: entry %zu is %d, its class's slot %d", size, i,
+                 (int)p->fast[i], (int)want);
+            return false;
+        }
+    }
+    return true;
+}
+
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static int gate; /* 1: the helper has cached its blocks; 2: it may end */
@@ -152,7 +178,11 @@ test_everything_gone(void)
         skip(1, "the other thread caches nothing here (%zu)", cached);
     before = held(p);
 
+    ok(table_current(p), "before: mpool_alloc's table names each class's "
+                         "thread slot");
     is_int(mpool_reset(p), 0, "mpool_reset: 0");
+    ok(table_current(p), "after: it names each class's slot as it is now "
+                         "(a new one where another thread held objects)");
     out = objects_out(p, &cached);
     is_size(out, 0, "after: no object out of any class's slabs");
     is_size(cached, 0, "none cached in any thread's magazine or the depot");

@@ -483,6 +483,36 @@ mp_tslot_push_fixed(int16_t word, void *obj)
     return pushed;
 }
 
+/* Any slot named by its distance in bytes from the null slot, as a layer
+ * above keeps it for a cache (mp_tslot_word): 0, the word of no slot, is
+ * the null slot, whose pop always fails, so a table of words that reads
+ * zero (fresh, or purged) sends every call the way of any cache.  Unlike
+ * a fixed slot's, the slot may lie past the calling thread's table: one
+ * test of the table's bound (slots_end, 0 in the empty and the stopped
+ * table). */
+static inline int32_t
+mp_tslot_word(const struct mpool_cache *c)
+{
+    return c->fast_offset == MP_TSLOT_NONE
+               ? 0
+               : (int32_t)c->fast_offset - (int32_t)MP_TSLOT_NULL_OFFSET;
+}
+
+static inline bool
+mp_tslot_pop_word(int32_t word, void **out)
+{
+    mp_tcell_t *cell = mp_backend_tcell();
+    mp_tcache_t *tc = mp_tcell_enter(cell);
+    uint32_t off = (uint32_t)((int32_t)MP_TSLOT_NULL_OFFSET + word);
+    bool popped =
+        MP_LIKELY(off < atomic_load_explicit(&tc->slots_end,
+                                             memory_order_relaxed)) &&
+        mp_tslot_pop((mp_tslot_t *)((char *)tc + off), out);
+
+    mp_tcell_leave(cell);
+    return popped;
+}
+
 static inline void *
 mp_cache_alloc_inline_ex(struct mpool_cache *c, bool count)
 {

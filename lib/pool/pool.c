@@ -389,6 +389,9 @@ mp_pool_release(struct mpool *pool)
                 mp_cache_delete_unlisted(c);
         }
         mp_large_release_all(pool);
+        /* a call on the dead pool then finds no slot, and its magic */
+        for (size_t i = 0; i < POOL_FAST_SLOTS; i++)
+            atomic_store_explicit(&pool->fast[i], 0, memory_order_relaxed);
     }
     pool->magic = 0;
     mp_pages_free(pool, pool_pages(pool->ops));
@@ -489,18 +492,30 @@ pool_class_create(struct mpool *p, unsigned index)
         if (c != NULL) {
             atomic_store_explicit(&p->classes[index], c,
                                   memory_order_release);
-            /* not under valgrind or checking: blocks must be trimmed */
-            for (size_t i = 0;
-                 i < POOL_FAST_SLOTS &&
-                 !(c->flags & (MP_CACHE_VG | MPOOL_CACHE_DEBUG));
-                 i++)
-                if (pool_fast_class[i] == index)
-                    atomic_store_explicit(&p->fast[i], c,
-                                          memory_order_release);
+            mp_pool_fast_set(p, index);
         }
     }
     pool_unlock(p);
     return c;
+}
+
+/* Point the direct table's entries for class `index` at its thread slot,
+ * as it is now (made, or given a new index by mpool_reset); the null slot
+ * where there is no class yet, or a class whose blocks must be trimmed
+ * (valgrind, checking mode), or one without a slot. */
+void
+mp_pool_fast_set(struct mpool *p, unsigned index)
+{
+    struct mpool_cache *c =
+        atomic_load_explicit(&p->classes[index], memory_order_acquire);
+    int32_t word = c != NULL &&
+                           !(c->flags & (MP_CACHE_VG | MPOOL_CACHE_DEBUG))
+                       ? mp_tslot_word(c)
+                       : 0;
+
+    for (size_t i = 0; i < POOL_FAST_SLOTS; i++)
+        if (pool_fast_class[i] == index)
+            atomic_store_explicit(&p->fast[i], word, memory_order_relaxed);
 }
 
 static inline struct mpool_cache *
@@ -563,16 +578,34 @@ mp_pool_alloc_slow(mpool_t *pool, size_t size)
 }
 
 /* The pool's direct table, sizes up to 16 KiB (pool->fast), or the slow
- * path: mpool_alloc, and malloc's sizes past its own table (1 KiB). */
+ * path: mpool_alloc, and malloc's sizes past its own table (1 KiB).  The
+ * entry names the calling thread's slot for the class; its pop fails for
+ * everything else (no class yet, a first use, an empty stack, a region
+ * pool, whose table is all null slots), which the slow path sorts out.
+ *
+ * Instruction budget (x86-64, gcc 12 -O2; mpool_alloc, sizes up to 1
+ * KiB): 24 with the return: the pool tested (2), the size bound and the
+ * entry's index (4), the entry (1), the cell's TLS offset (1), the mark
+ * (1), the table (1), the slot's offset and the bound test (4), the slot
+ * (1), the pop (6), the mark cleared, return.  8 more than malloc's: the
+ * pool, the index worked out, and the bound, a named pool's classes
+ * having no fixed slots (cache.h). */
 static inline void *
 pool_alloc_table(mpool_t *pool, size_t size)
 {
-    struct mpool_cache *c;
+    void *obj;
+    size_t i;
 
-    if (MP_LIKELY(size <= POOL_FAST_MAX &&
-                  (c = atomic_load_explicit(&pool->fast[pool_fast_slot(size)],
-                                            memory_order_acquire)) != NULL))
-        return mp_cache_alloc_inline_ex(c, false);
+    if (MP_LIKELY(size <= POOL_FAST_SMALL_MAX))
+        i = (size + 7) >> 3;
+    else if (size <= POOL_FAST_MAX)
+        i = pool_fast_slot(size);
+    else
+        return mp_pool_alloc_slow(pool, size);
+    if (MP_LIKELY(mp_tslot_pop_word(
+            atomic_load_explicit(&pool->fast[i], memory_order_relaxed),
+            &obj)))
+        return obj;
     return mp_pool_alloc_slow(pool, size);
 }
 

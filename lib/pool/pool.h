@@ -33,9 +33,11 @@
 #define MP_POOL_ALIGN_MAX ((SIZE_MAX >> 1) + 1)
 
 /* mpool_alloc's direct table: sizes up to 1 KiB by 8-byte steps, then up
- * to 16 KiB by 128-byte steps, each slot naming the class cache that
- * serves its sizes once the class exists.  Class boundaries fall on those
- * steps (sizeclass.h), so one slot never straddles two classes. */
+ * to 16 KiB by 128-byte steps, each entry naming the thread slot of the
+ * class that serves its sizes once the class exists, so mpool_alloc pops
+ * from the calling thread's stack with no look at the class cache.  Class
+ * boundaries fall on those steps (sizeclass.h), so one entry never
+ * straddles two classes. */
 #define POOL_FAST_SMALL_MAX 1024
 #define POOL_FAST_MAX 16384
 #define POOL_FAST_SLOTS (POOL_FAST_SMALL_MAX / 8 + 1 + \
@@ -58,8 +60,13 @@ typedef struct mp_large {
 struct mp_pool_ops;
 
 struct mpool {
-    struct mpool_cache *_Atomic fast[POOL_FAST_SLOTS]; /* first: no offset
-                                                         on the fast path */
+    _Atomic int32_t fast[POOL_FAST_SLOTS]; /* first: no offset on the
+                                             fast path.  The thread-slot
+                                             word (cache.h, mp_tslot_word)
+                                             of the class that serves the
+                                             sizes; 0, the null slot, while
+                                             there is none, or it has no
+                                             slot (pool.c, pool_fast_set) */
     uintptr_t magic;
     const struct mp_pool_ops *ops; /* NULL: a class pool */
     struct mpool_cache *_Atomic classes[MP_CLASSES];
@@ -173,6 +180,10 @@ MP_HIDDEN void mp_pool_list_locked(struct mpool *p);
  * of mpool_destroy.  The caller has flushed other threads' magazines
  * (mp_tcache_drain_others) since p was unlisted. */
 MP_HIDDEN void mp_pool_release(struct mpool *p);
+/* Set the direct table's entries of class `index` from its cache, as it
+ * is now (pool.c): when the class is made, and after mpool_reset, which
+ * may give it another thread slot. */
+MP_HIDDEN void mp_pool_fast_set(struct mpool *p, unsigned index);
 /* Whether ptr is a live pool, in O(1) and without reading memory that
  * may not be there: the default pool, or the first page of a run of the
  * page level that no slab or large block owns, holding the pool's magic. */

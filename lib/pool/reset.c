@@ -75,8 +75,10 @@ mpool_reset(mpool_t *pool)
         for (unsigned i = 0; i < MP_CLASSES; i++) {
             struct mpool_cache *c =
                 atomic_load_explicit(&p->classes[i], memory_order_acquire);
-            if (c != NULL)
+            if (c != NULL) {
                 mp_cache_reset_unlisted(c, drained);
+                mp_pool_fast_set(p, i); /* its slot may be a new one */
+            }
         }
         reset_large(p);
         atomic_store_explicit(
