@@ -17,7 +17,8 @@
  *
  * Both begin with struct mpool, whose direct table of sizes (fast[]) comes
  * first: mpool_alloc's fast path reads it for any pool, and a region
- * pool's stays empty, so its calls always reach the slow path and the ops.
+ * pool's stays zero (the null slot, whose pop fails), so its calls always
+ * reach the slow path and the ops.
  */
 #ifndef MP_POOL_POOL_H
 #define MP_POOL_POOL_H
