@@ -82,6 +82,7 @@
 
 MP_HIDDEN struct mpool_cache mp_slab_cache;
 MP_HIDDEN struct mpool_cache mp_magazine_cache;
+MP_HIDDEN struct mpool_cache mp_magazine_cache_small, mp_magazine_cache_mid;
 MP_HIDDEN struct mpool_cache *mp_registry;
 static struct mpool_cache mp_cache_cache;   /* struct mpool_cache itself */
 MP_HIDDEN struct mpool_cache *mp_internal_caches[MP_INTERNAL_CACHES];
@@ -195,8 +196,22 @@ mp_cache_bootstrap(void)
 {
     mp_cache_init_internal(&mp_slab_cache, "mpool_slab", sizeof(mp_slab_t),
                            MP_INTERNAL_SLAB);
+    mp_cache_init_internal(&mp_magazine_cache_small, "mpool_magazine16",
+                           offsetof(mp_magazine_t, round) +
+                               MP_ROUNDS_SMALL * sizeof(void *),
+                           MP_INTERNAL_MAGAZINE_SMALL);
+    mp_cache_init_internal(&mp_magazine_cache_mid, "mpool_magazine64",
+                           offsetof(mp_magazine_t, round) +
+                               MP_ROUNDS_MID * sizeof(void *),
+                           MP_INTERNAL_MAGAZINE_MID);
     mp_cache_init_internal(&mp_magazine_cache, "mpool_magazine",
                            sizeof(mp_magazine_t), MP_INTERNAL_MAGAZINE);
+    mp_cache_init_internal(&mp_stack_cache_small, "mpool_stack16",
+                           (MP_ROUNDS_SMALL + 1) * sizeof(void *),
+                           MP_INTERNAL_STACK_SMALL);
+    mp_cache_init_internal(&mp_stack_cache_mid, "mpool_stack64",
+                           (MP_ROUNDS_MID + 1) * sizeof(void *),
+                           MP_INTERNAL_STACK_MID);
     mp_cache_init_internal(&mp_stack_cache, "mpool_stack",
                            (2 * MP_MAGAZINE_ROUNDS_MAX + 1) * sizeof(void *),
                            MP_INTERNAL_STACK);

@@ -155,7 +155,8 @@ typedef struct mp_tslot {
                          refill (magazine.c, "Capacity") */
     uint8_t refilled; /* refilled from outside since the last spill */
     uint8_t listed;   /* on the table's used list (for good) */
-    uint32_t spare;
+    uint32_t room;    /* the objects the stack has room for: its size
+                         (magazine.c, "Sizes"), limit - base at most */
     uint64_t pad;
 } mp_tslot_t;
 
@@ -597,17 +598,30 @@ typedef struct mp_cache_owner_ops {
                                         bool single);
 } mp_cache_owner_ops_t;
 
-/* Internal caches: slab descriptors, magazines, thread tables' stacks. */
+/* Internal caches: slab descriptors, magazines, thread tables' stacks.
+ * Magazines and stacks come in three sizes, by the rounds they hold
+ * (magazine.c, "Sizes"); the largest stacks also hold checking mode's
+ * quarantine rings (debug.c). */
 extern MP_HIDDEN struct mpool_cache mp_slab_cache;
-extern MP_HIDDEN struct mpool_cache mp_magazine_cache;
+extern MP_HIDDEN struct mpool_cache mp_magazine_cache; /* all the rounds */
+extern MP_HIDDEN struct mpool_cache mp_magazine_cache_small, mp_magazine_cache_mid;
 extern MP_HIDDEN struct mpool_cache mp_stack_cache; /* 2056-byte objects */
+extern MP_HIDDEN struct mpool_cache mp_stack_cache_small, mp_stack_cache_mid;
+/* Rounds of the small and middle magazines and stacks (at most the
+ * rounds of the largest, whose caches hold them then too). */
+#define MP_ROUNDS_SMALL 16
+#define MP_ROUNDS_MID 64
 
 /* The internal caches by key, which is their order in the lock table's
  * INTERNAL class: a slab of one takes its descriptor from mp_slab_cache,
  * last.  MP_INTERNAL_CLIENT is the one a layer above may lay out. */
 enum {
     MP_INTERNAL_CACHE_STRUCT,
+    MP_INTERNAL_MAGAZINE_SMALL,
+    MP_INTERNAL_MAGAZINE_MID,
     MP_INTERNAL_MAGAZINE,
+    MP_INTERNAL_STACK_SMALL,
+    MP_INTERNAL_STACK_MID,
     MP_INTERNAL_STACK,
     MP_INTERNAL_CLIENT,
     MP_INTERNAL_SLAB,

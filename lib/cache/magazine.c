@@ -122,13 +122,45 @@ static uint32_t tslot_high = MP_TSLOT_FIXED;     /* indices used so far */
 static _Atomic uint32_t tslot_epoch = 1;         /* bumped by retirements */
 static _Atomic uint32_t drain_epoch = 1;         /* bumped by reclaim */
 
-/* A thread's stack lives in an object of this internal cache. */
+/* Sizes.  A thread's stack lives in an object of one of three internal
+ * caches, by the capacity it has room for: MP_ROUNDS_SMALL (16), the
+ * capacity every slot starts at (136 bytes), MP_ROUNDS_MID (64; 520
+ * bytes), or the most any slot reaches, 2 * MP_MAGAZINE_ROUNDS_MAX (256;
+ * 2056 bytes).  A slot whose capacity doubles past its stack's room moves
+ * to a larger stack (slot_grow); one whose capacity halves keeps it.  So a
+ * thread that uses a class a little, or only frees into it, holds 136
+ * bytes of stack for it, not 2 KiB.  Magazines likewise hold 16, 64 or
+ * MP_MAGAZINE_ROUNDS_MAX rounds, by their cache's mag_rounds, which is
+ * fewer for large objects (a magazine of 4 KiB objects has 16): 144, 528
+ * or 1040 bytes. */
 MP_HIDDEN struct mpool_cache mp_stack_cache;
+MP_HIDDEN struct mpool_cache mp_stack_cache_small, mp_stack_cache_mid;
 
-/* Stacks of dropped slots (exited threads' mostly), kept for the next
- * slots set up: a program that starts many short threads would otherwise
- * take a stack from mp_stack_cache, and give it back, for each cache each
- * thread uses, under that cache's lock.  At most STACKS_KEPT (128 KiB),
+/* The room of the smallest stack that holds cap objects. */
+static uint32_t
+stack_room(uint32_t cap)
+{
+    MP_ASSERT(cap <= 2 * MP_MAGAZINE_ROUNDS_MAX);
+    return cap <= MP_ROUNDS_SMALL ? MP_ROUNDS_SMALL
+           : cap <= MP_ROUNDS_MID ? MP_ROUNDS_MID
+                                  : 2 * MP_MAGAZINE_ROUNDS_MAX;
+}
+
+/* The cache of stacks of that room: room + 1 words, the first the
+ * sentinel below the stack (cache.h). */
+static struct mpool_cache *
+stack_cache(uint32_t room)
+{
+    return room == MP_ROUNDS_SMALL ? &mp_stack_cache_small
+           : room == MP_ROUNDS_MID ? &mp_stack_cache_mid
+                                   : &mp_stack_cache;
+}
+
+/* Small stacks of dropped slots (exited threads' mostly), kept for the
+ * next slots set up, which start small: a program that starts many short
+ * threads would otherwise take a stack from mp_stack_cache_small, and
+ * give it back, for each cache each thread uses, under that cache's lock.
+ * Larger stacks go back to their caches.  At most STACKS_KEPT (8.5 KiB),
  * linked through their first word, under mp_tcache_lock; given back at
  * every drain (mpool_reclaim, mp_tcache_drain_others). */
 #define STACKS_KEPT 64
@@ -418,6 +450,56 @@ slot_cap(const mp_tslot_t *s)
     return (uint32_t)(s->limit - s->base);
 }
 
+/* A stack no slot uses any more (stack points at its sentinel word):
+ * kept for the next slot if it is small and there is room, else given
+ * back to its cache.  mp_tcache_lock held. */
+static void
+stack_drop_locked(void **stack, uint32_t room)
+{
+    MP_ASSERT(stack[0] == NULL); /* the free path's double-free test */
+    if (room == MP_ROUNDS_SMALL && nstacks_kept < STACKS_KEPT) {
+        stack[0] = stacks_kept;
+        stacks_kept = stack;
+        nstacks_kept++;
+    } else {
+        mp_internal_free(stack_cache(room), stack, "mp_tcache");
+    }
+}
+
+/* Give the calling thread's slot s, whose capacity doubles to cap past
+ * its stack's room, a stack with room for cap, its objects moved over;
+ * false, and nothing changed, when there is no memory for one.  Called
+ * outside the owner's bracket; the move is made with mp_tcache_lock held,
+ * as everyone who reads another thread's stack holds it
+ * (remote_cached_locked, mp_magazine_collect, drains), so none of them
+ * sees a stack change under it. */
+static bool
+slot_grow(mp_tcache_t *tc, mp_tslot_t *s, uint32_t cap)
+{
+    uint32_t room = stack_room(cap), old_room;
+    void **stack = mp_internal_alloc(stack_cache(room)), **old;
+    size_t n;
+
+    if (stack == NULL)
+        return false;
+    stack[0] = NULL; /* the sentinel below the stack (cache.h) */
+    mp_mutex_lock(&mp_tcache_lock);
+    tc_enter_wait(tc); /* no drain can be under way: it holds the lock */
+    MP_ASSERT(s->limit != NULL && room > s->room);
+    n = (size_t)(s->top - s->base); /* a drain may have emptied it */
+    __builtin_memcpy(stack + 1, s->base, n * sizeof(void *));
+    old = s->base - 1;
+    old_room = s->room;
+    __atomic_store_n(&s->base, stack + 1, __ATOMIC_RELAXED);
+    slot_set_top(s, stack + 1 + n);
+    s->limit = s->base + cap;
+    s->room = room;
+    tc_leave();
+    stack_drop_locked(old, old_room);
+    mp_mutex_unlock(&mp_tcache_lock);
+    return true;
+}
+
 /* Drop a slot whose cache is gone (its objects went with the slabs), or
  * whose thread exits (they went to the depot).  mp_tcache_lock held. */
 static void
@@ -426,17 +508,8 @@ slot_drop(mp_tslot_t *s)
     uint32_t next_used = s->next_used;
     uint8_t listed = s->listed;
 
-    if (s->base != NULL) {
-        void **stack = s->base - 1; /* the sentinel's word */
-        MP_ASSERT(s->base[-1] == NULL); /* the free path's double-free test */
-        if (nstacks_kept < STACKS_KEPT) {
-            stack[0] = stacks_kept;
-            stacks_kept = stack;
-            nstacks_kept++;
-        } else {
-            mp_internal_free(&mp_stack_cache, stack, "mp_tcache");
-        }
-    }
+    if (s->base != NULL)
+        stack_drop_locked(s->base - 1, s->room);
     __builtin_memset(s, 0, sizeof(*s));
     s->next_used = next_used; /* it stays on the used list */
     s->listed = listed;
@@ -613,13 +686,14 @@ slot_get(struct mpool_cache *c)
             nstacks_kept--;
         }
         mp_mutex_unlock(&mp_tcache_lock);
-        if (stack == NULL && (stack = mp_internal_alloc(&mp_stack_cache)) ==
-                                 NULL)
+        if (stack == NULL &&
+            (stack = mp_internal_alloc(&mp_stack_cache_small)) == NULL)
             return NULL;
         stack[0] = NULL; /* the sentinel below the stack (cache.h) */
         tc_enter_wait(tc);
         __atomic_store_n(&s->base, stack + 1, __ATOMIC_RELAXED);
         slot_set_top(s, stack + 1);
+        s->room = MP_ROUNDS_SMALL; /* slot_cap_min(c) at most */
         s->limit = s->base + slot_cap_min(c);
         s->spilled = 0;
         s->refilled = 0;
@@ -733,21 +807,26 @@ mp_tcache_fork_child(void)
  * The depot
  * ------------------------------------------------------------------------ */
 
-static mp_magazine_t *
-magazine_new(void)
+/* The cache of c's magazines: the smallest that holds its rounds
+ * ("Sizes"). */
+static struct mpool_cache *
+magazine_cache(const struct mpool_cache *c)
 {
-    void *m;
+    return c->mag_rounds <= MP_ROUNDS_SMALL ? &mp_magazine_cache_small
+           : c->mag_rounds <= MP_ROUNDS_MID ? &mp_magazine_cache_mid
+                                            : &mp_magazine_cache;
+}
 
-    m = mp_internal_alloc(&mp_magazine_cache);
-    return m;
+static mp_magazine_t *
+magazine_new(const struct mpool_cache *c)
+{
+    return mp_internal_alloc(magazine_cache(c));
 }
 
 static void
-magazine_delete(mp_magazine_t *m)
+magazine_delete(const struct mpool_cache *c, mp_magazine_t *m)
 {
-    void *p = m;
-
-    mp_internal_free(&mp_magazine_cache, p, "mp_magazine");
+    mp_internal_free(magazine_cache(c), m, "mp_magazine");
 }
 
 static void
@@ -794,7 +873,7 @@ depot_put(struct mpool_cache *c, void **objs, size_t n, bool to_slabs)
     }
     mp_cache_unlock(&c->depot_lock, c);
     if (m == NULL && want)
-        m = magazine_new();
+        m = magazine_new(c);
     if (m == NULL) {
         if (!to_slabs)
             return false;
@@ -855,12 +934,12 @@ mp_depot_drain(struct mpool_cache *c)
         mp_magazine_t *next = full->next;
         MP_ASSERT(full->rounds <= c->mag_rounds);
         objects_to_slabs(c, full->round, full->rounds);
-        magazine_delete(full);
+        magazine_delete(c, full);
         full = next;
     }
     while (empty != NULL) {
         mp_magazine_t *next = empty->next;
-        magazine_delete(empty);
+        magazine_delete(c, empty);
         empty = next;
     }
 }
@@ -940,7 +1019,7 @@ mp_tcache_drain_others(void)
     }
     while (stacks != NULL) {
         void **next = stacks[0];
-        mp_internal_free(&mp_stack_cache, stacks, "mp_tcache");
+        mp_internal_free(&mp_stack_cache_small, stacks, "mp_tcache");
         stacks = next;
     }
     mp_mutex_lock(&mp_tcache_lock);
@@ -1018,7 +1097,7 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
     void *buf[MP_MAGAZINE_ROUNDS_MAX];
     mp_tcache_t *tc;
     mp_tslot_t *s;
-    uint32_t cap;
+    uint32_t cap, grow;
     void *obj;
     size_t n;
 
@@ -1036,13 +1115,21 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
     }
     slot_publish(c, s);
     cap = slot_cap(s);
+    grow = 0;
     if (s->refilled && cap < slot_cap_max(c)) {
         /* Empty again after a refill with no spill between: the thread
          * takes more than it gives back; twice the batch. */
-        cap = 2 * cap < slot_cap_max(c) ? 2 * cap : slot_cap_max(c);
-        s->limit = s->base + cap;
+        uint32_t want = 2 * cap < slot_cap_max(c) ? 2 * cap : slot_cap_max(c);
+        if (want <= s->room) {
+            cap = want;
+            s->limit = s->base + cap;
+        } else {
+            grow = want; /* a larger stack first */
+        }
     }
     tc_leave();
+    if (grow != 0 && slot_grow(tc, s, grow))
+        cap = grow;
 
     /* The slot is empty: half its capacity from the depot, or the slabs
      * (a full magazine at full capacity).  No mark is held meanwhile:
@@ -1094,9 +1181,17 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
     if (s->top == s->limit && s->refilled && cap < slot_cap_max(c)) {
         /* Full after a refill: the thread's working set spans the whole
          * stack; twice the room instead of a spill. */
-        s->limit = s->base + (2 * cap < slot_cap_max(c) ? 2 * cap
-                                                        : slot_cap_max(c));
+        uint32_t want = 2 * cap < slot_cap_max(c) ? 2 * cap : slot_cap_max(c);
+        if (want <= s->room) {
+            s->limit = s->base + want;
+        } else {
+            /* a larger stack (none: a spill, as at full capacity) */
+            tc_leave();
+            (void)slot_grow(tc, s, want);
+            tc_enter_wait(tc);
+        }
         s->refilled = 0;
+        cap = slot_cap(s);
     }
     if (s->top != s->limit) {
         *s->top = obj;
