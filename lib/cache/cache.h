@@ -340,7 +340,8 @@ MP_HIDDEN void mp_magazine_free_slow(struct mpool_cache *cache, void *obj);
 MP_HIDDEN MP_NORETURN void mp_cache_double_free(const struct mpool_cache *c,
                                                 const void *obj);
 /* Move the calling thread's objects of `cache` (or of every cache, with
- * NULL) to the depot, and publish its counts. */
+ * NULL) to the depot, and publish its counts.  With NULL it also drops
+ * its slots of destroyed caches, giving back their stacks. */
 MP_HIDDEN void mp_tcache_flush_current(struct mpool_cache *cache);
 /* Flush every other thread's magazines into the depots now (see the
  * protocol in magazine.c); where the system cannot, ask them to flush at

@@ -985,10 +985,17 @@ mp_tcache_flush_current(struct mpool_cache *c)
         return;
     }
     for (s = used_first(tc, &i); s != NULL; s = used_next(tc, s, &i)) {
-        if (s->limit == NULL ||
-            s->gen != atomic_load_explicit(&tslot_gen[i],
-                                           memory_order_relaxed))
+        if (s->limit == NULL)
             continue;
+        if (s->gen != atomic_load_explicit(&tslot_gen[i],
+                                           memory_order_relaxed)) {
+            /* a destroyed cache's: its stack goes back now, before
+             * reclaim gives back the stacks' empty slabs, rather than at
+             * the thread's next slow path */
+            if (c == NULL)
+                slot_drop(s);
+            continue;
+        }
         if (c == NULL || tslot_owner[i] == c)
             slot_flush(tslot_owner[i], s);
     }
