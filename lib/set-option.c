@@ -14,7 +14,9 @@
  *                     optional K, M or G (binary) suffix; 0: no cap
  *   magazine  0..max  the most rounds in a magazine of a cache or size
  *                     class made afterwards (0: no magazines); max is
- *                     MP_MAGAZINE_ROUNDS_MAX, 128 (32 on k210)
+ *                     MP_MAGAZINE_ROUNDS_MAX, 256 (32 on k210), which
+ *                     only caches of objects of 32 bytes or less reach
+ *                     (others: 128, fewer for large objects)
  *   thp       0|1     transparent huge pages on the segments handed out
  *                     afterwards, and retention purges in whole huge
  *                     pages (page layer and backend, page/arena.c;

@@ -597,7 +597,7 @@ test_set_option_errors(void)
         {"retain", ""},       {"retain", "-1"},    {"retain", "1T"},
         {"retain", "1KB"},    {"retain", "K"},     {"retain", " 1"},
         {"retain", "18446744073709551616"},        {"retain", "17179869184G"},
-        {"retain", "18014398509481984K"},          {"magazine", "129"},
+        {"retain", "18014398509481984K"},          {"magazine", "257"},
         {"magazine", "4K"},   {"magazine", "-1"},  {"thp", "2"},
         {"DEBUG", "1"},
     };
@@ -651,10 +651,10 @@ test_set_option_errors(void)
             fails++;
     }
     is_int(fails, 0, "stats=0, thp=0: %s", k210 ? "ENOTSUP on k210" : "0");
-    ok(mpool_set_option("magazine", k210 ? "32" : "128") == 0 &&
-           (k210 || (errno = 0, mpool_set_option("magazine", "129") == -1 &&
+    ok(mpool_set_option("magazine", k210 ? "32" : "256") == 0 &&
+           (k210 || (errno = 0, mpool_set_option("magazine", "257") == -1 &&
                                     errno == EINVAL)),
-       "magazine back at its default, %s, the largest", k210 ? "32" : "128");
+       "magazine back at its default, %s, the largest", k210 ? "32" : "256");
 }
 
 int

@@ -81,8 +81,17 @@
 #include "base/vg.h"
 
 MP_HIDDEN struct mpool_cache mp_slab_cache;
-MP_HIDDEN struct mpool_cache mp_magazine_cache;
-MP_HIDDEN struct mpool_cache mp_magazine_cache_small, mp_magazine_cache_mid;
+MP_HIDDEN struct mpool_cache mp_magazine_caches[MP_SIZE_TIERS];
+MP_HIDDEN struct mpool_cache mp_stack_caches[MP_SIZE_TIERS];
+/* Each at most the largest: a backend with fewer rounds (k210, 32) has
+ * sizes of the same room, of which the first serves. */
+#define TIER(n, max) ((n) < (max) ? (n) : (max))
+MP_HIDDEN const uint32_t mp_magazine_tier_rounds[MP_SIZE_TIERS] = {
+    TIER(16, MP_MAGAZINE_ROUNDS_MAX), TIER(64, MP_MAGAZINE_ROUNDS_MAX),
+    TIER(128, MP_MAGAZINE_ROUNDS_MAX), MP_MAGAZINE_ROUNDS_MAX};
+MP_HIDDEN const uint32_t mp_stack_tier_room[MP_SIZE_TIERS] = {
+    TIER(16, 2 * MP_MAGAZINE_ROUNDS_MAX), TIER(64, 2 * MP_MAGAZINE_ROUNDS_MAX),
+    TIER(256, 2 * MP_MAGAZINE_ROUNDS_MAX), 2 * MP_MAGAZINE_ROUNDS_MAX};
 MP_HIDDEN struct mpool_cache *mp_registry;
 static struct mpool_cache mp_cache_cache;   /* struct mpool_cache itself */
 MP_HIDDEN struct mpool_cache *mp_internal_caches[MP_INTERNAL_CACHES];
@@ -167,6 +176,9 @@ cache_init(struct mpool_cache *c, const char *name, size_t size,
     if (rc != 0)
         return rc;
     c->mag_rounds = (uint32_t)(MP_MAGAZINE_BYTES / c->stride);
+    if (c->mag_rounds > MP_MAGAZINE_ROUNDS &&
+        c->stride > MP_MAGAZINE_TINY)
+        c->mag_rounds = MP_MAGAZINE_ROUNDS;
     if (c->mag_rounds > mp_magazine_rounds_max)
         c->mag_rounds = mp_magazine_rounds_max;
     c->magic = MP_CACHE_MAGIC;
@@ -196,25 +208,25 @@ mp_cache_bootstrap(void)
 {
     mp_cache_init_internal(&mp_slab_cache, "mpool_slab", sizeof(mp_slab_t),
                            MP_INTERNAL_SLAB);
-    mp_cache_init_internal(&mp_magazine_cache_small, "mpool_magazine16",
-                           offsetof(mp_magazine_t, round) +
-                               MP_ROUNDS_SMALL * sizeof(void *),
-                           MP_INTERNAL_MAGAZINE_SMALL);
-    mp_cache_init_internal(&mp_magazine_cache_mid, "mpool_magazine64",
-                           offsetof(mp_magazine_t, round) +
-                               MP_ROUNDS_MID * sizeof(void *),
-                           MP_INTERNAL_MAGAZINE_MID);
-    mp_cache_init_internal(&mp_magazine_cache, "mpool_magazine",
-                           sizeof(mp_magazine_t), MP_INTERNAL_MAGAZINE);
-    mp_cache_init_internal(&mp_stack_cache_small, "mpool_stack16",
-                           (MP_ROUNDS_SMALL + 1) * sizeof(void *),
-                           MP_INTERNAL_STACK_SMALL);
-    mp_cache_init_internal(&mp_stack_cache_mid, "mpool_stack64",
-                           (MP_ROUNDS_MID + 1) * sizeof(void *),
-                           MP_INTERNAL_STACK_MID);
-    mp_cache_init_internal(&mp_stack_cache, "mpool_stack",
-                           (2 * MP_MAGAZINE_ROUNDS_MAX + 1) * sizeof(void *),
-                           MP_INTERNAL_STACK);
+    for (unsigned t = 0; t < MP_SIZE_TIERS; t++) {
+        char name[MPOOL_CACHE_NAME_MAX + 1];
+        size_t at;
+
+        at = mp_fmt_str(name, 0, sizeof(name), "mpool_magazine");
+        at = mp_fmt_uint(name, at, sizeof(name), mp_magazine_tier_rounds[t]);
+        name[at] = '\0';
+        mp_cache_init_internal(&mp_magazine_caches[t], name,
+                               offsetof(mp_magazine_t, round) +
+                                   mp_magazine_tier_rounds[t] *
+                                       sizeof(void *),
+                               MP_INTERNAL_MAGAZINE + t);
+        at = mp_fmt_str(name, 0, sizeof(name), "mpool_stack");
+        at = mp_fmt_uint(name, at, sizeof(name), mp_stack_tier_room[t]);
+        name[at] = '\0';
+        mp_cache_init_internal(&mp_stack_caches[t], name,
+                               (mp_stack_tier_room[t] + 1) * sizeof(void *),
+                               MP_INTERNAL_STACK + t);
+    }
     mp_cache_init_internal(&mp_cache_cache, "mpool_cache",
                            sizeof(struct mpool_cache),
                            MP_INTERNAL_CACHE_STRUCT);
@@ -340,7 +352,7 @@ cache_free_quarantine(struct mpool_cache *c)
     if (c->quarantine != NULL) {
         void *ring = c->quarantine;
         c->quarantine = NULL;
-        mp_internal_free(&mp_stack_cache, ring, "mp_cache_delete");
+        mp_internal_free(&mp_stack_caches[1], ring, "mp_cache_delete");
     }
 }
 

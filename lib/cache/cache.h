@@ -32,15 +32,23 @@
  * objects), and allocation takes from the fullest bucket, so that the
  * emptiest slabs drain and can be given back. */
 #define MP_PARTIAL_BUCKETS 8
-/* Rounds in a magazine: at most 128, fewer for large objects so that a
- * magazine never holds more than MP_MAGAZINE_BYTES of objects.  A thread
- * goes to the shared depot when its stack of 2 x rounds runs empty or
- * full; with random allocation and free that is every ~rounds^2 calls,
- * and with 32 rounds two threads contending there held Larson's scaling
- * to 1.13 (doc/bench-suite.md). */
+/* Rounds in a magazine: at most MP_MAGAZINE_ROUNDS (128), fewer for
+ * large objects so that a magazine never holds more than
+ * MP_MAGAZINE_BYTES of objects, and up to MP_MAGAZINE_ROUNDS_MAX (256)
+ * for objects of MP_MAGAZINE_TINY bytes or less, whose batches cost
+ * little memory (a thread's stack of them holds at most 16 KiB) and come
+ * in the largest counts: a program with a thousand 8-32-byte blocks live
+ * has some three hundred of a class, past a stack of 256.  A thread goes
+ * to the shared depot when its stack of 2 x rounds runs empty or full;
+ * with random allocation and free that is every ~rounds^2 calls, and with
+ * 32 rounds two threads contending there held Larson's scaling to 1.13
+ * (doc/bench-suite.md). */
 #ifndef MP_MAGAZINE_ROUNDS_MAX /* a backend for a small machine sets fewer */
-#define MP_MAGAZINE_ROUNDS_MAX 128
+#define MP_MAGAZINE_ROUNDS_MAX 256
 #endif
+#define MP_MAGAZINE_ROUNDS                                                 \
+    (MP_MAGAZINE_ROUNDS_MAX < 128 ? MP_MAGAZINE_ROUNDS_MAX : 128)
+#define MP_MAGAZINE_TINY 32
 #define MP_MAGAZINE_BYTES (64 * 1024)
 /* cache.c: the most rounds for caches made from now on, 0 ..
  * MP_MAGAZINE_ROUNDS_MAX (0: no magazines); MPOOL_OPTIONS's "magazine". */
@@ -600,31 +608,26 @@ typedef struct mp_cache_owner_ops {
 } mp_cache_owner_ops_t;
 
 /* Internal caches: slab descriptors, magazines, thread tables' stacks.
- * Magazines and stacks come in three sizes, by the rounds they hold
- * (magazine.c, "Sizes"); the largest stacks also hold checking mode's
+ * Magazines and stacks come in MP_SIZE_TIERS sizes, by the rounds they
+ * hold (magazine.c, "Sizes"); the middle stacks also hold checking mode's
  * quarantine rings (debug.c). */
+#define MP_SIZE_TIERS 4
 extern MP_HIDDEN struct mpool_cache mp_slab_cache;
-extern MP_HIDDEN struct mpool_cache mp_magazine_cache; /* all the rounds */
-extern MP_HIDDEN struct mpool_cache mp_magazine_cache_small, mp_magazine_cache_mid;
-extern MP_HIDDEN struct mpool_cache mp_stack_cache; /* 2056-byte objects */
-extern MP_HIDDEN struct mpool_cache mp_stack_cache_small, mp_stack_cache_mid;
-/* Rounds of the small and middle magazines and stacks (at most the
- * rounds of the largest, whose caches hold them then too). */
-#define MP_ROUNDS_SMALL 16
-#define MP_ROUNDS_MID 64
+extern MP_HIDDEN struct mpool_cache mp_magazine_caches[MP_SIZE_TIERS];
+extern MP_HIDDEN struct mpool_cache mp_stack_caches[MP_SIZE_TIERS];
+/* The rounds of each size of magazine, and the room of each size of
+ * stack (objects, less its sentinel word), smallest first (cache.c). */
+extern MP_HIDDEN const uint32_t mp_magazine_tier_rounds[MP_SIZE_TIERS];
+extern MP_HIDDEN const uint32_t mp_stack_tier_room[MP_SIZE_TIERS];
 
 /* The internal caches by key, which is their order in the lock table's
  * INTERNAL class: a slab of one takes its descriptor from mp_slab_cache,
  * last.  MP_INTERNAL_CLIENT is the one a layer above may lay out. */
 enum {
     MP_INTERNAL_CACHE_STRUCT,
-    MP_INTERNAL_MAGAZINE_SMALL,
-    MP_INTERNAL_MAGAZINE_MID,
-    MP_INTERNAL_MAGAZINE,
-    MP_INTERNAL_STACK_SMALL,
-    MP_INTERNAL_STACK_MID,
-    MP_INTERNAL_STACK,
-    MP_INTERNAL_CLIENT,
+    MP_INTERNAL_MAGAZINE, /* MP_SIZE_TIERS keys, the smallest first */
+    MP_INTERNAL_STACK = MP_INTERNAL_MAGAZINE + MP_SIZE_TIERS, /* likewise */
+    MP_INTERNAL_CLIENT = MP_INTERNAL_STACK + MP_SIZE_TIERS,
     MP_INTERNAL_SLAB,
     MP_INTERNAL_CACHES
 };

@@ -291,7 +291,10 @@ mp_debug_free(struct mpool_cache *c, void *obj)
 
     if (c->quarantine == NULL) {
         void *ring;
-        ring = mp_internal_alloc(&mp_stack_cache);
+        /* a stack of the second size: room for 64 objects and more */
+        _Static_assert(MP_QUARANTINE <= 64 && 2 * MP_MAGAZINE_ROUNDS_MAX >= 64,
+                       "a quarantine ring fits a stack of the second size");
+        ring = mp_internal_alloc(&mp_stack_caches[1]);
         c->quarantine = ring;
     }
     if (c->quarantine == NULL) {

@@ -122,43 +122,34 @@ static uint32_t tslot_high = MP_TSLOT_FIXED;     /* indices used so far */
 static _Atomic uint32_t tslot_epoch = 1;         /* bumped by retirements */
 static _Atomic uint32_t drain_epoch = 1;         /* bumped by reclaim */
 
-/* Sizes.  A thread's stack lives in an object of one of three internal
- * caches, by the capacity it has room for: MP_ROUNDS_SMALL (16), the
- * capacity every slot starts at (136 bytes), MP_ROUNDS_MID (64; 520
- * bytes), or the most any slot reaches, 2 * MP_MAGAZINE_ROUNDS_MAX (256;
- * 2056 bytes).  A slot whose capacity doubles past its stack's room moves
- * to a larger stack (slot_grow); one whose capacity halves keeps it.  So a
- * thread that uses a class a little, or only frees into it, holds 136
- * bytes of stack for it, not 2 KiB.  Magazines likewise hold 16, 64 or
- * MP_MAGAZINE_ROUNDS_MAX rounds, by their cache's mag_rounds, which is
- * fewer for large objects (a magazine of 4 KiB objects has 16): 144, 528
- * or 1040 bytes. */
-MP_HIDDEN struct mpool_cache mp_stack_cache;
-MP_HIDDEN struct mpool_cache mp_stack_cache_small, mp_stack_cache_mid;
+/* Sizes.  A thread's stack lives in an object of one of the stack caches
+ * (cache.h, mp_stack_caches), by the capacity it has room for: 16 objects,
+ * what every slot starts at (136 bytes), 64, 256, or the most any slot
+ * reaches, 2 * MP_MAGAZINE_ROUNDS_MAX (512, for objects of
+ * MP_MAGAZINE_TINY bytes or less; 4104 bytes).  A slot whose capacity
+ * doubles past its stack's room moves to a larger stack (slot_grow); one
+ * whose capacity halves keeps it.  So a thread that uses a class a
+ * little, or only frees into it, holds 136 bytes of stack for it.
+ * Magazines likewise hold 16, 64, 128 or 256 rounds, the smallest that
+ * holds their cache's mag_rounds, which is fewer for large objects (a
+ * magazine of 4 KiB objects has 16 rounds): 144, 528, 1040 or 2064
+ * bytes. */
 
-/* The room of the smallest stack that holds cap objects. */
-static uint32_t
-stack_room(uint32_t cap)
+/* The smallest size of stack with room for cap objects. */
+static unsigned
+stack_tier(uint32_t cap)
 {
-    MP_ASSERT(cap <= 2 * MP_MAGAZINE_ROUNDS_MAX);
-    return cap <= MP_ROUNDS_SMALL ? MP_ROUNDS_SMALL
-           : cap <= MP_ROUNDS_MID ? MP_ROUNDS_MID
-                                  : 2 * MP_MAGAZINE_ROUNDS_MAX;
-}
+    unsigned t = 0;
 
-/* The cache of stacks of that room: room + 1 words, the first the
- * sentinel below the stack (cache.h). */
-static struct mpool_cache *
-stack_cache(uint32_t room)
-{
-    return room == MP_ROUNDS_SMALL ? &mp_stack_cache_small
-           : room == MP_ROUNDS_MID ? &mp_stack_cache_mid
-                                   : &mp_stack_cache;
+    while (t < MP_SIZE_TIERS - 1 && mp_stack_tier_room[t] < cap)
+        t++;
+    MP_ASSERT(cap <= mp_stack_tier_room[t]);
+    return t;
 }
 
 /* Small stacks of dropped slots (exited threads' mostly), kept for the
  * next slots set up, which start small: a program that starts many short
- * threads would otherwise take a stack from mp_stack_cache_small, and
+ * threads would otherwise take a stack from the smallest stack cache, and
  * give it back, for each cache each thread uses, under that cache's lock.
  * Larger stacks go back to their caches.  At most STACKS_KEPT (8.5 KiB),
  * linked through their first word, under mp_tcache_lock; given back at
@@ -456,13 +447,16 @@ slot_cap(const mp_tslot_t *s)
 static void
 stack_drop_locked(void **stack, uint32_t room)
 {
+    unsigned t = stack_tier(room);
+
     MP_ASSERT(stack[0] == NULL); /* the free path's double-free test */
-    if (room == MP_ROUNDS_SMALL && nstacks_kept < STACKS_KEPT) {
+    MP_ASSERT(mp_stack_tier_room[t] == room);
+    if (t == 0 && nstacks_kept < STACKS_KEPT) {
         stack[0] = stacks_kept;
         stacks_kept = stack;
         nstacks_kept++;
     } else {
-        mp_internal_free(stack_cache(room), stack, "mp_tcache");
+        mp_internal_free(&mp_stack_caches[t], stack, "mp_tcache");
     }
 }
 
@@ -476,8 +470,9 @@ stack_drop_locked(void **stack, uint32_t room)
 static bool
 slot_grow(mp_tcache_t *tc, mp_tslot_t *s, uint32_t cap)
 {
-    uint32_t room = stack_room(cap), old_room;
-    void **stack = mp_internal_alloc(stack_cache(room)), **old;
+    unsigned t = stack_tier(cap);
+    uint32_t room = mp_stack_tier_room[t], old_room;
+    void **stack = mp_internal_alloc(&mp_stack_caches[t]), **old;
     size_t n;
 
     if (stack == NULL)
@@ -687,13 +682,13 @@ slot_get(struct mpool_cache *c)
         }
         mp_mutex_unlock(&mp_tcache_lock);
         if (stack == NULL &&
-            (stack = mp_internal_alloc(&mp_stack_cache_small)) == NULL)
+            (stack = mp_internal_alloc(&mp_stack_caches[0])) == NULL)
             return NULL;
         stack[0] = NULL; /* the sentinel below the stack (cache.h) */
         tc_enter_wait(tc);
         __atomic_store_n(&s->base, stack + 1, __ATOMIC_RELAXED);
         slot_set_top(s, stack + 1);
-        s->room = MP_ROUNDS_SMALL; /* slot_cap_min(c) at most */
+        s->room = mp_stack_tier_room[0]; /* slot_cap_min(c) at most */
         s->limit = s->base + slot_cap_min(c);
         s->spilled = 0;
         s->refilled = 0;
@@ -812,9 +807,11 @@ mp_tcache_fork_child(void)
 static struct mpool_cache *
 magazine_cache(const struct mpool_cache *c)
 {
-    return c->mag_rounds <= MP_ROUNDS_SMALL ? &mp_magazine_cache_small
-           : c->mag_rounds <= MP_ROUNDS_MID ? &mp_magazine_cache_mid
-                                            : &mp_magazine_cache;
+    unsigned t = 0;
+
+    while (t < MP_SIZE_TIERS - 1 && mp_magazine_tier_rounds[t] < c->mag_rounds)
+        t++;
+    return &mp_magazine_caches[t];
 }
 
 static mp_magazine_t *
@@ -1026,7 +1023,7 @@ mp_tcache_drain_others(void)
     }
     while (stacks != NULL) {
         void **next = stacks[0];
-        mp_internal_free(&mp_stack_cache_small, stacks, "mp_tcache");
+        mp_internal_free(&mp_stack_caches[0], stacks, "mp_tcache");
         stacks = next;
     }
     mp_mutex_lock(&mp_tcache_lock);
