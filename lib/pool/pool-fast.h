@@ -37,8 +37,8 @@
  * A pair is then 41 of the library's instructions (bench/cache-bench
  * malloc: 51 with its loop of 10), against 50 with a map test of two
  * loads and the class found through the page's pool and class cache, 62
- * before the fixed slots and 68 through mpool_alloc and mpool_free (a
- * named pool's, pool.c).  The batch pair (cache-bench mbatch, 1000 live
+ * before the fixed slots; 57 through mpool_alloc and mpool_free on a
+ * named pool, whose classes have no fixed slots (pool.c).  The batch pair (cache-bench mbatch, 1000 live
  * blocks) is 73 with the loop at 16, 64 and 256 bytes, mimalloc's 74.5,
  * 74.9 and 84.8.  Of a pair, the map test that makes free safe for any
  * pointer (6), the drain's mark (4) and the double-free test (2) are what
