@@ -165,7 +165,10 @@ typedef struct mp_tslot {
     uint8_t listed;   /* on the table's used list (for good) */
     uint32_t room;    /* the objects the stack has room for: its size
                          (magazine.c, "Sizes"), limit - base at most */
-    uint64_t pad;
+    uint8_t filled;   /* the stack has been full since it was set up or
+                         last drained: the thread frees too (magazine.c,
+                         "Capacity") */
+    uint8_t pad[7];
 } mp_tslot_t;
 
 typedef struct mp_tcache {

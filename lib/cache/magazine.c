@@ -34,7 +34,13 @@
  * than it allocates: a consumer, whose stack would otherwise hold up to
  * 2 * R objects it never uses; counted in objects, so that a program
  * that frees a thousand objects in a row now and then keeps its stacks).
- * A thread that only frees never grows in the first place.  At the floor
+ * A thread that only frees never grows in the first place, and one that
+ * only allocates grows to SLOT_CAP_PRODUCER (64, refills of 32) and no
+ * further: its stack only ever runs empty, so a larger refill would only
+ * move objects from the depot to it sooner and hold them there (a
+ * producer's stacks held 128 objects of each class it used); past that,
+ * refills double only once the stack has also been full (filled: the
+ * thread frees too).  At the floor
  * a full stack is spilled whole, so a consumer visits the depot once per
  * SLOT_CAP_MIN frees and holds fewer than SLOT_CAP_MIN objects.  A drain
  * forgets the history.  Only the slow paths decide; the fast paths read
@@ -421,6 +427,7 @@ tc_install_locked(mp_tcache_t *tc)
  * each refill, and at a full stack after a refill; after
  * SLOT_SHRINK_OBJECTS objects spilled with no refill between it halves. */
 #define SLOT_CAP_MIN 16
+#define SLOT_CAP_PRODUCER 64
 #define SLOT_SHRINK_OBJECTS 2048
 
 static uint32_t
@@ -692,6 +699,7 @@ slot_get(struct mpool_cache *c)
         s->limit = s->base + slot_cap_min(c);
         s->spilled = 0;
         s->refilled = 0;
+        s->filled = 0;
         /* last: whoever sees it sees the stack (remote_cached_locked) */
         __atomic_store_n(&s->gen, c->tslot_gen, __ATOMIC_RELEASE);
         tc_leave();
@@ -952,6 +960,7 @@ slot_flush_ex(struct mpool_cache *c, mp_tslot_t *s, bool publish)
     /* emptied from outside: what the thread did since tells nothing */
     s->refilled = 0;
     s->spilled = 0;
+    s->filled = 0;
     while (s->top > s->base) {
         size_t n = (size_t)(s->top - s->base);
         if (n > c->mag_rounds)
@@ -1120,9 +1129,11 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
     slot_publish(c, s);
     cap = slot_cap(s);
     grow = 0;
-    if (s->refilled && cap < slot_cap_max(c)) {
+    if (s->refilled && cap < slot_cap_max(c) &&
+        (cap < SLOT_CAP_PRODUCER || s->filled)) {
         /* Empty again after a refill with no spill between: the thread
-         * takes more than it gives back; twice the batch. */
+         * takes more than it gives back; twice the batch (past
+         * SLOT_CAP_PRODUCER only if it frees too). */
         uint32_t want = 2 * cap < slot_cap_max(c) ? 2 * cap : slot_cap_max(c);
         if (want <= s->room) {
             cap = want;
@@ -1182,6 +1193,8 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
         mp_cache_double_free(c, obj);
     }
     cap = slot_cap(s);
+    if (s->top == s->limit)
+        s->filled = 1;
     if (s->top == s->limit && s->refilled && cap < slot_cap_max(c)) {
         /* Full after a refill: the thread's working set spans the whole
          * stack; twice the room instead of a spill. */
