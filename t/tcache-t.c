@@ -62,6 +62,18 @@ my_slot(const struct mpool_cache *c, size_t *held, size_t *cap)
     return true;
 }
 
+/* The room of the calling thread's stack for c (0: no slot set up). */
+static size_t
+my_room(const struct mpool_cache *c)
+{
+    mp_tcache_t *tc = mp_tcache_mine();
+
+    if (c->tslot == MP_TSLOT_NONE || c->tslot >= tc->capacity ||
+        tc->slots[c->tslot].limit == NULL)
+        return 0;
+    return tc->slots[c->tslot].room;
+}
+
 /* Slots on the calling thread's used list. */
 static size_t
 my_used_slots(void)
@@ -380,6 +392,95 @@ test_turned_consumer(void)
 }
 
 /* ------------------------------------------------------------------------
+ * Stack sizes (magazine.c, "Sizes")
+ * ------------------------------------------------------------------------ */
+
+/* The smallest stack size with room for cap objects. */
+static size_t
+room_for(size_t cap)
+{
+    for (unsigned t = 0; t < MP_SIZE_TIERS; t++)
+        if (mp_stack_tier_room[t] >= cap)
+            return mp_stack_tier_room[t];
+    return 0;
+}
+
+static void
+test_stack_sizes(void)
+{
+    mpool_cache_t *c = mpool_cache_create("tcache-sizes", 64, 0, NULL, NULL,
+                                          NULL, 0);
+    mpool_cache_t *tiny = mpool_cache_create("tcache-tiny", 16, 0, NULL,
+                                             NULL, NULL, 0);
+    size_t held, cap, room, slot, rooms_ok = 1, index, gen;
+    void *obj[600];
+
+    if (c == NULL || tiny == NULL)
+        bail("cache");
+    if (!magazines(c)) {
+        skip(6, "the cache has no magazines here (valgrind)");
+        mpool_cache_destroy(c);
+        mpool_cache_destroy(tiny);
+        return;
+    }
+    obj[0] = mpool_cache_alloc(c);
+    mpool_cache_free(c, obj[0]);
+    my_slot(c, &held, &cap);
+    is_size(my_room(c), mp_stack_tier_room[0],
+            "a slot starts with the smallest stack: room for %zu, "
+            "capacity %zu", my_room(c), cap);
+    /* allocate and free in turn, ever more: the capacity doubles and the
+     * stack moves to the size that holds it, objects and all */
+    for (size_t n = 8; n <= 512; n *= 2) {
+        for (size_t i = 0; i < n; i++)
+            if ((obj[i] = mpool_cache_alloc(c)) == NULL)
+                bail("alloc");
+        for (size_t i = 0; i < n; i++) {
+            memset(obj[i], (int)i, 64);
+            mpool_cache_free(c, obj[i]);
+        }
+        my_slot(c, &held, &cap);
+        room = my_room(c);
+        if (room != room_for(cap) || held > cap) {
+            diag("after %zu: capacity %zu, room %zu, holding %zu", n, cap,
+                 room, held);
+            rooms_ok = 0;
+        }
+    }
+    ok(rooms_ok && cap == 2 * (size_t)c->mag_rounds,
+       "each doubling moves the stack to the smallest size that holds it: "
+       "capacity %zu in a stack of room %zu", cap, my_room(c));
+    /* objects of 32 bytes or less: magazines of 256 rounds, stacks of 512 */
+    for (int r = 0; r < 4; r++) {
+        for (size_t i = 0; i < 600; i++)
+            if ((obj[i] = mpool_cache_alloc(tiny)) == NULL)
+                bail("alloc");
+        for (size_t i = 0; i < 600; i++)
+            mpool_cache_free(tiny, obj[i]);
+    }
+    my_slot(tiny, &held, &cap);
+    ok(tiny->mag_rounds == (MP_MAGAZINE_ROUNDS_MAX < 256
+                                ? MP_MAGAZINE_ROUNDS_MAX
+                                : 256) &&
+           cap == 2 * (size_t)tiny->mag_rounds &&
+           my_room(tiny) == room_for(cap),
+       "16-byte objects: %u rounds, a stack of %zu in room %zu (64-byte "
+       "ones: %u rounds)",
+       tiny->mag_rounds, cap, my_room(tiny), c->mag_rounds);
+    /* a destroyed cache's slot: mpool_reclaim drops it, stack and all */
+    index = c->tslot;
+    gen = mp_tcache_mine()->slots[index].gen;
+    slot = (size_t)(mp_tcache_mine()->slots[index].limit != NULL);
+    is_int(mpool_cache_destroy(c), 0, "the cache is destroyed");
+    mpool_reclaim(NULL);
+    ok(slot && mp_tcache_mine()->slots[index].limit == NULL &&
+           mp_tcache_mine()->slots[index].base == NULL,
+       "mpool_reclaim drops the calling thread's slot of it (index %zu, "
+       "generation %zu), giving back its stack", index, gen);
+    is_int(mpool_cache_destroy(tiny), 0, "and the other");
+}
+
+/* ------------------------------------------------------------------------
  * The fixed slots
  * ------------------------------------------------------------------------ */
 
@@ -546,11 +647,12 @@ test_fast_word(void)
 int
 main(void)
 {
-    plan(22);
+    plan(28);
     test_fast_word();
     test_short_threads();
     test_consumer();
     test_turned_consumer();
+    test_stack_sizes();
     test_fixed_slots();
     return 0;
 }
