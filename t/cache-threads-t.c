@@ -8,6 +8,7 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mpool.h"
@@ -196,6 +197,74 @@ stamper(void *arg)
     return NULL;
 }
 
+/* A thread whose stacks keep growing through their sizes (magazine.c,
+ * "Sizes") while another thread drains them: each round makes a cache of
+ * its own (a new slot, which starts with the smallest stack), allocates
+ * and frees ever larger batches of stamped objects in it, which moves the
+ * slot's stack to a larger one three times, and destroys it. */
+static _Atomic unsigned long grow_bad, grow_rounds;
+
+/* n stamped objects of c allocated, checked and freed in reverse; false
+ * when an allocation failed (what was taken is given back). */
+static bool
+grow_batch(mpool_cache_t *c, struct stamp **obj, size_t n, uint64_t *seq)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct stamp *o = mpool_cache_alloc(c);
+        if (o == NULL) {
+            while (i-- > 0)
+                mpool_cache_free(c, obj[i]);
+            return false;
+        }
+        o->self = (uintptr_t)o;
+        o->seq = ++*seq;
+        o->check = o->self ^ o->seq ^ 0xfeedfacecafebeefull;
+        obj[i] = o;
+    }
+    for (size_t i = n; i-- > 0;) {
+        struct stamp *o = obj[i];
+        if (o->self != (uintptr_t)o ||
+            o->check != (o->self ^ o->seq ^ 0xfeedfacecafebeefull))
+            grow_bad++;
+        o->self = 0; /* a second owner would see this */
+        mpool_cache_free(c, o);
+    }
+    return true;
+}
+
+static void *
+grower(void *arg)
+{
+    static const size_t batch[] = {8, 24, 60, 150, 400, 600};
+    struct stamp **obj = malloc(600 * sizeof(*obj));
+    uint64_t seq = (uint64_t)(uintptr_t)arg << 40;
+
+    if (obj == NULL) {
+        grow_bad++;
+        return NULL;
+    }
+    char name[] = "grower-0";
+
+    name[7] = (char)('0' + (uintptr_t)arg); /* names are unique */
+    while (!workers_stop) {
+        mpool_cache_t *c = mpool_cache_create(name, sizeof(struct stamp), 0,
+                                              NULL, NULL, NULL, 0);
+        if (c == NULL) {
+            grow_bad++;
+            break;
+        }
+        for (size_t b = 0; b < sizeof(batch) / sizeof(batch[0]); b++)
+            for (int rep = 0; rep < 3; rep++)
+                if (!grow_batch(c, obj, batch[b], &seq))
+                    grow_bad++;
+        if (mpool_cache_destroy(c) != 0)
+            grow_bad++;
+        grow_rounds++;
+    }
+    free(obj);
+    return NULL;
+}
+
 static mpool_cache_t *made_by_thread;
 
 static void *
@@ -303,6 +372,30 @@ main(void)
                (unsigned long)race_ops, reclaims);
         mpool_cache_stats(cache, &st);
         is_size(st.objects_in_use, 0, "and nothing is in use at the end");
+    }
+
+    /* Stacks growing from size to size against reclaims. */
+    {
+        pthread_t w[2];
+        unsigned long reclaims = 0;
+        /* memcheck runs it 50 times slower, and keeps no magazines */
+        unsigned long want = tap_under_valgrind() ? 10 : 300;
+
+        workers_stop = 0;
+        for (uintptr_t i = 0; i < 2; i++)
+            pthread_create(&w[i], NULL, grower, (void *)(i + 1));
+        while (reclaims < want || grow_rounds < want / 15) {
+            mpool_reclaim(NULL);
+            reclaims++;
+        }
+        workers_stop = 1;
+        for (int i = 0; i < 2; i++)
+            pthread_join(w[i], NULL);
+        is_int((long long)grow_bad, 0,
+               "2 threads growing their stacks through every size in %lu "
+               "caches, against %lu reclaims: every object intact and "
+               "owned once, every cache destroyed",
+               (unsigned long)grow_rounds, reclaims);
     }
 
     /* Made in one thread, freed and destroyed in another. */
