@@ -2,9 +2,10 @@
 /*
  * t/cache-threads-t.c - object caches across threads: producers allocate
  * and stamp objects, consumers on other threads check and free them; a
- * thread's magazines go back when it exits; mpool_reclaim() asks other
- * threads to flush theirs; a cache made in one thread is destroyed by
- * another after the first has exited.
+ * thread's magazines go back when it exits; mpool_reclaim() drains other
+ * threads' while they allocate and free, and while their stacks move from
+ * size to size; a cache made in one thread is destroyed by another after
+ * the first has exited.
  */
 #include <pthread.h>
 #include <stdint.h>
