@@ -118,12 +118,33 @@ mp_pool_default_free(void *ptr)
     mp_pool_default_free_slow(ptr);
 }
 
+/* The class cache of a page of a class pool's slab, from its entry, which
+ * names the pool (group) and the class cache in every page of the slab;
+ * NULL for any other page (large blocks, free pages), for a class in
+ * checking mode (its blocks have their own sizes), and for every page
+ * while a region pool lives (its blocks may lie in a class block).  page
+ * is in a register already (the callers' asm): gcc would otherwise work
+ * its address out again for the second field it reads. */
+static inline struct mpool_cache *
+mp_pool_page_class(const mp_page_t *page)
+{
+    struct mpool_cache *c;
+
+    /* group shares its word with a free block's list link: the state
+     * tells them apart (a freed block's page is then no slab's) */
+    if (MP_LIKELY(page->group != NULL &&
+                  atomic_load_explicit(&mp_region_pools,
+                                       memory_order_relaxed) == 0 &&
+                  page->state != MP_PAGE_FREE &&
+                  ((c = page->sub_owner)->flags & MPOOL_CACHE_DEBUG) == 0))
+        return c;
+    return NULL;
+}
+
 /* The usable size of a class pool's slab block: its class's size, read
- * through the page entry, which names the class cache in every page of a
- * pool's slab (group is the pool).  A checking-mode class answers with the
- * size asked for, and anything else (large blocks, region pools, strangers)
- * goes to the slow path, and so does everything while a region pool lives
- * (its blocks may lie in a class block). */
+ * through the page entry.  A checking-mode class answers with the size
+ * asked for, and anything else (large blocks, region pools, strangers)
+ * goes to the slow path. */
 static inline size_t
 mp_pool_usable_inline(const void *ptr)
 {
@@ -131,19 +152,10 @@ mp_pool_usable_inline(const void *ptr)
     const struct mpool_cache *c;
 
     if (MP_LIKELY(page != NULL)) {
-        /* the entry's address once, in a register: gcc otherwise works
-         * it out again for the second field it reads (2 instructions);
-         * after the test, which it would otherwise make again */
+        /* the entry's address once, in a register; after the test, which
+         * gcc would otherwise make again */
         __asm__("" : "+r"(page));
-        /* group shares its word with a free block's list link: the
-         * state tells them apart (a freed block's page is then no
-         * slab's) */
-        if (MP_LIKELY(page->group != NULL &&
-                      atomic_load_explicit(&mp_region_pools,
-                                           memory_order_relaxed) == 0 &&
-                      page->state != MP_PAGE_FREE &&
-                      ((c = page->sub_owner)->flags & MPOOL_CACHE_DEBUG) ==
-                          0))
+        if (MP_LIKELY((c = mp_pool_page_class(page)) != NULL))
             return c->size;
     }
     return mp_pool_usable_slow(ptr);

@@ -853,29 +853,23 @@ realloc_grown(size_t old, size_t size)
 }
 
 /* The class cache of ptr when it is a class block of the pool named (or
- * of any class pool, when none is): its page names the pool and the class
- * (as for mpool_usable_size, pool-fast.h), the class is not in checking
- * mode, memcheck is not watching, and no region pool lives (whose blocks
- * may lie in a class block).  NULL for everything else (large blocks,
- * region pools, a block of another pool), which the way through the
- * large-block lookup sorts out, coming to the same answer for a class
- * block: this reads no more than the page entry (about 25 instructions
- * where that way took about 100). */
+ * of any class pool, when none is), from the page entry alone
+ * (mp_pool_page_class, pool-fast.h), and memcheck is not watching; NULL
+ * for everything else (large blocks, region pools, checking mode, a block
+ * of another pool), which the way through the large-block lookup sorts
+ * out, coming to the same answer for a class block.  About 25
+ * instructions, where that way took about 100. */
 static inline struct mpool_cache *
 pool_class_block(mpool_t *pool, const void *ptr)
 {
     mp_page_t *page = mp_buddy_page_fast(ptr);
-    struct mpool_cache *c;
 
     if (page == NULL || mp_pool_vg_realloc_moves())
         return NULL;
     __asm__("" : "+r"(page)); /* as in mp_pool_usable_inline */
-    if (page->group == NULL || page->state == MP_PAGE_FREE ||
-        (pool != NULL && page->group != pool) ||
-        atomic_load_explicit(&mp_region_pools, memory_order_relaxed) != 0)
+    if (pool != NULL && page->group != pool)
         return NULL;
-    c = page->sub_owner;
-    return (c->flags & MPOOL_CACHE_DEBUG) == 0 ? c : NULL;
+    return mp_pool_page_class(page);
 }
 
 /* realloc of a class block of c to size: in place within the class, or a
