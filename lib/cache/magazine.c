@@ -448,6 +448,13 @@ slot_cap(const mp_tslot_t *s)
     return (uint32_t)(s->limit - s->base);
 }
 
+/* The capacity after cap doubles. */
+static uint32_t
+slot_cap_doubled(const struct mpool_cache *c, uint32_t cap)
+{
+    return 2 * cap < slot_cap_max(c) ? 2 * cap : slot_cap_max(c);
+}
+
 /* A stack no slot uses any more (stack points at its sentinel word):
  * kept for the next slot if it is small and there is room, else given
  * back to its cache.  mp_tcache_lock held. */
@@ -1134,7 +1141,7 @@ mp_magazine_alloc_slow(struct mpool_cache *c)
         /* Empty again after a refill with no spill between: the thread
          * takes more than it gives back; twice the batch (past
          * SLOT_CAP_PRODUCER only if it frees too). */
-        uint32_t want = 2 * cap < slot_cap_max(c) ? 2 * cap : slot_cap_max(c);
+        uint32_t want = slot_cap_doubled(c, cap);
         if (want <= s->room) {
             cap = want;
             s->limit = s->base + cap;
@@ -1198,7 +1205,7 @@ mp_magazine_free_slow(struct mpool_cache *c, void *obj)
     if (s->top == s->limit && s->refilled && cap < slot_cap_max(c)) {
         /* Full after a refill: the thread's working set spans the whole
          * stack; twice the room instead of a spill. */
-        uint32_t want = 2 * cap < slot_cap_max(c) ? 2 * cap : slot_cap_max(c);
+        uint32_t want = slot_cap_doubled(c, cap);
         if (want <= s->room) {
             s->limit = s->base + want;
         } else {
