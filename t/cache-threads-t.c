@@ -266,6 +266,30 @@ grower(void *arg)
     return NULL;
 }
 
+/* Two threads running worker (given 1 and 2) while this one calls
+ * mpool_reclaim(NULL), at least `reclaims` times and until *rounds (when
+ * given) reaches min_rounds; then they are stopped and joined.  Returns
+ * how many reclaims were made. */
+static unsigned long
+reclaims_against(void *(*worker)(void *), unsigned long reclaims,
+                 _Atomic unsigned long *rounds, unsigned long min_rounds)
+{
+    pthread_t w[2];
+    unsigned long made = 0;
+
+    workers_stop = 0;
+    for (uintptr_t i = 0; i < 2; i++)
+        pthread_create(&w[i], NULL, worker, (void *)(i + 1));
+    while (made < reclaims || (rounds != NULL && *rounds < min_rounds)) {
+        mpool_reclaim(NULL);
+        made++;
+    }
+    workers_stop = 1;
+    for (int i = 0; i < 2; i++)
+        pthread_join(w[i], NULL);
+    return made;
+}
+
 static mpool_cache_t *made_by_thread;
 
 static void *
@@ -355,18 +379,10 @@ main(void)
 
     /* Reclaim racing threads that allocate and free. */
     {
-        pthread_t w[2];
-        unsigned long reclaims = 0;
+        unsigned long reclaims;
+
         workers_running = 2;
-        for (uintptr_t i = 0; i < 2; i++)
-            pthread_create(&w[i], NULL, stamper, (void *)(i + 1));
-        while (reclaims < 300) {
-            mpool_reclaim(NULL);
-            reclaims++;
-        }
-        workers_stop = 1;
-        for (int i = 0; i < 2; i++)
-            pthread_join(w[i], NULL);
+        reclaims = reclaims_against(stamper, 300, NULL, 0);
         is_int((long long)race_bad, 0,
                "2 threads, %lu operations, against %lu reclaims: every "
                "object intact and owned once",
@@ -377,21 +393,11 @@ main(void)
 
     /* Stacks growing from size to size against reclaims. */
     {
-        pthread_t w[2];
-        unsigned long reclaims = 0;
         /* memcheck runs it 50 times slower, and keeps no magazines */
         unsigned long want = tap_under_valgrind() ? 10 : 300;
+        unsigned long reclaims =
+            reclaims_against(grower, want, &grow_rounds, want / 15);
 
-        workers_stop = 0;
-        for (uintptr_t i = 0; i < 2; i++)
-            pthread_create(&w[i], NULL, grower, (void *)(i + 1));
-        while (reclaims < want || grow_rounds < want / 15) {
-            mpool_reclaim(NULL);
-            reclaims++;
-        }
-        workers_stop = 1;
-        for (int i = 0; i < 2; i++)
-            pthread_join(w[i], NULL);
         is_int((long long)grow_bad, 0,
                "2 threads growing their stacks through every size in %lu "
                "caches, against %lu reclaims: every object intact and "

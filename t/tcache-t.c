@@ -74,6 +74,26 @@ my_room(const struct mpool_cache *c)
     return tc->slots[c->tslot].room;
 }
 
+/* rounds times: n objects of c allocated, each written, then freed in
+ * the order they came: what makes a thread's stack grow. */
+static void
+churn(mpool_cache_t *c, size_t n, int rounds)
+{
+    void *obj[600];
+
+    if (n > sizeof(obj) / sizeof(obj[0]))
+        bail("churn of %zu", n);
+    for (int r = 0; r < rounds; r++) {
+        for (size_t i = 0; i < n; i++) {
+            if ((obj[i] = mpool_cache_alloc(c)) == NULL)
+                bail("alloc");
+            memset(obj[i], (int)i, 16);
+        }
+        for (size_t i = 0; i < n; i++)
+            mpool_cache_free(c, obj[i]);
+    }
+}
+
 /* Slots on the calling thread's used list. */
 static size_t
 my_used_slots(void)
@@ -249,14 +269,7 @@ consumer(void *arg)
         pthread_cond_wait(&ring_cond, &ring_lock);
     pthread_mutex_unlock(&ring_lock);
     /* now it allocates and frees in turn, in batches: it grows back */
-    for (int r = 0; r < 20; r++) {
-        void *mine[512];
-        for (int i = 0; i < 512; i++)
-            if ((mine[i] = mpool_cache_alloc(cache)) == NULL)
-                bail("alloc");
-        for (int i = 0; i < 512; i++)
-            mpool_cache_free(cache, mine[i]);
-    }
+    churn(cache, 512, 20);
     my_slot(cache, &consumer_held, &consumer_cap);
     return NULL;
 }
@@ -336,17 +349,9 @@ static size_t turned_cap_before, turned_cap_after, turned_held;
 static void *
 turner(void *arg)
 {
-    void *mine[512];
-
     (void)arg;
     /* allocates and frees in turn: its stack grows to full size */
-    for (int r = 0; r < 5; r++) {
-        for (int i = 0; i < 512; i++)
-            if ((mine[i] = mpool_cache_alloc(cache)) == NULL)
-                bail("alloc");
-        for (int i = 0; i < 512; i++)
-            mpool_cache_free(cache, mine[i]);
-    }
+    churn(cache, 512, 5);
     my_slot(cache, &turned_held, &turned_cap_before);
     /* then only frees, what another thread allocated */
     for (size_t i = 0; i < TURNED; i++)
@@ -413,7 +418,7 @@ test_stack_sizes(void)
     mpool_cache_t *tiny = mpool_cache_create("tcache-tiny", 16, 0, NULL,
                                              NULL, NULL, 0);
     size_t held, cap, room, slot, rooms_ok = 1, index, gen;
-    void *obj[600];
+    void *one;
 
     if (c == NULL || tiny == NULL)
         bail("cache");
@@ -423,8 +428,9 @@ test_stack_sizes(void)
         mpool_cache_destroy(tiny);
         return;
     }
-    obj[0] = mpool_cache_alloc(c);
-    mpool_cache_free(c, obj[0]);
+    if ((one = mpool_cache_alloc(c)) == NULL)
+        bail("alloc");
+    mpool_cache_free(c, one);
     my_slot(c, &held, &cap);
     is_size(my_room(c), mp_stack_tier_room[0],
             "a slot starts with the smallest stack: room for %zu, "
@@ -432,13 +438,7 @@ test_stack_sizes(void)
     /* allocate and free in turn, ever more: the capacity doubles and the
      * stack moves to the size that holds it, objects and all */
     for (size_t n = 8; n <= 512; n *= 2) {
-        for (size_t i = 0; i < n; i++)
-            if ((obj[i] = mpool_cache_alloc(c)) == NULL)
-                bail("alloc");
-        for (size_t i = 0; i < n; i++) {
-            memset(obj[i], (int)i, 64);
-            mpool_cache_free(c, obj[i]);
-        }
+        churn(c, n, 1);
         my_slot(c, &held, &cap);
         room = my_room(c);
         if (room != room_for(cap) || held > cap) {
@@ -451,13 +451,7 @@ test_stack_sizes(void)
        "each doubling moves the stack to the smallest size that holds it: "
        "capacity %zu in a stack of room %zu", cap, my_room(c));
     /* objects of 32 bytes or less: magazines of 256 rounds, stacks of 512 */
-    for (int r = 0; r < 4; r++) {
-        for (size_t i = 0; i < 600; i++)
-            if ((obj[i] = mpool_cache_alloc(tiny)) == NULL)
-                bail("alloc");
-        for (size_t i = 0; i < 600; i++)
-            mpool_cache_free(tiny, obj[i]);
-    }
+    churn(tiny, 600, 4);
     my_slot(tiny, &held, &cap);
     ok(tiny->mag_rounds == (MP_MAGAZINE_ROUNDS_MAX < 256
                                 ? MP_MAGAZINE_ROUNDS_MAX
