@@ -83,14 +83,11 @@ static bool
 table_current(mpool_t *p)
 {
     for (size_t size = 1; size <= POOL_FAST_MAX; size++) {
-        size_t i = size <= POOL_FAST_SMALL_MAX
-                       ? (size + 7) >> 3
-                       : POOL_FAST_SMALL_MAX / 8 +
-                             ((size - POOL_FAST_SMALL_MAX + 127) >> 7);
+        size_t i = mp_pool_fast_slot(size);
         struct mpool_cache *c = p->classes[mp_size_class(size)];
-        int32_t want = c != NULL && !(c->flags & (MP_CACHE_VG |
+        int16_t want = c != NULL && !(c->flags & (MP_CACHE_VG |
                                                   MPOOL_CACHE_DEBUG))
-                           ? mp_tslot_word(c)
+                           ? mp_tslot_fast_word(c)
                            : 0;
 
         if (p->fast[i] != want) {

@@ -591,8 +591,10 @@ test_fixed_slots(void)
 
 /* free's fast path reads one word of the block's page entry: the
  * distance of its class's fixed slot from the null slot on every page of
- * a default pool's slab of 4 KiB or less, 0 (the null slot) on every other
- * page, and 0 again once the slab's pages are back at the page level. */
+ * a pool's slab whose class has one (the default pool's classes of 4 KiB
+ * and less at their own index, the others a shared one: cache.h), 0 (the
+ * null slot) on every other page, and 0 again once the slab's pages are
+ * back at the page level. */
 static void
 test_fast_word(void)
 {
@@ -601,6 +603,7 @@ test_fast_word(void)
     bool words_ok = true, fixed_seen = false;
     mpool_t *other = mpool_create(NULL);
     void *foreign = other != NULL ? mpool_alloc(other, 64) : NULL;
+    const struct mpool_cache *fc;
     mp_page_t *page;
     mp_arena_census_t census;
 
@@ -621,13 +624,18 @@ test_fast_word(void)
         fixed = c->fixed_offset != mp_tslot_offset(MP_TSLOT_NULL);
         fixed_seen |= fixed;
         if (page->fast_word != mp_tslot_fast_word(c) ||
-            (page->fast_word != 0) != fixed || (fixed && sizes[i] > 4096))
+            (page->fast_word != 0) != fixed ||
+            (fixed && sizes[i] <= 4096 &&
+             c->tslot != mp_size_class(sizes[i])) ||
+            (fixed && sizes[i] > 4096 &&
+             (c->tslot <= MP_TSLOT_NULL || c->tslot >= MP_TSLOT_FIXED)))
             words_ok = false;
     }
     page = mp_buddy_page_fast(foreign);
-    ok(words_ok && page != NULL && page->fast_word == 0,
+    fc = page != NULL ? page->sub_owner : NULL;
+    ok(words_ok && fc != NULL && page->fast_word == mp_tslot_fast_word(fc),
        "a default pool's slab page names its class's fixed slot (%s here), "
-       "a class above 4 KiB and another pool's page the null slot",
+       "a class above 4 KiB and another pool's page their shared one",
        fixed_seen ? "set" : "none");
     for (size_t i = 0; i < 5; i++)
         mpool_free(mpool_default(), blocks[i]);

@@ -29,9 +29,10 @@
  *   empty table (no room), so a thread's first call takes the slow path,
  *   which builds its table.  A cache that must not use the fast path
  *   (zero-filling, no magazines, too many caches) has fast_offset
- *   MP_TSLOT_NONE, which no table reaches.  The default pool's small
- *   classes have fixed slots, which every table has, and whose fast paths
- *   (cache.h, mp_tslot_pop_fixed) skip the bound test.
+ *   MP_TSLOT_NONE, which no table reaches.  A cache's slot is one of the
+ *   fixed ones, which every table has, while there are some (cache.h):
+ *   the fast paths of pools' classes that name it (cache.h,
+ *   mp_tslot_pop_fixed; pool.c) skip the bound test.
  *
  * 3. Object state
  *

@@ -75,15 +75,30 @@ extern MP_HIDDEN uint32_t mp_magazine_rounds_max;
 #define MP_TSLOT_NONE UINT32_MAX
 /* The fixed slots: indices every thread table has from its start, and
  * the empty table too (zeroed: an empty stack, no room), so that a fast
- * path that uses one needs no bound test.  A layer above claims them by
- * index (mp_cache_new_unlisted: the default pool's classes of 4 KiB and
- * less, pool-fast.h); the last, MP_TSLOT_NULL, is never set up, and is
- * where a cache without a fixed slot points (fixed_offset), so that such
- * a fast path finds an empty stack and takes the way of any cache.  50
- * slots and a table's header fill 3.3 KiB of its first page, which leaves
- * 13 slots there for other caches. */
-#define MP_TSLOT_FIXED 50
-#define MP_TSLOT_NULL (MP_TSLOT_FIXED - 1)
+ * path that uses one needs no bound test.  Three ranges:
+ *
+ *   0 .. MP_TSLOT_NULL - 1     claimed by index by a layer above
+ *                              (mp_cache_new_unlisted: the default pool's
+ *                              classes of 4 KiB and less, pool-fast.h),
+ *                              never retired;
+ *   MP_TSLOT_NULL              never set up: where a cache without a fixed
+ *                              slot points (fixed_offset), so that such a
+ *                              fast path finds an empty stack and takes
+ *                              the way of any cache;
+ *   MP_TSLOT_NULL + 1 ..       the shared ones: the first any other cache
+ *   MP_TSLOT_FIXED - 1         takes (mp_tslot_claim), retired and reused
+ *                              like the indices past them, so that a named
+ *                              pool's classes, and the default pool's up
+ *                              to 16 KiB, have fast paths with no bound
+ *                              test as malloc's have (pool.c).
+ *
+ * 127 slots and a table's header fill two pages: the smallest table. */
+#define MP_TSLOT_NULL 49
+#ifndef MP_TSLOT_FIXED
+#define MP_TSLOT_FIXED 127
+#endif
+_Static_assert(MP_TSLOT_FIXED > MP_TSLOT_NULL && MP_TSLOT_FIXED <= MP_TSLOT_MAX,
+               "the fixed slots lie in every table");
 
 /* A cache's own locks (its slab lock, its depot lock), skipped for a cache
  * only one thread uses. */
@@ -474,7 +489,9 @@ mp_tslot_pop_fixed(uint32_t off, void **out)
  * cost the cache's address and then its field. */
 #define MP_TSLOT_NULL_OFFSET                                               \
     (sizeof(mp_tcache_t) + (size_t)MP_TSLOT_NULL * sizeof(mp_tslot_t))
-_Static_assert(MP_TSLOT_NULL_OFFSET <= INT16_MAX,
+_Static_assert(MP_TSLOT_NULL_OFFSET <= INT16_MAX &&
+                   (MP_TSLOT_FIXED - MP_TSLOT_NULL) * sizeof(mp_tslot_t) <=
+                       INT16_MAX,
                "every fixed slot's distance from the null slot fits int16_t");
 
 static inline int16_t
@@ -496,31 +513,24 @@ mp_tslot_push_fixed(int16_t word, void *obj)
     return pushed;
 }
 
-/* Any slot named by its distance in bytes from the null slot, as a layer
- * above keeps it for a cache (mp_tslot_word): 0, the word of no slot, is
+/* The pop of a fixed slot named as a page's word is: by its distance in
+ * bytes from the null slot, as a layer above keeps it for a class
+ * (pool.c's direct tables of sizes).  0, the word of no fixed slot, is
  * the null slot, whose pop always fails, so a table of words that reads
- * zero (fresh, or purged) sends every call the way of any cache.  Unlike
- * a fixed slot's, the slot may lie past the calling thread's table: one
- * test of the table's bound (slots_end, 0 in the empty and the stopped
- * table). */
-static inline int32_t
-mp_tslot_word(const struct mpool_cache *c)
-{
-    return c->fast_offset == MP_TSLOT_NONE
-               ? 0
-               : (int32_t)c->fast_offset - (int32_t)MP_TSLOT_NULL_OFFSET;
-}
-
+ * zero (fresh, or purged) sends every call the way of any cache. */
 static inline bool
-mp_tslot_pop_word(int32_t word, void **out)
+mp_tslot_pop_word(const _Atomic int16_t *word, void **out)
 {
     mp_tcell_t *cell = mp_backend_tcell();
-    mp_tcache_t *tc = mp_tcell_enter(cell);
-    uint32_t off = (uint32_t)((int32_t)MP_TSLOT_NULL_OFFSET + word);
-    bool popped =
-        MP_LIKELY(off < atomic_load_explicit(&tc->slots_end,
-                                             memory_order_relaxed)) &&
-        mp_tslot_pop((mp_tslot_t *)((char *)tc + off), out);
+    char *slot = (char *)mp_tcell_enter(cell) +
+                 atomic_load_explicit(word, memory_order_relaxed);
+    bool popped;
+
+    /* the table plus the word, then the constant in the loads' addresses:
+     * gcc then keeps the slot in the register the object comes back in,
+     * where a lea of all three cost a move more */
+    __asm__("" : "+r"(slot));
+    popped = mp_tslot_pop((mp_tslot_t *)(slot + MP_TSLOT_NULL_OFFSET), out);
 
     mp_tcell_leave(cell);
     return popped;

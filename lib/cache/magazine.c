@@ -88,10 +88,13 @@
  * no membarrier, the drainer instead asks each thread to flush at its next
  * slow path (drain_epoch).
  *
- * The fixed slots.  Indices below MP_TSLOT_FIXED are claimed by a layer
- * above for the caches whose fast paths must be shortest (the default
- * pool's small classes); every table has them from its start, cleared, and
- * so do the empty and the stopped table.  They are never retired.
+ * The fixed slots (cache.h).  Every table has the indices below
+ * MP_TSLOT_FIXED from its start, cleared, and so do the empty and the
+ * stopped table, so the fast paths that name one need no bound test.
+ * Those below MP_TSLOT_NULL are claimed by index by a layer above (the
+ * default pool's small classes) and never retired; the shared ones past
+ * it are what any other cache claims first, and are retired and reused
+ * like the rest.
  *
  * Retirement.  A destroyed cache's index is retired: its generation
  * changes, and each thread drops its slot for it at its next slow path
@@ -124,7 +127,10 @@ static mp_tcache_t *tcache_list;    /* every thread's table */
 static struct mpool_cache *tslot_owner[MP_TSLOT_MAX];
 static _Atomic uint32_t tslot_gen[MP_TSLOT_MAX];
 static uint32_t tslot_retired_at[MP_TSLOT_MAX]; /* epoch; 0: not retired */
-static uint32_t tslot_high = MP_TSLOT_FIXED;     /* indices used so far */
+static uint32_t tslot_shared_high = MP_TSLOT_NULL + 1; /* shared fixed
+                                                           indices used
+                                                           so far */
+static uint32_t tslot_high = MP_TSLOT_FIXED;     /* the others */
 static _Atomic uint32_t tslot_epoch = 1;         /* bumped by retirements */
 static _Atomic uint32_t drain_epoch = 1;         /* bumped by reclaim */
 
@@ -164,12 +170,13 @@ stack_tier(uint32_t cap)
 static void **stacks_kept;
 static uint32_t nstacks_kept;
 
-/* One-page tables of exited threads, kept for the next threads: their
- * slots are all zero (slot_drop clears each one the thread set up, and
- * table_keep_locked the used list's links), so a new thread's table needs
- * no clearing of its fixed slots, which it would otherwise pay for with a
- * 2 KiB memset whatever it uses.  At most TABLES_KEPT, linked through
- * next, under mp_tcache_lock; given back at every drain. */
+/* The smallest tables of exited threads (the fixed slots and no more),
+ * kept for the next threads: their slots are all zero (slot_drop clears
+ * each one the thread set up, and table_keep_locked the used list's
+ * links), so a new thread's table needs no clearing of its fixed slots,
+ * which it would otherwise pay for with an 8 KiB memset whatever it
+ * uses.  At most TABLES_KEPT, linked through next, under mp_tcache_lock;
+ * given back at every drain. */
 #define TABLES_KEPT 16
 static mp_tcache_t *tables_kept;
 static uint32_t ntables_kept;
@@ -191,6 +198,20 @@ oldest_seen_epoch_locked(void)
     return oldest;
 }
 
+/* The first index of [first, *high) that is free and that every live
+ * thread has tidied since its retirement, or *high, moved on, while it is
+ * below end; MP_TSLOT_NONE when there is none.  mp_tcache_lock held. */
+static uint32_t
+tslot_free_locked(uint32_t first, uint32_t *high, uint32_t end,
+                  uint32_t oldest)
+{
+    for (uint32_t i = first; i < *high; i++)
+        if (tslot_owner[i] == NULL && tslot_retired_at[i] != 0 &&
+            (int32_t)(oldest - tslot_retired_at[i]) >= 0)
+            return i;
+    return *high < end ? (*high)++ : MP_TSLOT_NONE;
+}
+
 int
 mp_tslot_claim(struct mpool_cache *c, uint32_t fixed)
 {
@@ -203,16 +224,15 @@ mp_tslot_claim(struct mpool_cache *c, uint32_t fixed)
         index = fixed;
     } else {
         uint32_t oldest = oldest_seen_epoch_locked();
-        for (uint32_t i = MP_TSLOT_FIXED; i < tslot_high; i++)
-            if (tslot_owner[i] == NULL && tslot_retired_at[i] != 0 &&
-                (int32_t)(oldest - tslot_retired_at[i]) >= 0) {
-                index = i;
-                break;
-            }
-        if (index == MP_TSLOT_NONE && tslot_high < MP_TSLOT_MAX)
-            index = tslot_high++;
+        /* a shared fixed slot first, then any */
+        index = tslot_free_locked(MP_TSLOT_NULL + 1, &tslot_shared_high,
+                                  MP_TSLOT_FIXED, oldest);
+        if (index == MP_TSLOT_NONE)
+            index = tslot_free_locked(MP_TSLOT_FIXED, &tslot_high,
+                                      MP_TSLOT_MAX, oldest);
     }
     if (index != MP_TSLOT_NONE) {
+        MP_ASSERT(index != MP_TSLOT_NULL);
         tslot_owner[index] = c;
         tslot_retired_at[index] = 0;
         c->tslot_gen = atomic_fetch_add(&tslot_gen[index], 1) + 1;
@@ -232,9 +252,9 @@ tslot_retire_locked(struct mpool_cache *c)
 {
     uint32_t i = c->tslot;
 
-    /* a fixed slot is never retired: no table would drop it, and the
-     * fast paths that use one test no generation */
-    MP_ASSERT(i == MP_TSLOT_NONE || i >= MP_TSLOT_FIXED);
+    /* a slot fixed by index is never retired: the fast paths that use one
+     * test no generation, and no pool that claims them is destroyed */
+    MP_ASSERT(i == MP_TSLOT_NONE || i > MP_TSLOT_NULL);
     if (i != MP_TSLOT_NONE) {
         tslot_owner[i] = NULL;
         atomic_fetch_add(&tslot_gen[i], 1);
@@ -775,7 +795,8 @@ mp_tcache_thread_exit(void *arg)
                              memory_order_relaxed) == tc)
         tc_install_locked(&mp_tcache_empty);
     tcache_retire_locked(tc);
-    if (table_pages(tc->room) == 1 && ntables_kept < TABLES_KEPT) {
+    if (table_pages(tc->room) == table_pages(MP_TSLOT_FIXED) &&
+        ntables_kept < TABLES_KEPT) {
         table_keep_locked(tc);
         tc = NULL;
     }

@@ -558,6 +558,9 @@ slab_reset_locked(struct mpool_cache *c, mp_slab_t *s)
         s->free = NULL;
     }
     s->inuse = 0;
+    if (c->owner != NULL) /* the class's fixed slot may be a new one */
+        mp_pages_set_owners(mp_unhide(s->run_h), c->slab_pages, s, c->owner, c,
+                            mp_tslot_fast_word(c));
     relist(c, s); /* to the empty list, or back to the page level past the
                      owner's retention cap */
 }

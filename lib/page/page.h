@@ -491,6 +491,12 @@ MP_HIDDEN void mp_pages_set_owner(void *run, size_t npages, void *owner);
 MP_HIDDEN void mp_pages_set_owners(void *run, size_t npages, void *owner,
                                    const void *group, void *sub_owner,
                                    int16_t fast_word);
+/* Clear the fast word of every page of [addr, addr + len) that a run of
+ * the library's holds (a region pool's memory, which may lie in a slab:
+ * the fast paths then never take one of its blocks for a class's).  The
+ * word stays clear until the run goes back; the fast paths read it with
+ * no lock, and a clear word sends them the slow way. */
+MP_HIDDEN void mp_pages_forget_fast_words(const void *addr, size_t len);
 /* The owner recorded for the run holding addr; NULL for an address the
  * library does not hold or a page in no run. */
 MP_HIDDEN void *mp_pages_owner(const void *addr);

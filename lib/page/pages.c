@@ -222,6 +222,19 @@ mp_pages_set_owners(void *run, size_t npages, void *owner, const void *group,
     }
 }
 
+void
+mp_pages_forget_fast_words(const void *addr, size_t len)
+{
+    uintptr_t a = (uintptr_t)addr & ~(uintptr_t)(MP_PAGE_SIZE - 1);
+    uintptr_t end = (uintptr_t)addr + len;
+
+    for (; len != 0 && a < end; a += MP_PAGE_SIZE) {
+        mp_page_t *page = mp_buddy_page_fast((const void *)a);
+        if (page != NULL)
+            __atomic_store_n(&page->fast_word, 0, __ATOMIC_RELAXED);
+    }
+}
+
 void *
 mp_pages_owner(const void *addr)
 {

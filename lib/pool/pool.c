@@ -43,14 +43,6 @@
 
 #define POOL_ALIGN_FROM_CLASSES 64 /* alignments a class can honour */
 
-static inline size_t
-pool_fast_slot(size_t size)
-{
-    if (size <= POOL_FAST_SMALL_MAX)
-        return (size + 7) >> 3;
-    return POOL_FAST_SMALL_MAX / 8 + ((size - POOL_FAST_SMALL_MAX + 127) >> 7);
-}
-
 /* The default pool; libmpool-malloc (malloc.c) allocates from it. */
 MP_HIDDEN struct mpool mp_default_pool;
 #define default_pool mp_default_pool
@@ -180,7 +172,7 @@ mp_pool_bootstrap(void)
     for (size_t i = 0; i <= MP_CLASS_TABLE_MAX / 16; i++)
         mp_class_table[i] = (uint8_t)mp_size_class_compute(i * 16);
     for (size_t size = 0; size <= POOL_FAST_MAX; size++)
-        pool_fast_class[pool_fast_slot(size)] =
+        pool_fast_class[mp_pool_fast_slot(size)] =
             (uint8_t)mp_size_class_compute(size);
     for (size_t size = 0; size <= POOL_FAST_SMALL_MAX; size++)
         MP_ASSERT(mp_default_slot_offset[size] ==
@@ -499,18 +491,19 @@ pool_class_create(struct mpool *p, unsigned index)
     return c;
 }
 
-/* Point the direct table's entries for class `index` at its thread slot,
- * as it is now (made, or given a new index by mpool_reset); the null slot
- * where there is no class yet, or a class whose blocks must be trimmed
- * (valgrind, checking mode), or one without a slot. */
+/* Point the direct table's entries for class `index` at its fixed thread
+ * slot, as it is now (made, or given a new index by mpool_reset); the
+ * null slot where there is no class yet, or a class whose blocks must be
+ * trimmed (valgrind, checking mode), or one without a fixed slot (every
+ * shared one taken: cache.h), whose calls then go the way of any cache. */
 void
 mp_pool_fast_set(struct mpool *p, unsigned index)
 {
     struct mpool_cache *c =
         atomic_load_explicit(&p->classes[index], memory_order_acquire);
-    int32_t word = c != NULL &&
+    int16_t word = c != NULL &&
                            !(c->flags & (MP_CACHE_VG | MPOOL_CACHE_DEBUG))
-                       ? mp_tslot_word(c)
+                       ? mp_tslot_fast_word(c)
                        : 0;
 
     for (size_t i = 0; i < POOL_FAST_SLOTS; i++)
@@ -579,34 +572,42 @@ mp_pool_alloc_slow(mpool_t *pool, size_t size)
 
 /* The pool's direct table, sizes up to 16 KiB (pool->fast), or the slow
  * path: mpool_alloc, and malloc's sizes past its own table (1 KiB).  The
- * entry names the calling thread's slot for the class; its pop fails for
- * everything else (no class yet, a first use, an empty stack, a region
- * pool, whose table is all null slots), which the slow path sorts out.
+ * entry names the class's fixed slot in the calling thread's table (no
+ * bound test: every table has the fixed slots); its pop fails for
+ * everything else (no class yet, a class with no fixed slot, a first use,
+ * an empty stack, a region pool, whose table is all null slots), which
+ * the slow path sorts out.
  *
  * Instruction budget (x86-64, gcc 12 -O2; mpool_alloc, sizes up to 1
- * KiB): 24 with the return: the pool tested (2), the size bound and the
- * entry's index (4), the entry (1), the cell's TLS offset (1), the mark
- * (1), the table (1), the slot's offset and the bound test (4), the slot
- * (1), the pop (6), the mark cleared, return.  8 more than malloc's: the
- * pool, the index worked out, and the bound, a named pool's classes
- * having no fixed slots (cache.h). */
+ * KiB): 17 with the return: the pool tested (2), the size bound (2), the
+ * entry (1), the cell's TLS offset (1), the mark (1), the table (1), the
+ * slot (1), the pop (6), the mark cleared, return.  One more than
+ * malloc's, the pool's test. */
+static inline void *
+pool_alloc_entry(mpool_t *pool, size_t i, size_t size)
+{
+    void *obj;
+
+    if (MP_LIKELY(mp_tslot_pop_word(&pool->fast[i], &obj)))
+        return obj;
+    return mp_pool_alloc_slow(pool, size);
+}
+
+/* Sizes past 1 KiB: entries by 128-byte steps. */
+static MP_NOINLINE void *
+pool_alloc_table_large(mpool_t *pool, size_t size)
+{
+    if (size <= POOL_FAST_MAX)
+        return pool_alloc_entry(pool, mp_pool_fast_slot(size), size);
+    return mp_pool_alloc_slow(pool, size);
+}
+
 static inline void *
 pool_alloc_table(mpool_t *pool, size_t size)
 {
-    void *obj;
-    size_t i;
-
     if (MP_LIKELY(size <= POOL_FAST_SMALL_MAX))
-        i = (size + 7) >> 3;
-    else if (size <= POOL_FAST_MAX)
-        i = pool_fast_slot(size);
-    else
-        return mp_pool_alloc_slow(pool, size);
-    if (MP_LIKELY(mp_tslot_pop_word(
-            atomic_load_explicit(&pool->fast[i], memory_order_relaxed),
-            &obj)))
-        return obj;
-    return mp_pool_alloc_slow(pool, size);
+        return pool_alloc_entry(pool, size, size); /* entry = size */
+    return pool_alloc_table_large(pool, size);
 }
 
 MP_NOINLINE void *
@@ -680,19 +681,40 @@ mp_pool_free_slow(mpool_t *pool, void *ptr)
     mp_cache_free_inline(s->cache, ptr);
 }
 
-void
-mpool_free(mpool_t *pool, void *ptr)
+/* mpool_free past a push that found no room, or past a page whose word
+ * names no fixed slot: a slab block of the pool named (the default pool
+ * for NULL) goes the way of any cache, anything else the slow way. */
+static MP_NOINLINE void
+pool_free_cold(mpool_t *pool, void *ptr)
 {
-    mp_page_t *page;
+    mp_page_t *page = mp_buddy_page_fast(ptr);
 
-    /* the common case: a slab block of the pool named, whose page says so
-     * (NULL for the default pool, large blocks and strangers go the slow
-     * way, which checks everything) */
-    if (MP_LIKELY(pool != NULL && (page = mp_buddy_page_fast(ptr)) != NULL &&
-                  page->group == pool))
+    MP_ASSERT(page != NULL);
+    if (page->group == (pool != NULL ? pool : &default_pool))
         mp_cache_free_inline_ex(page->sub_owner, ptr, false, true);
     else
         mp_pool_free_slow(pool, ptr);
+}
+
+/* free()'s fast path (pool-fast.h), whatever the pool: the page's word
+ * names the fixed slot of its class, of whichever pool, and a block freed
+ * to another pool goes back to its own class, as the slow path does
+ * outside checking mode (whose classes have no slot, so it checks every
+ * call).  No page a region pool's memory lies in has a word
+ * (mp_pages_forget_fast_words), so a region's block never takes this way.
+ * 25 instructions, as free's. */
+void
+mpool_free(mpool_t *pool, void *ptr)
+{
+    mp_page_t *page = mp_buddy_page_fast(ptr);
+
+    if (MP_LIKELY(page != NULL)) {
+        if (MP_LIKELY(mp_tslot_push_fixed(page->fast_word, ptr)))
+            return;
+        pool_free_cold(pool, ptr);
+        return;
+    }
+    mp_pool_free_slow(pool, ptr);
 }
 
 size_t

@@ -33,16 +33,27 @@
  * alignment no run can hold fails with ENOMEM in large.c. */
 #define MP_POOL_ALIGN_MAX ((SIZE_MAX >> 1) + 1)
 
-/* mpool_alloc's direct table: sizes up to 1 KiB by 8-byte steps, then up
- * to 16 KiB by 128-byte steps, each entry naming the thread slot of the
- * class that serves its sizes once the class exists, so mpool_alloc pops
- * from the calling thread's stack with no look at the class cache.  Class
- * boundaries fall on those steps (sizeclass.h), so one entry never
- * straddles two classes. */
+/* mpool_alloc's direct table: sizes up to 1 KiB by the size itself, then
+ * up to 16 KiB by 128-byte steps, each entry naming the fixed thread slot
+ * of the class that serves its sizes once the class exists, so
+ * mpool_alloc pops from the calling thread's stack with no look at the
+ * class cache, and with one load for the entry (an index by 8-byte steps
+ * costs two instructions more: (size + 7) >> 3).  Class boundaries fall
+ * on those steps (sizeclass.h), so one entry never straddles two
+ * classes. */
 #define POOL_FAST_SMALL_MAX 1024
 #define POOL_FAST_MAX 16384
-#define POOL_FAST_SLOTS (POOL_FAST_SMALL_MAX / 8 + 1 + \
+#define POOL_FAST_SLOTS (POOL_FAST_SMALL_MAX + 1 + \
                          (POOL_FAST_MAX - POOL_FAST_SMALL_MAX) / 128)
+
+/* The entry of the direct table for a size up to POOL_FAST_MAX. */
+static inline size_t
+mp_pool_fast_slot(size_t size)
+{
+    if (size <= POOL_FAST_SMALL_MAX)
+        return size;
+    return POOL_FAST_SMALL_MAX + ((size - POOL_FAST_SMALL_MAX + 127) >> 7);
+}
 
 /* A block too large for the classes, or too aligned: a page run of its own,
  * whose pages record (header | 1) as their owner. */
@@ -61,13 +72,15 @@ typedef struct mp_large {
 struct mp_pool_ops;
 
 struct mpool {
-    _Atomic int32_t fast[POOL_FAST_SLOTS]; /* first: no offset on the
-                                             fast path.  The thread-slot
-                                             word (cache.h, mp_tslot_word)
-                                             of the class that serves the
-                                             sizes; 0, the null slot, while
-                                             there is none, or it has no
-                                             slot (pool.c, pool_fast_set) */
+    _Atomic int16_t fast[POOL_FAST_SLOTS]; /* first: no offset on the
+                                             fast path.  The fixed slot's
+                                             word (cache.h,
+                                             mp_tslot_fast_word) of the
+                                             class that serves the sizes;
+                                             0, the null slot, while there
+                                             is none, or it has no fixed
+                                             slot (pool.c,
+                                             mp_pool_fast_set) */
     uintptr_t magic;
     const struct mp_pool_ops *ops; /* NULL: a class pool */
     struct mpool_cache *_Atomic classes[MP_CLASSES];

@@ -33,7 +33,14 @@ region_of(const struct mpool *p)
 static int
 region_pool_init(struct mpool *p, const mpool_options_t *opt)
 {
-    return mp_region_init(region_of(p), opt->region, opt->region_size);
+    int err = mp_region_init(region_of(p), opt->region, opt->region_size);
+
+    if (err != 0)
+        return err;
+    /* the memory may be another pool's class block: its pages' words
+     * would send the region's blocks to that class (pool.c, mpool_free) */
+    mp_pages_forget_fast_words(opt->region, opt->region_size);
+    return 0;
 }
 
 static void
