@@ -16,7 +16,8 @@
  *     size too, and a consumer that starts allocating grows back;
  *   - a thread at full size that turns consumer shrinks to the floor;
  *   - the fixed slots (cache.h, MP_TSLOT_FIXED): the default pool's small
- *     classes have them, at the index of their class, the empty and the
+ *     classes have them, at the index of their class, larger classes and
+ *     other pools' a shared one (t/fixed-slots-t has more), the empty and the
  *     stopped tables hold them empty, the size-to-slot table agrees with
  *     the size classes, and a drain by another thread empties a blocked
  *     thread's fixed slot and gives its table back to it.

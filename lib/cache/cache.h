@@ -351,8 +351,8 @@ MP_HIDDEN mp_slab_t *mp_slab_of(const void *obj);
 
 /* A slot index for the cache: `fixed`, one of the fixed slots below
  * MP_TSLOT_NULL that no other cache has, or MP_TSLOT_NONE for any free
- * one.  Sets tslot, tslot_gen, fast_offset and (for a fixed one)
- * fixed_offset; -1 when every index is taken. */
+ * one, a shared fixed one first.  Sets tslot, tslot_gen, fast_offset and
+ * (for a fixed one) fixed_offset; -1 when every index is taken. */
 MP_HIDDEN int mp_tslot_claim(struct mpool_cache *cache, uint32_t fixed);
 /* Retire the cache's slot index whatever is out. */
 MP_HIDDEN void mp_tslot_retire(struct mpool_cache *cache);

@@ -25,11 +25,11 @@
  *            return.
  *   free     25: the segment-map bit (6: the slot, its bound, one bt on
  *            the map, page.h), the page entry's word (5: the slot's
- *            distance from the null slot, set on every page of a default
- *            pool's slab, 0 elsewhere, so no test of the pool or the
- *            class), the cell (1), the mark (1), the table and the slot
- *            (2), the limit and double-free tests (5), the push (3), the
- *            mark cleared, return.
+ *            distance from the null slot, set on every page of a pool's
+ *            slab whose class has a fixed slot, 0 elsewhere, so no test
+ *            of the pool or the class), the cell (1), the mark (1), the
+ *            table and the slot (2), the limit and double-free tests
+ *            (5), the push (3), the mark cleared, return.
  *   usable   23: the same map bit and page entry, a test that the page is
  *            a pool's slab (group set, not a free block's head), that no
  *            region pool lives (2), the checking-mode flag, the size.
@@ -37,10 +37,12 @@
  * A pair is then 41 of the library's instructions (bench/cache-bench
  * malloc: 51 with its loop of 10), against 50 with a map test of two
  * loads and the class found through the page's pool and class cache, 62
- * before the fixed slots; 57 through mpool_alloc and mpool_free on a
- * named pool, whose classes have no fixed slots (pool.c).  The batch pair (cache-bench mbatch, 1000 live
- * blocks) is 73 with the loop at 16, 64 and 256 bytes, mimalloc's 74.5,
- * 74.9 and 84.8.  Of a pair, the map test that makes free safe for any
+ * before the fixed slots; 42 through mpool_alloc and mpool_free on a
+ * named pool, whose classes take shared fixed slots (cache.h; mpool_alloc
+ * 17, pool.c, mpool_free this free).  The batch pair (cache-bench mbatch,
+ * 1000 live blocks) is 73 with the loop at 16, 64 and 256 bytes, 74
+ * through a named pool (cache-bench batch), mimalloc's 74.5, 74.9 and
+ * 84.8.  Of a pair, the map test that makes free safe for any
  * pointer (6), the drain's mark (4) and the double-free test (2) are what
  * mimalloc's does not pay.  Change these numbers with the code.
  */
