@@ -24,6 +24,7 @@ test_layout(void)
 {
     static const size_t aligns[] = {0, 8, 64, 4096};
     bool tail_ok = true, desc_ok = true, colour_ok = true, fits = true;
+    bool desc_first = true;
     char name[32];
 
     for (size_t a = 0; a < 4; a++)
@@ -47,7 +48,19 @@ test_layout(void)
                      aligns[a], tail, bytes);
             }
             if (c->slab_pages <= MP_BUDDY_MAX_PAGES)
-                desc_ok &= c->desc_on_slab == (sizes[i] < MP_PAGE_SIZE / 8);
+                desc_ok &= c->desc_on_slab == (sizes[i] < MP_PAGE_SIZE / 8 &&
+                                               aligns[a] <= 64);
+            if (c->desc_on_slab) {
+                /* at the slab's start, the objects after it, aligned */
+                char *o = mpool_cache_alloc(c);
+                mp_slab_t *s = o != NULL ? mp_slab_of(o) : NULL;
+                size_t al = aligns[a] != 0 ? aligns[a] : 8;
+                desc_first &= s != NULL &&
+                              ((uintptr_t)s & (MP_PAGE_SIZE - 1)) == 0 &&
+                              o >= (char *)s + sizeof(mp_slab_t) &&
+                              (uintptr_t)o % al == 0;
+                mpool_cache_free(c, o);
+            }
             colour_ok &= c->colour_max <= tail &&
                          c->colour_max % c->colour_step == 0;
             mpool_cache_destroy(c);
@@ -55,7 +68,9 @@ test_layout(void)
     ok(fits, "every layout fits its slab, 33 sizes x 4 alignments");
     ok(tail_ok, "every slab's unusable tail is at most 1/8 of the slab");
     ok(desc_ok, "the descriptor is in the slab exactly for objects under "
-                "1/8 page");
+                "1/8 page aligned to 64 bytes or less");
+    ok(desc_first, "there it is the slab's first bytes, before the first "
+                   "object, which keeps its alignment");
     ok(colour_ok, "colours stay within the spare tail, in cache-line steps");
 }
 

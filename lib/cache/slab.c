@@ -6,15 +6,20 @@
  * Layout of a slab (seeds/003, Bonwick 1994):
  *
  *   run                                                   run + slab bytes
- *   | colour | obj 0 | obj 1 | ... | obj n-1 | spare tail | [descriptor] |
+ *   | [descriptor] | colour | obj 0 | obj 1 | ... | obj n-1 | spare tail |
  *
  * - Size: a number of pages whose unusable tail (what is left after the
  *   objects and an on-slab descriptor) is at most 1/8 of the slab; of the
  *   smallest such and those up to four times its size, the one that wastes
  *   the fewest bytes per byte of objects.
- * - Descriptor: at the end of the slab for objects under 1/8 page, where
- *   it costs less than one object; from the internal descriptor cache for
- *   larger objects, where it would cost a large part of one.
+ * - Descriptor: at the start of the slab for objects under 1/8 page (and
+ *   aligned to 64 bytes or less), where it costs less than one object;
+ *   from the internal descriptor cache for larger objects, where it would
+ *   cost a large part of one.  At the start, not the end: objects are
+ *   carved from the start, so a slab of several pages of which a thread
+ *   has used a few objects has its first page resident and no other,
+ *   where a descriptor at the end made its last one resident too (a page
+ *   a size class, 100-130 KiB in the small workloads of bench/suite).
  * - Colour: successive slabs start their objects one cache line further
  *   in, wrapping within the spare tail, so that the same object index in
  *   different slabs does not always fall on the same cache lines.
@@ -86,7 +91,7 @@ mp_slab_layout(struct mpool_cache *c)
     }
     if (c->stride < c->size)
         return ENOMEM; /* overflowed */
-    c->desc_on_slab = c->size < MP_PAGE_SIZE / 8;
+    c->desc_on_slab = c->size < MP_PAGE_SIZE / 8 && c->align <= 64;
     desc = c->desc_on_slab ? sizeof(mp_slab_t) : 0;
 
     /* The smallest slab whose tail obeys the 1/8 rule, then, among it and
@@ -329,7 +334,7 @@ slab_create_locked(struct mpool_cache *c)
         return NULL;
     }
     if (c->desc_on_slab) {
-        s = (mp_slab_t *)(run + bytes - sizeof(mp_slab_t));
+        s = (mp_slab_t *)run;
     } else {
         void *d = mp_internal_alloc(&mp_slab_cache);
         if (d == NULL) {
@@ -342,7 +347,8 @@ slab_create_locked(struct mpool_cache *c)
     }
     s->cache = c;
     s->run_h = mp_hide(run);
-    s->colour = (uint32_t)c->colour_next;
+    s->colour = (uint32_t)c->colour_next +
+                (c->desc_on_slab ? (uint32_t)sizeof(mp_slab_t) : 0);
     s->objs_h = mp_hide(run + s->colour);
     s->free = NULL;
     s->carved = 0;
