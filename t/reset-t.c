@@ -198,6 +198,19 @@ test_everything_gone(void)
         memset(blocks[n++], 0xb2, mp_class_size(i));
     }
     is_size(held(p), kept, "allocating them again takes no new page");
+    {
+        /* free's and mpool_free's fast path reads the class's fixed slot
+         * from the page: a kept slab must name the slot as it is now */
+        bool words_ok = true;
+        for (size_t i = 0; i < nclass; i++) {
+            const mp_page_t *pg = mp_buddy_page_fast(blocks[i]);
+            if (pg == NULL || pg->group != p ||
+                pg->fast_word != mp_tslot_fast_word(pg->sub_owner))
+                words_ok = false;
+        }
+        ok(words_ok, "the slabs kept name each class's fixed slot as it is "
+                     "now");
+    }
     /* the other thread allocates too, meanwhile nothing of ours moves */
     pthread_mutex_lock(&gate_lock);
     gate = 2;
