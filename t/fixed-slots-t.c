@@ -29,6 +29,7 @@
 #include "page/page.h"
 #include "pool/pool-fast.h"
 #include "pool/sizeclass.h"
+#include "gate.h"
 #include "tap/tap.h"
 
 static bool
@@ -106,29 +107,9 @@ test_named_pool(void)
  * Retirement: not reused while a thread may hold the slot's stack
  * ------------------------------------------------------------------------ */
 
-static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
-static int gate;
+static struct gate gate = GATE_INIT;
 static mpool_t *first_pool, *second_pool;
 static bool late_block_ok;
-
-static void
-gate_set(int v)
-{
-    pthread_mutex_lock(&gate_lock);
-    gate = v;
-    pthread_cond_broadcast(&gate_cond);
-    pthread_mutex_unlock(&gate_lock);
-}
-
-static void
-gate_wait(int v)
-{
-    pthread_mutex_lock(&gate_lock);
-    while (gate < v)
-        pthread_cond_wait(&gate_cond, &gate_lock);
-    pthread_mutex_unlock(&gate_lock);
-}
 
 /* Fills its slot of the first pool's class, then waits, calling nothing
  * of the library's, while the main thread destroys the pool and makes
@@ -145,8 +126,8 @@ holder(void *arg)
             bail("mpool_alloc");
     for (size_t i = 0; i < 40; i++)
         mpool_free(first_pool, blocks[i]);
-    gate_set(1);
-    gate_wait(2);
+    gate_open(&gate, 1);
+    gate_wait(&gate, 2);
     blocks[0] = mpool_alloc(second_pool, 64);
     page = blocks[0] != NULL ? mp_buddy_page_fast(blocks[0]) : NULL;
     late_block_ok = page != NULL && page->group == second_pool;
@@ -168,10 +149,10 @@ test_retired(void)
         bail("mpool_create");
     if (pthread_create(&t, NULL, holder, NULL) != 0)
         bail("pthread_create");
-    gate_wait(1);
+    gate_wait(&gate, 1);
     c = class_of(first_pool, 64);
     if (!slotted(c) || !shared_fixed(c)) {
-        gate_set(2);
+        gate_open(&gate, 2);
         second_pool = mpool_create(NULL);
         pthread_join(t, NULL);
         mpool_destroy(second_pool);
@@ -188,7 +169,7 @@ test_retired(void)
     ok(c->tslot != index,
        "a retired slot (%u) is not reused while a thread that held it has "
        "not tidied (the new class took %u)", index, c->tslot);
-    gate_set(2);
+    gate_open(&gate, 2);
     pthread_join(t, NULL);
     ok(late_block_ok, "that thread then allocates the new pool's blocks");
     mpool_free(second_pool, b);

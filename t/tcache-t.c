@@ -34,6 +34,7 @@
 #include "page/page.h"
 #include "pool/pool-fast.h"
 #include "pool/sizeclass.h"
+#include "gate.h"
 #include "tap/tap.h"
 
 #define SHORT_BLOCKS 8
@@ -481,30 +482,10 @@ test_stack_sizes(void)
 
 #define FIXED_SIZE 64
 #define FIXED_BLOCKS 40
-static pthread_mutex_t fixed_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t fixed_cond = PTHREAD_COND_INITIALIZER;
-static int fixed_phase;
+static struct gate fixed_gate = GATE_INIT;
 static mp_tcache_t *fixed_table;
 static size_t fixed_held_before;
 static bool fixed_table_back, fixed_alloc_after;
-
-static void
-fixed_wait(int want)
-{
-    pthread_mutex_lock(&fixed_lock);
-    while (fixed_phase < want)
-        pthread_cond_wait(&fixed_cond, &fixed_lock);
-    pthread_mutex_unlock(&fixed_lock);
-}
-
-static void
-fixed_set(int to)
-{
-    pthread_mutex_lock(&fixed_lock);
-    fixed_phase = to;
-    pthread_cond_broadcast(&fixed_cond);
-    pthread_mutex_unlock(&fixed_lock);
-}
 
 static void *
 fixed_worker(void *arg)
@@ -520,8 +501,8 @@ fixed_worker(void *arg)
         mpool_free(mpool_default(), blocks[i]);
     fixed_table = mp_tcache_mine();
     my_slot(c, &fixed_held_before, &cap);
-    fixed_set(1);
-    fixed_wait(2); /* blocked here while the main thread drains */
+    gate_open(&fixed_gate, 1);
+    gate_wait(&fixed_gate, 2); /* blocked here while the main thread drains */
     fixed_table_back = mp_tcache_mine() == fixed_table;
     blocks[0] = mpool_alloc(mpool_default(), FIXED_SIZE);
     fixed_alloc_after = blocks[0] != NULL;
@@ -570,9 +551,9 @@ test_fixed_slots(void)
 
     if (pthread_create(&t, NULL, fixed_worker, c) != 0)
         bail("pthread_create");
-    fixed_wait(1);
+    gate_wait(&fixed_gate, 1);
     if (!mp_tcache_drain_others()) {
-        fixed_set(2);
+        gate_open(&fixed_gate, 2);
         pthread_join(t, NULL);
         skip(2, "no barrier on other threads here: drains are asked for");
         return;
@@ -584,7 +565,7 @@ test_fixed_slots(void)
            "a drain empties a blocked thread's fixed slot (%zu objects, "
            "then %zu)", fixed_held_before, held);
     }
-    fixed_set(2);
+    gate_open(&fixed_gate, 2);
     pthread_join(t, NULL);
     ok(fixed_table_back && fixed_alloc_after,
        "the drained thread has its own table back and allocates");
