@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * t/fixed-slots-t.c - the shared fixed thread slots (cache/cache.h): the
- * indices past the null slot that every thread table has, which any cache
- * but the default pool's small classes claims first, so that a named
- * pool's mpool_alloc and mpool_free need no test of the table's bound:
+ * indices past the null slot that every thread table has, which pools'
+ * classes up to 16 KiB but the default pool's small ones claim first, so
+ * that a named
+ * pool's mpool_alloc and mpool_free need no test of the table's bound
  *
  *   - a named pool's class has one; its direct-table entry and every page
- *     of its slabs name it; an object cache has one too, and its pages
- *     name none (mpool_free of its objects must take the slow way, which
- *     reports them);
+ *     of its slabs name it; a class above 16 KiB, which the direct table
+ *     does not serve, has an ordinary one, and so has an object cache,
+ *     whose pages name none (mpool_free of its objects must take the slow
+ *     way, which reports them);
  *   - a retired one is not reused while a thread that may still hold its
  *     stack has not tidied its table since, and is once every thread has;
  *   - when all are taken, a class goes on with an ordinary slot, its
@@ -74,14 +76,16 @@ test_named_pool(void)
     mpool_cache_t *oc = mpool_cache_create("fixed-slots", 48, 0, NULL, NULL,
                                            NULL, 0);
     void *b = p != NULL ? mpool_alloc(p, 100) : NULL;
+    void *big = p != NULL ? mpool_alloc(p, 20000) : NULL;
     void *o = oc != NULL ? mpool_cache_alloc(oc) : NULL;
-    struct mpool_cache *c;
+    struct mpool_cache *c, *bc;
     mp_page_t *page;
 
-    if (b == NULL || o == NULL)
+    if (b == NULL || big == NULL || o == NULL)
         bail("mpool_create, mpool_cache_create");
     c = class_of(p, 100);
-    if (!slotted(c)) {
+    bc = class_of(p, 20000);
+    if (!slotted(c) || !slotted(bc)) {
         skip(3, "no magazines here");
     } else {
         page = mp_buddy_page_fast(b);
@@ -91,10 +95,14 @@ test_named_pool(void)
                p->fast[mp_pool_fast_slot(100)] == mp_tslot_fast_word(c),
            "its direct-table entry and its slab's pages name it");
         page = mp_buddy_page_fast(o);
-        ok(shared_fixed(oc) && page != NULL && page->fast_word == 0,
-           "an object cache has one too (%u), and its pages name none",
+        ok(bc->tslot >= MP_TSLOT_FIXED && oc->tslot >= MP_TSLOT_FIXED &&
+               mp_buddy_page_fast(big)->fast_word == 0 && page != NULL &&
+               page->fast_word == 0,
+           "a class above 16 KiB (%u) and an object cache (%u) have "
+           "ordinary ones, and their pages name none", bc->tslot,
            oc->tslot);
     }
+    mpool_free(p, big);
     /* the fast path and the slow one agree on what the pool holds */
     mpool_free(p, b);
     is_int((long long)in_use(p), 0, "the block is back in its pool");

@@ -169,6 +169,7 @@ cache_init(struct mpool_cache *c, const char *name, size_t size,
     c->arg = arg;
     c->flags = flags;
     c->tslot = MP_TSLOT_NONE;
+    c->tslot_claim = MP_TSLOT_NONE;
     c->fast_offset = MP_TSLOT_NONE;
     c->fixed_offset = mp_tslot_offset(MP_TSLOT_NULL);
     mp_mutex_init(&c->lock, MP_LOCK_CACHE, 0);
@@ -343,7 +344,10 @@ mp_cache_new_unlisted(const char *name, size_t size, size_t align,
     c->owner_ops = owner_ops;
     if (!(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG | MP_CACHE_VG)) &&
         c->stride <= MP_MAGAZINE_BYTES && c->mag_rounds != 0)
+    {
+        c->tslot_claim = fixed_slot;
         (void)mp_tslot_claim(c, fixed_slot); /* else: no magazines */
+    }
     return c;
 }
 

@@ -73,6 +73,8 @@ extern MP_HIDDEN uint32_t mp_magazine_rounds_max;
 #define MP_TSLOT_MAX 16384
 #endif
 #define MP_TSLOT_NONE UINT32_MAX
+/* mp_tslot_claim: a shared fixed slot if one is free, else any. */
+#define MP_TSLOT_SHARED (UINT32_MAX - 1)
 /* The fixed slots: indices every thread table has from its start, and
  * the empty table too (zeroed: an empty stack, no room), so that a fast
  * path that uses one needs no bound test.  Three ranges:
@@ -85,12 +87,17 @@ extern MP_HIDDEN uint32_t mp_magazine_rounds_max;
  *                              slot points (fixed_offset), so that such a
  *                              fast path finds an empty stack and takes
  *                              the way of any cache;
- *   MP_TSLOT_NULL + 1 ..       the shared ones: the first any other cache
- *   MP_TSLOT_FIXED - 1         takes (mp_tslot_claim), retired and reused
- *                              like the indices past them, so that a named
- *                              pool's classes, and the default pool's up
- *                              to 16 KiB, have fast paths with no bound
- *                              test as malloc's have (pool.c).
+ *   MP_TSLOT_NULL + 1 ..       the shared ones: the first that a cache
+ *   MP_TSLOT_FIXED - 1         claimed with MP_TSLOT_SHARED takes (a
+ *                              named pool's classes up to 16 KiB, and the
+ *                              default pool's from 4 to 16 KiB), retired
+ *                              and reused like the indices past them, so
+ *                              that those have fast paths with no bound
+ *                              test as malloc's have (pool.c).  Object
+ *                              caches, whose fast paths test the bound
+ *                              anyway, take the others: a program with
+ *                              many of them leaves the shared ones to its
+ *                              pools.
  *
  * 127 slots and a table's header fill two pages: the smallest table. */
 #define MP_TSLOT_NULL 49
@@ -248,6 +255,10 @@ struct mpool_cache {
     bool desc_on_slab;        /* descriptor at the end of the slab */
     uint32_t tslot;           /* thread-slot index, or MP_TSLOT_NONE */
     uint32_t tslot_gen;       /* its generation */
+    uint32_t tslot_claim;     /* what its index was claimed as
+                                 (mp_tslot_claim): MP_TSLOT_SHARED or
+                                 MP_TSLOT_NONE, for a reset that claims
+                                 again; a fixed index */
     uint32_t mag_rounds;      /* rounds per magazine */
     mpool_ctor_fn *ctor;
     mpool_dtor_fn *dtor;
@@ -350,9 +361,10 @@ MP_HIDDEN mp_slab_t *mp_slab_of(const void *obj);
  * ------------------------------------------------------------------------ */
 
 /* A slot index for the cache: `fixed`, one of the fixed slots below
- * MP_TSLOT_NULL that no other cache has, or MP_TSLOT_NONE for any free
- * one, a shared fixed one first.  Sets tslot, tslot_gen, fast_offset and
- * (for a fixed one) fixed_offset; -1 when every index is taken. */
+ * MP_TSLOT_NULL that no other cache has, MP_TSLOT_SHARED for a shared
+ * fixed one if one is free (else as NONE), or MP_TSLOT_NONE for any free
+ * index past the fixed ones.  Sets tslot, tslot_gen, fast_offset and (for
+ * a fixed one) fixed_offset; -1 when every index is taken. */
 MP_HIDDEN int mp_tslot_claim(struct mpool_cache *cache, uint32_t fixed);
 /* Retire the cache's slot index whatever is out. */
 MP_HIDDEN void mp_tslot_retire(struct mpool_cache *cache);

@@ -93,8 +93,8 @@
  * stopped table, so the fast paths that name one need no bound test.
  * Those below MP_TSLOT_NULL are claimed by index by a layer above (the
  * default pool's small classes) and never retired; the shared ones past
- * it are what any other cache claims first, and are retired and reused
- * like the rest.
+ * it are what pools' other classes claim first (MP_TSLOT_SHARED), and are
+ * retired and reused like the rest.
  *
  * Retirement.  A destroyed cache's index is retired: its generation
  * changes, and each thread drops its slot for it at its next slow path
@@ -217,16 +217,17 @@ mp_tslot_claim(struct mpool_cache *c, uint32_t fixed)
 {
     uint32_t index = MP_TSLOT_NONE;
 
-    MP_ASSERT(fixed == MP_TSLOT_NONE || fixed < MP_TSLOT_NULL);
+    MP_ASSERT(fixed == MP_TSLOT_NONE || fixed == MP_TSLOT_SHARED ||
+              fixed < MP_TSLOT_NULL);
     mp_mutex_lock(&mp_tcache_lock);
-    if (fixed != MP_TSLOT_NONE) {
+    if (fixed != MP_TSLOT_NONE && fixed != MP_TSLOT_SHARED) {
         MP_ASSERT(tslot_owner[fixed] == NULL);
         index = fixed;
     } else {
         uint32_t oldest = oldest_seen_epoch_locked();
-        /* a shared fixed slot first, then any */
-        index = tslot_free_locked(MP_TSLOT_NULL + 1, &tslot_shared_high,
-                                  MP_TSLOT_FIXED, oldest);
+        if (fixed == MP_TSLOT_SHARED)
+            index = tslot_free_locked(MP_TSLOT_NULL + 1, &tslot_shared_high,
+                                      MP_TSLOT_FIXED, oldest);
         if (index == MP_TSLOT_NONE)
             index = tslot_free_locked(MP_TSLOT_FIXED, &tslot_high,
                                       MP_TSLOT_MAX, oldest);

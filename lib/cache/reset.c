@@ -30,7 +30,9 @@ mp_cache_reset_unlisted(struct mpool_cache *c, bool drained)
     if (!drained && mp_tslot_held_elsewhere(c)) {
         mp_tslot_retire(c); /* no thread flushes into the cache now */
         mp_depot_drain(c);
-        if (mp_tslot_claim(c, MP_TSLOT_NONE) == 0 &&
+        if (mp_tslot_claim(c, c->tslot_claim == MP_TSLOT_SHARED
+                                  ? MP_TSLOT_SHARED
+                                  : MP_TSLOT_NONE) == 0 &&
             (c->flags & MPOOL_CACHE_ZERO))
             c->fast_offset = MP_TSLOT_NONE;
         /* else: no index free (every one waits for a thread to tidy), and

@@ -448,6 +448,19 @@ mp_pools_shrink(void)
  * Classes
  * ------------------------------------------------------------------------ */
 
+/* The thread slot a class claims (cache.h): the default pool's classes of
+ * 4 KiB and less their own fixed one; the others that mpool_alloc's
+ * direct table serves (16 KiB and less) a shared fixed one while there
+ * is one; the rest any. */
+static uint32_t
+pool_class_slot(const struct mpool *p, unsigned index)
+{
+    if (p == &default_pool && index < MP_DEFAULT_FIXED_CLASSES)
+        return index;
+    return mp_class_size(index) <= POOL_FAST_MAX ? MP_TSLOT_SHARED
+                                                 : MP_TSLOT_NONE;
+}
+
 static MP_NOINLINE struct mpool_cache *
 pool_class_create(struct mpool *p, unsigned index)
 {
@@ -477,10 +490,7 @@ pool_class_create(struct mpool *p, unsigned index)
                                       ? MP_CACHE_NOLOCK
                                       : 0,
                                   p, &pool_class_ops,
-                                  p == &default_pool &&
-                                          index < MP_DEFAULT_FIXED_CLASSES
-                                      ? index
-                                      : MP_TSLOT_NONE);
+                                  pool_class_slot(p, index));
         if (c != NULL) {
             atomic_store_explicit(&p->classes[index], c,
                                   memory_order_release);
