@@ -19,7 +19,7 @@
  *   carved from the start, so a slab of several pages of which a thread
  *   has used a few objects has its first page resident and no other,
  *   where a descriptor at the end made its last one resident too (a page
- *   a size class, 100-130 KiB in the small workloads of bench/suite).
+ *   a size class, 80-120 KiB in the small workloads of bench/suite).
  * - Colour: successive slabs start their objects one cache line further
  *   in, wrapping within the spare tail, so that the same object index in
  *   different slabs does not always fall on the same cache lines.
