@@ -91,13 +91,13 @@ test_named_pool(void)
         page = mp_buddy_page_fast(b);
         ok(shared_fixed(c) && mp_tslot_fast_word(c) != 0,
            "a named pool's class has a shared fixed slot (%u)", c->tslot);
-        ok(page != NULL && page->fast_word == mp_tslot_fast_word(c) &&
+        ok(page != NULL && mp_page_fast_word(page) == mp_tslot_fast_word(c) &&
                p->fast[mp_pool_fast_slot(100)] == mp_tslot_fast_word(c),
            "its direct-table entry and its slab's pages name it");
         page = mp_buddy_page_fast(o);
         ok(bc->tslot >= MP_TSLOT_FIXED && oc->tslot >= MP_TSLOT_FIXED &&
-               mp_buddy_page_fast(big)->fast_word == 0 && page != NULL &&
-               page->fast_word == 0,
+               mp_page_fast_word(mp_buddy_page_fast(big)) == 0 && page != NULL &&
+               mp_page_fast_word(page) == 0,
            "a class above 16 KiB (%u) and an object cache (%u) have "
            "ordinary ones, and their pages name none", bc->tslot,
            oc->tslot);
@@ -247,7 +247,7 @@ test_exhausted(void)
         if ((blocks[i] = mpool_alloc(owner, size)) == NULL)
             bail("mpool_alloc");
     page = mp_buddy_page_fast(blocks[0]);
-    ok(page != NULL && page->fast_word == 0 &&
+    ok(page != NULL && mp_page_fast_word(page) == 0 &&
            owner->fast[mp_pool_fast_slot(size)] == 0 &&
            page->sub_owner == ordinary,
        "its entry and its pages name no fixed slot");
@@ -278,14 +278,14 @@ test_region_over_class(void)
     if (mem == NULL || sibling == NULL)
         bail("mpool_alloc");
     page = mp_buddy_page_fast(mem);
-    words_before = page != NULL && page->fast_word == mp_tslot_fast_word(c);
+    words_before = page != NULL && mp_page_fast_word(page) == mp_tslot_fast_word(c);
     in = mpool_create(&(mpool_options_t){.size = sizeof(mpool_options_t),
                                          .region = mem,
                                          .region_size = 1000});
     if (in == NULL)
         bail("mpool_create(region)");
-    ok(words_before && page->fast_word == 0 &&
-           mp_buddy_page_fast((char *)mem + 999)->fast_word == 0,
+    ok(words_before && mp_page_fast_word(page) == 0 &&
+           mp_page_fast_word(mp_buddy_page_fast((char *)mem + 999)) == 0,
        "a region over a class block clears its pages' words");
     for (size_t i = 0; i < 8; i++)
         if ((b[i] = mpool_alloc(in, 40)) == NULL)

@@ -205,7 +205,7 @@ test_everything_gone(void)
         for (size_t i = 0; i < nclass; i++) {
             const mp_page_t *pg = mp_buddy_page_fast(blocks[i]);
             if (pg == NULL || pg->group != p ||
-                pg->fast_word != mp_tslot_fast_word(pg->sub_owner))
+                mp_page_fast_word(pg) != mp_tslot_fast_word(pg->sub_owner))
                 words_ok = false;
         }
         ok(words_ok, "the slabs kept name each class's fixed slot as it is "

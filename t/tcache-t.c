@@ -605,8 +605,8 @@ test_fast_word(void)
         c = page->sub_owner;
         fixed = c->fixed_offset != mp_tslot_offset(MP_TSLOT_NULL);
         fixed_seen |= fixed;
-        if (page->fast_word != mp_tslot_fast_word(c) ||
-            (page->fast_word != 0) != fixed ||
+        if (mp_page_fast_word(page) != mp_tslot_fast_word(c) ||
+            (mp_page_fast_word(page) != 0) != fixed ||
             (fixed && sizes[i] <= 4096 &&
              c->tslot != mp_size_class(sizes[i])) ||
             (fixed && sizes[i] > 4096 &&
@@ -615,7 +615,7 @@ test_fast_word(void)
     }
     page = mp_buddy_page_fast(foreign);
     fc = page != NULL ? page->sub_owner : NULL;
-    ok(words_ok && fc != NULL && page->fast_word == mp_tslot_fast_word(fc),
+    ok(words_ok && fc != NULL && mp_page_fast_word(page) == mp_tslot_fast_word(fc),
        "a default pool's slab page names its class's fixed slot (%s here), "
        "a class above 4 KiB and another pool's page their shared one",
        fixed_seen ? "set" : "none");

@@ -23,7 +23,7 @@ census_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
         check_failed("segment in the wrong arena or list", seg);
     for (size_t h = 0; h < seg->first_page; h++)
         if (seg->pages[h].state != MP_PAGE_NONE ||
-            seg->pages[h].fast_word != 0)
+            seg->fast_words[h] != 0)
             check_failed("header page used as a block", seg);
     if (seg->end_page != MP_SEGMENT_PAGES &&
         seg->end_page != MP_SEGMENT_PAGES - 1)
@@ -54,7 +54,7 @@ census_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
                 out->free_committed += seg->pages[j].committed;
                 /* free's fast path would push a block of it into a
                  * thread slot (pool-fast.h) */
-                if (seg->pages[j].fast_word != 0)
+                if (seg->fast_words[j] != 0)
                     check_failed("free page keeps a run's fast word",
                                  mp_page_address(seg, j));
             }

@@ -125,11 +125,14 @@ mp_arena_add_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
      * resident (36 KiB a segment) where a small program touches the
      * entries of a few pages only; the header is counted as committed
      * either way, an upper bound. */
-    if (!is_zero)
+    if (!is_zero) {
+        __builtin_memset(seg->fast_words, 0, sizeof(seg->fast_words));
         __builtin_memset(seg->pages, 0,
                          MP_SEGMENT_PAGES * sizeof(mp_page_t));
-    else /* memcheck takes fresh brk memory for undefined */
+    } else { /* memcheck takes fresh brk memory for undefined */
+        mp_vg_defined(seg->fast_words, sizeof(seg->fast_words));
         mp_vg_defined(seg->pages, MP_SEGMENT_PAGES * sizeof(mp_page_t));
+    }
     for (size_t i = 0; i < MP_SEGMENT_FIRST_PAGE; i++)
         seg->pages[i].committed = 1;
     if (mp_debug_all) {
@@ -296,7 +299,7 @@ mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
     for (size_t i = index; i < index + npages; i++) {
         seg->pages[i].owner = NULL;
         seg->pages[i].group = NULL; /* before range_free sets .next */
-        seg->pages[i].fast_word = 0;
+        __atomic_store_n(&seg->fast_words[i], 0, __ATOMIC_RELAXED);
     }
     range_free(arena, seg, index, index + npages);
     seg->free_pages += npages;

@@ -218,7 +218,7 @@ mp_pages_set_owners(void *run, size_t npages, void *owner, const void *group,
         seg->pages[i].owner = owner;
         seg->pages[i].sub_owner = sub_owner;
         seg->pages[i].group = group;
-        seg->pages[i].fast_word = fast_word;
+        __atomic_store_n(&seg->fast_words[i], fast_word, __ATOMIC_RELAXED);
     }
 }
 
@@ -230,8 +230,11 @@ mp_pages_forget_fast_words(const void *addr, size_t len)
 
     for (; len != 0 && a < end; a += MP_PAGE_SIZE) {
         mp_page_t *page = mp_buddy_page_fast((const void *)a);
-        if (page != NULL)
-            __atomic_store_n(&page->fast_word, 0, __ATOMIC_RELAXED);
+        if (page != NULL) {
+            mp_segment_t *seg = mp_segment_of(page);
+            __atomic_store_n(&seg->fast_words[page - seg->pages], 0,
+                             __ATOMIC_RELAXED);
+        }
     }
 }
 

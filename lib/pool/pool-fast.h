@@ -24,7 +24,7 @@
  *            compare, decrement, store, load: 6), the mark cleared,
  *            return.
  *   free     25: the segment-map bit (6: the slot, its bound, one bt on
- *            the map, page.h), the page entry's word (5: the slot's
+ *            the map, page.h), the page's fast word (5: the slot's
  *            distance from the null slot, set on every page of a pool's
  *            slab whose class has a fixed slot, 0 elsewhere, so no test
  *            of the pool or the class), the cell (1), the mark (1), the
@@ -100,17 +100,18 @@ mp_pool_default_alloc(size_t size)
 static inline void
 mp_pool_default_free(void *ptr)
 {
-    mp_page_t *page = mp_buddy_page_fast(ptr);
+    int16_t word;
 
-    /* a page of the library's: the slot its word names.  Only a slab of
-     * the default pool's classes of 4 KiB and less names a fixed slot;
-     * every other page (another pool's slab, a large block, a free page,
-     * a class above 4 KiB, checking mode's and valgrind's classes) names
-     * the null slot, and so does a first use, a full stack or a block
-     * freed twice in a row find no room: then the way of any cache for a
-     * default pool's slab, the slow path for the rest */
-    if (MP_LIKELY(page != NULL)) {
-        if (MP_LIKELY(mp_tslot_push_fixed(page->fast_word, ptr)))
+    /* a page of the library's: the slot its word names.  Only a slab of a
+     * pool's class with a fixed slot names one (cache.h); every other
+     * page (an object cache's slab, a large block, a free page, a class
+     * with an ordinary slot, checking mode's and valgrind's classes, a
+     * region pool's memory) names the null slot, and so does a first use,
+     * a full stack or a block freed twice in a row find no room: then the
+     * way of any cache for a default pool's slab, the slow path for the
+     * rest */
+    if (MP_LIKELY(mp_buddy_word_fast(ptr, &word))) {
+        if (MP_LIKELY(mp_tslot_push_fixed(word, ptr)))
             return;
         /* the cold half finds the entry again: keeping its address for
          * it would cost this path an instruction */

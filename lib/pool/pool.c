@@ -716,10 +716,10 @@ pool_free_cold(mpool_t *pool, void *ptr)
 void
 mpool_free(mpool_t *pool, void *ptr)
 {
-    mp_page_t *page = mp_buddy_page_fast(ptr);
+    int16_t word;
 
-    if (MP_LIKELY(page != NULL)) {
-        if (MP_LIKELY(mp_tslot_push_fixed(page->fast_word, ptr)))
+    if (MP_LIKELY(mp_buddy_word_fast(ptr, &word))) {
+        if (MP_LIKELY(mp_tslot_push_fixed(word, ptr)))
             return;
         pool_free_cold(pool, ptr);
         return;
