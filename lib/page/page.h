@@ -376,22 +376,36 @@ mp_map_test(const _Atomic uintptr_t *map, uintptr_t slot)
 #endif
 }
 
+/* Whether addr lies in a buddy segment the library holds (its bit in the
+ * map), and then the segment's address shifted down by
+ * MP_SEGMENT_SHIFT: two tests and no read of the segment itself.  For
+ * the fast paths below. */
+static inline bool
+mp_buddy_slot(uintptr_t a, uintptr_t *slot)
+{
+    uintptr_t s = a >> MP_SEGMENT_SHIFT;
+
+    if (MP_UNLIKELY(s >= MP_MAP_SLOTS))
+        return false;
+    if (MP_UNLIKELY(!mp_map_test(mp_buddy_map, s)))
+        return false;
+    /* the segment from the slot already shifted: one instruction, where
+     * gcc would mask the address again with a copy (two) */
+    __asm__("" : "+r"(s));
+    *slot = s;
+    return true;
+}
+
 /* The page entry of addr when addr lies in a buddy segment the library
- * holds; NULL for any other address, huge spans included.  Two tests and
- * no read of the segment itself: mpool_free's fast path. */
+ * holds; NULL for any other address, huge spans included: mpool_free's
+ * and usable_size's fast paths. */
 static inline mp_page_t *
 mp_buddy_page_fast(const void *addr)
 {
-    uintptr_t a = (uintptr_t)addr;
-    uintptr_t slot = a >> MP_SEGMENT_SHIFT;
+    uintptr_t a = (uintptr_t)addr, slot;
 
-    if (MP_UNLIKELY(slot >= MP_MAP_SLOTS))
+    if (!mp_buddy_slot(a, &slot))
         return NULL;
-    if (MP_UNLIKELY(!mp_map_test(mp_buddy_map, slot)))
-        return NULL;
-    /* the segment from the slot already shifted: one instruction, where
-     * gcc would mask the address again with a copy (two) */
-    __asm__("" : "+r"(slot));
     return &((mp_segment_t *)(slot << MP_SEGMENT_SHIFT))
                 ->pages[(a & MP_SEGMENT_MASK) >> MP_PAGE_SHIFT];
 }
@@ -403,14 +417,10 @@ mp_buddy_page_fast(const void *addr)
 static inline bool
 mp_buddy_word_fast(const void *addr, int16_t *word)
 {
-    uintptr_t a = (uintptr_t)addr;
-    uintptr_t slot = a >> MP_SEGMENT_SHIFT;
+    uintptr_t a = (uintptr_t)addr, slot;
 
-    if (MP_UNLIKELY(slot >= MP_MAP_SLOTS))
+    if (!mp_buddy_slot(a, &slot))
         return false;
-    if (MP_UNLIKELY(!mp_map_test(mp_buddy_map, slot)))
-        return false;
-    __asm__("" : "+r"(slot)); /* as in mp_buddy_page_fast */
     /* the word's byte offset, and the array's in the load's address: gcc
      * would otherwise add the array's offset to the index */
     *word = __atomic_load_n(
