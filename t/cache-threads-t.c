@@ -33,6 +33,22 @@ struct stamp {
 };
 
 static void
+stamp_set(struct stamp *s, uint64_t seq)
+{
+    s->self = (uintptr_t)s;
+    s->seq = seq;
+    s->check = s->self ^ s->seq ^ 0xfeedfacecafebeefull;
+}
+
+/* The stamp is the object's own, intact. */
+static bool
+stamp_ok(const struct stamp *s)
+{
+    return s->self == (uintptr_t)s &&
+           s->check == (s->self ^ s->seq ^ 0xfeedfacecafebeefull);
+}
+
+static void
 put(void *obj)
 {
     pthread_mutex_lock(&ring_lock);
@@ -69,9 +85,7 @@ producer(void *arg)
             bad_stamps++;
             continue;
         }
-        s->self = (uintptr_t)s;
-        s->seq = base | i;
-        s->check = s->self ^ s->seq ^ 0xfeedfacecafebeefull;
+        stamp_set(s, base | i);
         memset((char *)s + sizeof(*s), (int)(i & 0xff),
                OBJ_SIZE - sizeof(*s));
         put(s);
@@ -92,9 +106,7 @@ consumer(void *arg)
     while ((obj = take()) != NULL) {
         struct stamp *s = obj;
         unsigned char *tail = (unsigned char *)obj + sizeof(*s);
-        if (s->self != (uintptr_t)s ||
-            s->check != (s->self ^ s->seq ^ 0xfeedfacecafebeefull) ||
-            tail[0] != (s->seq & 0xff) ||
+        if (!stamp_ok(s) || tail[0] != (s->seq & 0xff) ||
             tail[OBJ_SIZE - sizeof(*s) - 1] != (s->seq & 0xff))
             bad_stamps++;
         mpool_cache_free(cache, obj);
@@ -177,15 +189,12 @@ stamper(void *arg)
                 race_bad++;
                 continue;
             }
-            s->self = (uintptr_t)s;
-            s->seq = seed;
-            s->check = s->self ^ s->seq ^ 0xfeedfacecafebeefull;
+            stamp_set(s, seed);
             live[n++] = s;
         } else {
             size_t i = (size_t)(seed >> 32) % n;
             struct stamp *s = live[i];
-            if (s->self != (uintptr_t)s ||
-                s->check != (s->self ^ s->seq ^ 0xfeedfacecafebeefull))
+            if (!stamp_ok(s))
                 race_bad++;
             s->self = 0; /* a second owner would see this */
             mpool_cache_free(cache, s);
@@ -217,15 +226,12 @@ grow_batch(mpool_cache_t *c, struct stamp **obj, size_t n, uint64_t *seq)
                 mpool_cache_free(c, obj[i]);
             return false;
         }
-        o->self = (uintptr_t)o;
-        o->seq = ++*seq;
-        o->check = o->self ^ o->seq ^ 0xfeedfacecafebeefull;
+        stamp_set(o, ++*seq);
         obj[i] = o;
     }
     for (size_t i = n; i-- > 0;) {
         struct stamp *o = obj[i];
-        if (o->self != (uintptr_t)o ||
-            o->check != (o->self ^ o->seq ^ 0xfeedfacecafebeefull))
+        if (!stamp_ok(o))
             grow_bad++;
         o->self = 0; /* a second owner would see this */
         mpool_cache_free(c, o);
