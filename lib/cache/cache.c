@@ -343,8 +343,7 @@ mp_cache_new_unlisted(const char *name, size_t size, size_t align,
     c->owner = owner;
     c->owner_ops = owner_ops;
     if (!(flags & (MPOOL_CACHE_NOMAGAZINE | MPOOL_CACHE_DEBUG | MP_CACHE_VG)) &&
-        c->stride <= MP_MAGAZINE_BYTES && c->mag_rounds != 0)
-    {
+        c->stride <= MP_MAGAZINE_BYTES && c->mag_rounds != 0) {
         c->tslot_claim = fixed_slot;
         (void)mp_tslot_claim(c, fixed_slot); /* else: no magazines */
     }

@@ -147,16 +147,24 @@ static _Atomic uint32_t drain_epoch = 1;         /* bumped by reclaim */
  * magazine of 4 KiB objects has 16 rounds): 144, 528, 1040 or 2064
  * bytes. */
 
+/* The smallest of the sizes (cache.c's tables, smallest first) that
+ * holds n objects. */
+static unsigned
+size_tier(const uint32_t sizes[MP_SIZE_TIERS], uint32_t n)
+{
+    unsigned t = 0;
+
+    while (t < MP_SIZE_TIERS - 1 && sizes[t] < n)
+        t++;
+    MP_ASSERT(n <= sizes[t]);
+    return t;
+}
+
 /* The smallest size of stack with room for cap objects. */
 static unsigned
 stack_tier(uint32_t cap)
 {
-    unsigned t = 0;
-
-    while (t < MP_SIZE_TIERS - 1 && mp_stack_tier_room[t] < cap)
-        t++;
-    MP_ASSERT(cap <= mp_stack_tier_room[t]);
-    return t;
+    return size_tier(mp_stack_tier_room, cap);
 }
 
 /* Small stacks of dropped slots (exited threads' mostly), kept for the
@@ -844,11 +852,8 @@ mp_tcache_fork_child(void)
 static struct mpool_cache *
 magazine_cache(const struct mpool_cache *c)
 {
-    unsigned t = 0;
-
-    while (t < MP_SIZE_TIERS - 1 && mp_magazine_tier_rounds[t] < c->mag_rounds)
-        t++;
-    return &mp_magazine_caches[t];
+    return &mp_magazine_caches[size_tier(mp_magazine_tier_rounds,
+                                         c->mag_rounds)];
 }
 
 static mp_magazine_t *

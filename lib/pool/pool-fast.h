@@ -97,28 +97,48 @@ mp_pool_default_alloc(size_t size)
     return mp_pool_default_alloc_slow(size);
 }
 
-static inline void
-mp_pool_default_free(void *ptr)
+/* Where free's fast path leaves a block it could not push. */
+enum mp_pool_free_way {
+    MP_POOL_FREED,      /* on the calling thread's slot: done */
+    MP_POOL_FREE_COLD,  /* a page of the library's: the way of any cache,
+                           or the slow path (the caller's cold half) */
+    MP_POOL_FREE_SLOW,  /* no page of the library's: the slow path */
+};
+
+/* free's and mpool_free's fast path: the slot the block's page word
+ * names.  Only a slab of a pool's class with a fixed slot names one
+ * (cache.h); every other page (an object cache's slab, a large block, a
+ * free page, a class with an ordinary slot, checking mode's and
+ * valgrind's classes, a region pool's memory) names the null slot, and so
+ * does a first use, a full stack or a block freed twice in a row find no
+ * room: then the caller's cold half sorts it out.  Inlined into each
+ * caller, where the returned way folds into its branches. */
+static inline enum mp_pool_free_way
+mp_pool_free_fast(void *ptr)
 {
     int16_t word;
 
-    /* a page of the library's: the slot its word names.  Only a slab of a
-     * pool's class with a fixed slot names one (cache.h); every other
-     * page (an object cache's slab, a large block, a free page, a class
-     * with an ordinary slot, checking mode's and valgrind's classes, a
-     * region pool's memory) names the null slot, and so does a first use,
-     * a full stack or a block freed twice in a row find no room: then the
-     * way of any cache for a default pool's slab, the slow path for the
-     * rest */
     if (MP_LIKELY(mp_buddy_word_fast(ptr, &word))) {
         if (MP_LIKELY(mp_tslot_push_fixed(word, ptr)))
-            return;
+            return MP_POOL_FREED;
         /* the cold half finds the entry again: keeping its address for
          * it would cost this path an instruction */
-        mp_pool_default_free_cold(ptr);
-        return;
+        return MP_POOL_FREE_COLD;
     }
-    mp_pool_default_free_slow(ptr);
+    return MP_POOL_FREE_SLOW;
+}
+
+static inline void
+mp_pool_default_free(void *ptr)
+{
+    enum mp_pool_free_way way = mp_pool_free_fast(ptr);
+
+    if (MP_LIKELY(way == MP_POOL_FREED))
+        return;
+    if (way == MP_POOL_FREE_COLD)
+        mp_pool_default_free_cold(ptr);
+    else
+        mp_pool_default_free_slow(ptr);
 }
 
 /* The class cache of a page of a class pool's slab, from its entry, which

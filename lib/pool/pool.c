@@ -716,15 +716,14 @@ pool_free_cold(mpool_t *pool, void *ptr)
 void
 mpool_free(mpool_t *pool, void *ptr)
 {
-    int16_t word;
+    enum mp_pool_free_way way = mp_pool_free_fast(ptr);
 
-    if (MP_LIKELY(mp_buddy_word_fast(ptr, &word))) {
-        if (MP_LIKELY(mp_tslot_push_fixed(word, ptr)))
-            return;
-        pool_free_cold(pool, ptr);
+    if (MP_LIKELY(way == MP_POOL_FREED))
         return;
-    }
-    mp_pool_free_slow(pool, ptr);
+    if (way == MP_POOL_FREE_COLD)
+        pool_free_cold(pool, ptr);
+    else
+        mp_pool_free_slow(pool, ptr);
 }
 
 size_t
