@@ -4,9 +4,10 @@
  *
  * mpool_reclaim() first has the caches give back what they can (cache.c:
  * reclaim callbacks, the calling thread's magazines, every depot, every
- * empty slab; other threads' magazines are drained too, see magazine.c),
- * then visits every arena.  A segment with no page in a run is released
- * whole; in the others, each free block's committed pages are
+ * empty slab, the pages of partly used slabs that hold free objects only,
+ * see slab.c, "Holes"; other threads' magazines are drained too, see
+ * magazine.c), then visits every arena.  A segment with no page in a run
+ * is released whole; in the others, each free block's committed pages are
  * purged, in maximal contiguous stretches, one backend call a stretch.  The
  * count returned is exact: pages whose memory the backend got back,
  * including the header pages of released segments, and excluding anything
@@ -34,7 +35,7 @@ mp_reclaim_all(void)
 size_t
 mpool_reclaim(mpool_t *pool)
 {
-    size_t pages = 0, in_runs = 0, left, huge;
+    size_t pages = 0, in_runs = 0, left, huge, holes;
 
     if (!mp_initialised()) {
         if (pool != NULL)
@@ -47,6 +48,7 @@ mpool_reclaim(mpool_t *pool)
     }
     atomic_fetch_add(&mp_reclaim_active, 1);
     huge = atomic_load(&mp_reclaim_huge_pages);
+    holes = atomic_load(&mp_reclaim_hole_pages);
     if (!mp_config.can_purge)
         in_runs = mp_pages_in_runs();
     if (pool == NULL) {
@@ -56,12 +58,14 @@ mpool_reclaim(mpool_t *pool)
         mp_tcache_drain_others();
         mp_pool_shrink(pool);
     }
-    /* With purge, freed pages are counted when they are purged, below, and
-     * the huge spans (slabs in checking mode) when they went back. */
+    /* With purge, freed pages are counted when they are purged, below, the
+     * huge spans (slabs in checking mode) when they went back, and the
+     * slabs' holes when they were purged. */
     if (!mp_config.can_purge && (left = mp_pages_in_runs()) < in_runs)
         pages += in_runs - left;
     if (mp_config.can_purge)
-        pages += atomic_load(&mp_reclaim_huge_pages) - huge;
+        pages += atomic_load(&mp_reclaim_huge_pages) - huge +
+                 atomic_load(&mp_reclaim_hole_pages) - holes;
     for (unsigned i = 0; i < mp_narenas; i++)
         pages += mp_arena_reclaim(&mp_arenas[i]);
     atomic_fetch_sub(&mp_reclaim_active, 1);

@@ -376,15 +376,19 @@ mp_cache_delete_unlisted(struct mpool_cache *c)
     mp_internal_free(&mp_cache_cache, mem, "mp_cache_delete");
 }
 
-/* A cache's free objects back to their slabs, and its empty slabs
- * detached onto *chain for mp_slab_finish_chain. */
+/* A cache's free objects back to their slabs, its empty slabs detached
+ * onto *chain for mp_slab_finish_chain, and the pages of its other slabs
+ * that hold free objects only purged (slab.c, "Holes"). */
 static size_t
 cache_shrink_detach(struct mpool_cache *c, mp_slab_t **chain)
 {
+    size_t pages;
+
     mp_depot_drain(c);
     if (c->flags & MPOOL_CACHE_DEBUG)
         mp_debug_flush(c);
-    return mp_slab_detach_empty(c, chain);
+    pages = mp_slab_detach_empty(c, chain);
+    return pages + mp_slab_purge_holes(c);
 }
 
 size_t

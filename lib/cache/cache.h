@@ -149,9 +149,11 @@ typedef struct mp_slab {
     uint32_t carved;           /* objects constructed: objs[0 .. carved) */
     uint32_t inuse;            /* of those, out of the slab (with the
                                   program or in a magazine) */
-    uint16_t list;             /* bucket 0..7, MP_SLAB_ON_FULL or _EMPTY */
-    uint16_t purge;            /* how its pages go back when released:
+    uint8_t list;              /* bucket 0..7, MP_SLAB_ON_FULL or _EMPTY */
+    uint8_t purge;             /* how its pages go back when released:
                                   MP_SLAB_FREE_* */
+    uint16_t holed;            /* free objects in its holes: on no list,
+                                  their pages purged (slab.c, "Holes") */
     uint32_t colour;           /* objs - run */
 } mp_slab_t;
 
@@ -279,6 +281,7 @@ struct mpool_cache {
     size_t colour_next;
     size_t objs_out;          /* out of slabs: in use or in magazines */
     size_t objs_carved;       /* carved, in all slabs (raw ones too) */
+    size_t objs_holed;        /* of those, in slabs' holes */
     void *raw;                /* carved objects never constructed (their
                                  constructor failed), linked like free
                                  ones; carved again first (slab.c) */
@@ -326,6 +329,15 @@ MP_HIDDEN void mp_slab_free_locked(struct mpool_cache *cache, void **objs,
  * cache's lock dropped meanwhile; returns pages given back. */
 MP_HIDDEN size_t mp_slab_release_empty(struct mpool_cache *cache,
                                        size_t keep);
+/* Purge the pages of the cache's partly used slabs that hold free
+ * objects only ("Holes", slab.c); returns the pages purged.  Takes the
+ * cache's lock.  Nothing for a cache whose free objects must keep their
+ * contents (a constructor, checking mode). */
+MP_HIDDEN size_t mp_slab_purge_holes(struct mpool_cache *cache);
+/* The objects of slab s in its holes: bits[i] cleared for each (walk.c).
+ * The cache's lock is held. */
+MP_HIDDEN void mp_slab_clear_holed(const struct mpool_cache *cache,
+                                   const mp_slab_t *s, uint64_t *bits);
 /* One object from, or back to, one of the library's own caches (which
  * have no magazines and never call out): takes and drops the lock.  NULL
  * when there is no memory. */

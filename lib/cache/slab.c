@@ -44,6 +44,23 @@
  *   mpool_reclaim() or destroy gives them back, destructors first: a
  *   program cycling through objects never re-runs its constructors.
  *
+ * Holes (mpool_reclaim).  A slab some of whose objects are still out
+ * keeps the pages of its free ones resident: a program that freed most of
+ * what it had, at random, leaves its slabs partly used, and a page of
+ * them may hold free objects only.  Reclaim purges such pages
+ * (mp_slab_purge_holes) and takes the objects on them off the free list:
+ * they are the slab's holes, their memory the backend's again.  When the
+ * free list next runs dry, before anything new is carved, the holes are
+ * filled: their pages counted as holding memory again (the page level's
+ * committed bits, which say where the holes are) and their objects put
+ * back on the list.  An object is in a hole when it overlaps a purged
+ * page, and every object that does was free and on the list when the
+ * page was purged, so none can be out.  Only for caches whose free
+ * objects carry nothing but the link (no constructor, not checking mode),
+ * in slabs of 2 to MP_RUN_HOLES_MAX pages whose first page, if it holds
+ * the descriptor, is never purged; a slab of one page with every object
+ * free is empty, and goes back whole.
+ *
  * Every page of a slab's run records the slab as its owner (page.c), so
  * the slab of any object is found through the segment header, and an
  * address that is not in a slab is recognised as such.
@@ -219,7 +236,7 @@ list_insert(struct mpool_cache *c, mp_slab_t *s, uint32_t list)
 {
     mp_slab_t **head = list_head(c, list);
 
-    s->list = (uint16_t)list;
+    s->list = (uint8_t)list;
     s->prev = NULL;
     s->next = *head;
     if (s->next != NULL)
@@ -354,6 +371,7 @@ slab_create_locked(struct mpool_cache *c)
     s->carved = 0;
     s->inuse = 0;
     s->purge = MP_SLAB_FREE_PLAIN;
+    s->holed = 0;
     c->colour_next += c->colour_step;
     if (c->colour_next > c->colour_max)
         c->colour_next = 0;
@@ -416,6 +434,8 @@ slab_detach_locked(struct mpool_cache *c, mp_slab_t *s)
         }
     }
     c->objs_carved -= s->carved;
+    c->objs_holed -= s->holed; /* the page level has their pages as they are */
+    s->holed = 0;
     return c->slab_pages;
 }
 
@@ -559,6 +579,12 @@ slab_reset_locked(struct mpool_cache *c, mp_slab_t *s)
             }
             mp_vg_noaccess(objs, (size_t)c->objs_per_slab * c->stride);
         }
+        if (s->holed != 0) { /* carved anew from the start, holes too */
+            (void)mp_pages_holes_within(mp_unhide(s->run_h), c->slab_pages,
+                                        true);
+            c->objs_holed -= s->holed;
+            s->holed = 0;
+        }
         c->objs_carved -= s->carved;
         s->carved = 0;
         s->free = NULL;
@@ -615,6 +641,153 @@ mp_slab_of(const void *obj)
 }
 
 /* ------------------------------------------------------------------------
+ * Holes
+ * ------------------------------------------------------------------------ */
+
+/* The most objects a slab with holes has: its free ones are found with a
+ * bitmap of this many bits on the stack (512 bytes). */
+#define HOLES_OBJS_MAX 4096
+
+/* Whether c's slabs may have holes (the top of the file). */
+static bool
+holes_allowed(const struct mpool_cache *c)
+{
+    return mp_config.can_purge && c->ctor == NULL && c->dtor == NULL &&
+           !(c->flags & (MPOOL_CACHE_DEBUG | MP_CACHE_KEEP_STATE)) &&
+           c->link_offset == 0 && c->slab_pages >= 2 &&
+           c->slab_pages <= MP_RUN_HOLES_MAX && c->objs_per_slab >= 2 &&
+           c->objs_per_slab <= HOLES_OBJS_MAX;
+}
+
+/* The pages of s's run that object i overlaps, as a mask. */
+static uint64_t
+object_pages(const struct mpool_cache *c, const mp_slab_t *s, size_t i)
+{
+    size_t at = (size_t)(mp_slab_objs(s) - (char *)mp_unhide(s->run_h)) +
+                i * c->stride;
+    size_t first = at >> MP_PAGE_SHIFT;
+    size_t last = (at + c->stride - 1) >> MP_PAGE_SHIFT;
+
+    MP_ASSERT(last < c->slab_pages);
+    return (last - first == 63 ? ~(uint64_t)0
+                               : (((uint64_t)1 << (last - first + 1)) - 1))
+           << first;
+}
+
+static bool
+bit_test(const uint64_t *bits, size_t i)
+{
+    return (bits[i / 64] >> (i % 64)) & 1;
+}
+
+/* Purge the pages of s that hold free objects only; the pages purged. */
+static size_t
+slab_purge_holes_locked(struct mpool_cache *c, mp_slab_t *s)
+{
+    uint64_t free_bits[HOLES_OBJS_MAX / 64] = {0};
+    uint64_t touched = 0, busy = 0, purged;
+    char *objs = mp_slab_objs(s);
+    char *end = objs + (size_t)s->carved * c->stride;
+    size_t holed = 0;
+
+    for (char *obj = s->free; obj != NULL; obj = link_get(c, obj)) {
+        if (obj < objs || obj >= end ||
+            (size_t)(obj - objs) % c->stride != 0)
+            mp_cache_panic("mpool_reclaim",
+                           "free list corrupted: a free object's link "
+                           "overwritten",
+                           obj, c->name, NULL);
+        free_bits[(size_t)(obj - objs) / c->stride / 64] |=
+            (uint64_t)1 << ((size_t)(obj - objs) / c->stride % 64);
+    }
+    /* a page is a candidate when objects lie on it and all are free;
+     * never one of uncarved objects (never written), nor the descriptor's */
+    for (size_t i = 0; i < c->objs_per_slab; i++) {
+        uint64_t pages = object_pages(c, s, i);
+        touched |= pages;
+        if (i >= s->carved || !bit_test(free_bits, i))
+            busy |= pages;
+    }
+    if (c->desc_on_slab)
+        busy |= 1;
+    if ((touched & ~busy) == 0)
+        return 0;
+    purged = mp_pages_purge_within(mp_unhide(s->run_h), c->slab_pages,
+                                   touched & ~busy);
+    if (purged == 0)
+        return 0;
+    /* the free list again, lowest address first, without the objects of
+     * the purged pages (their links went with them) */
+    s->free = NULL;
+    for (size_t i = s->carved; i-- > 0;) {
+        char *obj = objs + i * c->stride;
+        if (!bit_test(free_bits, i))
+            continue;
+        if (object_pages(c, s, i) & purged) {
+            holed++;
+            continue;
+        }
+        link_set(c, obj, s->free);
+        s->free = obj;
+    }
+    s->holed = (uint16_t)(s->holed + holed);
+    c->objs_holed += holed;
+    return (size_t)__builtin_popcountll(purged);
+}
+
+size_t
+mp_slab_purge_holes(struct mpool_cache *c)
+{
+    size_t pages = 0;
+
+    if (!holes_allowed(c))
+        return 0;
+    mp_cache_lock(&c->lock, c);
+    for (uint32_t list = 0; list < MP_PARTIAL_BUCKETS; list++)
+        for (mp_slab_t *s = c->partial[list]; s != NULL; s = s->next)
+            pages += slab_purge_holes_locked(c, s);
+    mp_cache_unlock(&c->lock, c);
+    return pages;
+}
+
+/* s's free list ran dry and it has holes: their pages hold memory again
+ * and their objects go on the list.  The first of them. */
+static void *
+slab_fill_holes_locked(struct mpool_cache *c, mp_slab_t *s)
+{
+    uint64_t holes = mp_pages_holes_within(mp_unhide(s->run_h),
+                                           c->slab_pages, true);
+    char *objs = mp_slab_objs(s);
+    size_t filled = 0;
+
+    MP_ASSERT(s->free == NULL && holes != 0);
+    for (size_t i = s->carved; i-- > 0;)
+        if (object_pages(c, s, i) & holes) {
+            link_set(c, objs + i * c->stride, s->free);
+            s->free = objs + i * c->stride;
+            filled++;
+        }
+    MP_ASSERT(filled == s->holed);
+    c->objs_holed -= s->holed;
+    s->holed = 0;
+    return s->free;
+}
+
+void
+mp_slab_clear_holed(const struct mpool_cache *c, const mp_slab_t *s,
+                    uint64_t *bits)
+{
+    uint64_t holes;
+
+    if (s->holed == 0)
+        return;
+    holes = mp_pages_holes_within(mp_unhide(s->run_h), c->slab_pages, false);
+    for (size_t i = 0; i < s->carved; i++)
+        if (object_pages(c, s, i) & holes)
+            bits[i / 64] &= ~((uint64_t)1 << (i % 64));
+}
+
+/* ------------------------------------------------------------------------
  * Objects in and out
  * ------------------------------------------------------------------------ */
 
@@ -664,6 +837,8 @@ slab_alloc_locked(struct mpool_cache *c, void **out, size_t n,
         while (got + fresh < n && s->inuse < c->objs_per_slab) {
             char *obj = s->free;
 
+            if (obj == NULL && s->holed != 0)
+                obj = slab_fill_holes_locked(c, s);
             if (obj != NULL) {
                 char *next = link_get(c, obj);
                 if (next != NULL &&

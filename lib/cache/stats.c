@@ -48,7 +48,8 @@ mp_cache_stats_fill(struct mpool_cache *c, mpool_cache_stats_t *st)
     st->slab_size = c->slab_pages << MP_PAGE_SHIFT;
     st->objects_per_slab = c->objs_per_slab;
     out = c->objs_out;
-    st->objects_total = c->objs_carved - c->nraw; /* constructed */
+    st->objects_total = /* constructed, and not in a slab's holes */
+        c->objs_carved - c->nraw - c->objs_holed;
     st->slabs_full = c->nslabs[MP_SLAB_ON_FULL];
     st->slabs_empty = c->nslabs[MP_SLAB_ON_EMPTY];
     for (unsigned b = 0; b < MP_PARTIAL_BUCKETS; b++)

@@ -156,6 +156,7 @@ record_slab_locked(struct mpool_cache *c, const mp_slab_t *s,
         MP_ASSERT((uintptr_t)f >= objs && (uintptr_t)f < end);
         bit_clear(bits, ((uintptr_t)f - objs) / c->stride);
     }
+    mp_slab_clear_holed(c, s, bits);
     for (size_t j = lower_bound(w->cached, ncached, objs);
          j < ncached && w->cached[j] < end; j++)
         bit_clear(bits, (w->cached[j] - objs) / c->stride);

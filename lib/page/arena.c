@@ -16,6 +16,7 @@ MP_HIDDEN mp_arena_t mp_arenas[MP_ARENAS_MAX];
 MP_HIDDEN unsigned mp_narenas = 1;
 MP_HIDDEN _Atomic int mp_reclaim_active;
 MP_HIDDEN _Atomic size_t mp_reclaim_huge_pages;
+MP_HIDDEN _Atomic size_t mp_reclaim_hole_pages;
 
 int
 mp_page_init(void)

@@ -64,7 +64,7 @@ census_segment_locked(mp_arena_t *arena, mp_segment_t *seg,
                 check_failed("empty run", mp_page_address(seg, i));
             out->run_pages += len;
             for (size_t j = i; j < i + len; j++)
-                if (!seg->pages[j].committed)
+                if (!seg->pages[j].committed && !(p->flags & MP_PAGE_HOLES))
                     check_failed("run page not committed",
                                  mp_page_address(seg, j));
         } else {

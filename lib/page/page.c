@@ -284,19 +284,19 @@ void
 mp_arena_free_locked(mp_arena_t *arena, mp_segment_t *seg, size_t index,
                      size_t npages, bool purge)
 {
-    size_t committed = npages;
+    size_t committed = 0;
 
     /* the run's head: a run of exactly npages */
     MP_ASSERT(seg->pages[index].state == MP_PAGE_RUN &&
               seg->pages[index].count == npages);
     MP_ASSERT(index >= seg->first_page && index + npages <= seg->end_page);
     if (purge && mp_config.can_purge)
-        committed -= mp_segment_purge_locked(seg, index, index + npages,
-                                             true);
+        (void)mp_segment_purge_locked(seg, index, index + npages, true);
     seg->pages[index].state = MP_PAGE_NONE;
     seg->pages[index].count = 0;
     seg->pages[index].flags = 0;
     for (size_t i = index; i < index + npages; i++) {
+        committed += seg->pages[i].committed; /* not a slab's holes */
         seg->pages[i].owner = NULL;
         seg->pages[i].group = NULL; /* before range_free sets .next */
         __atomic_store_n(&seg->fast_words[i], 0, __ATOMIC_RELAXED);

@@ -84,7 +84,7 @@ typedef struct mp_page {
     uint16_t pad;
     uint8_t state;     /* enum mp_page_state */
     uint8_t committed; /* may hold physical memory */
-    uint16_t flags;    /* RUN head: MP_PAGE_GUARDED */
+    uint16_t flags;    /* RUN head: MP_PAGE_GUARDED, MP_PAGE_HOLES */
 } mp_page_t;
 
 _Static_assert(MP_SEGMENT_PAGES <= UINT16_MAX,
@@ -93,6 +93,9 @@ _Static_assert(MP_SEGMENT_PAGES <= UINT16_MAX,
 /* mp_page_t.flags: the run's last page is a guard page (guard.c), not
  * counted in the length its caller knows. */
 #define MP_PAGE_GUARDED 0x1u
+/* A run with holes (mp_pages_purge_within): pages inside it that hold no
+ * memory, the only run pages that may not be committed. */
+#define MP_PAGE_HOLES 0x2u
 
 enum mp_segment_kind {
     MP_SEGMENT_BUDDY = 1, /* pages managed by the arena's buddy system */
@@ -197,6 +200,9 @@ extern MP_HIDDEN _Atomic int mp_reclaim_active;
  * can be one): the spans go back at once, so the reclaim pass cannot count
  * them as it does purged pages. */
 extern MP_HIDDEN _Atomic size_t mp_reclaim_huge_pages;
+/* Pages purged inside live runs (holes: mp_pages_purge_within), which the
+ * reclaim pass, visiting free blocks, cannot count either. */
+extern MP_HIDDEN _Atomic size_t mp_reclaim_hole_pages;
 
 /* Set up the backend and the arenas (init.c, once).  0 or an error. */
 MP_HIDDEN int mp_page_init(void);
@@ -534,6 +540,20 @@ MP_HIDDEN int mp_pages_free_purge(void *addr, size_t npages);
  * half the bound.  A huge span goes to the decay (decay.c) as with
  * mp_pages_free. */
 MP_HIDDEN int mp_pages_free_reuse(void *addr, size_t npages);
+/* Holes in a live run: pages inside it given back to the backend while
+ * the run stays its caller's (the slab layer purges the pages of a slab
+ * whose every object is free, slab.c).  A run of at most
+ * MP_RUN_HOLES_MAX pages, in a buddy segment; a mask names its pages,
+ * bit i for page i. */
+#define MP_RUN_HOLES_MAX 64
+/* Purge the pages of mask that hold memory; those purged, as a mask (0
+ * where the backend cannot purge, or run is not such a run). */
+MP_HIDDEN uint64_t mp_pages_purge_within(void *run, size_t npages,
+                                         uint64_t mask);
+/* The run's holes, as a mask; with fill, counted as holding memory again
+ * from now on: the caller is about to write them. */
+MP_HIDDEN uint64_t mp_pages_holes_within(void *run, size_t npages,
+                                         bool fill);
 /* Record `owner` on every page of a live run (the run's caller only). */
 MP_HIDDEN void mp_pages_set_owner(void *run, size_t npages, void *owner);
 /* The same with three more opaque words on every page (a pool's slab

@@ -190,6 +190,91 @@ mp_pages_free_reuse(void *addr, size_t npages)
     return pages_free(addr, npages, false, true);
 }
 
+/* The buddy segment and first page index of the live run at run of
+ * npages (at most MP_RUN_HOLES_MAX), with its arena locked; NULL when it
+ * is no such run (a huge span, a guarded run: never cut into holes). */
+static mp_segment_t *
+run_lock(const void *run, size_t npages, size_t *index)
+{
+    mp_segment_t *seg = mp_segment_lookup(run);
+
+    if (seg == NULL || seg->kind != MP_SEGMENT_BUDDY ||
+        npages > MP_RUN_HOLES_MAX)
+        return NULL;
+    *index = mp_page_index(seg, run);
+    mp_mutex_lock(&seg->arena->lock);
+    if (seg->pages[*index].state != MP_PAGE_RUN ||
+        seg->pages[*index].count != npages) {
+        mp_mutex_unlock(&seg->arena->lock);
+        return NULL;
+    }
+    return seg;
+}
+
+uint64_t
+mp_pages_purge_within(void *run, size_t npages, uint64_t mask)
+{
+    size_t index, purged = 0;
+    uint64_t done = 0;
+    mp_segment_t *seg;
+
+    if (mask == 0 || !mp_config.can_purge ||
+        (seg = run_lock(run, npages, &index)) == NULL)
+        return 0;
+    for (size_t i = 0; i < npages;) {
+        size_t start, stop;
+
+        while (i < npages && !((mask >> i) & 1))
+            i++;
+        start = i;
+        while (i < npages && ((mask >> i) & 1) &&
+               seg->pages[index + i].committed)
+            i++;
+        stop = i;
+        if (stop == start) { /* a page that holds no memory already */
+            i += i < npages;
+            continue;
+        }
+        if (mp_backend_purge(mp_page_address(seg, index + start),
+                             (stop - start) << MP_PAGE_SHIFT) == 0) {
+            for (size_t j = start; j < stop; j++) {
+                seg->pages[index + j].committed = 0;
+                done |= (uint64_t)1 << j;
+            }
+            purged += stop - start;
+        }
+    }
+    if (purged != 0)
+        seg->pages[index].flags |= MP_PAGE_HOLES; /* until it goes back */
+    mp_committed_sub(purged);
+    mp_mutex_unlock(&seg->arena->lock);
+    atomic_fetch_add_explicit(&mp_reclaim_hole_pages, purged,
+                              memory_order_relaxed);
+    return done;
+}
+
+uint64_t
+mp_pages_holes_within(void *run, size_t npages, bool fill)
+{
+    size_t index, filled = 0;
+    uint64_t holes = 0;
+    mp_segment_t *seg = run_lock(run, npages, &index);
+
+    if (seg == NULL)
+        return 0;
+    for (size_t i = 0; i < npages; i++)
+        if (!seg->pages[index + i].committed) {
+            holes |= (uint64_t)1 << i;
+            if (fill) {
+                seg->pages[index + i].committed = 1;
+                filled++;
+            }
+        }
+    mp_committed_add(filled);
+    mp_mutex_unlock(&seg->arena->lock);
+    return holes;
+}
+
 void
 mp_pages_set_owner(void *run, size_t npages, void *owner)
 {
