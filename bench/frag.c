@@ -17,10 +17,15 @@
  *
  * Prints frag=peak resident / peak live, where peak resident is VmHWM
  * from /proc/self/status less the resident memory before the first
- * allocation, and live bytes are the sizes asked for.  An operation is an
- * allocation or a free.
+ * allocation, and live bytes are the sizes asked for.  Then, with the last
+ * phase's survivors still live (a quarter of LIVE_MIB, scattered over
+ * pages of every size), what a long-running program can get back by
+ * asking: kept_kib, resident above the start, before the allocator's trim
+ * call (bench/trim.h), trimmed_kib after it, and left_live_kib, the bytes
+ * live then; the call is not timed.  An operation is an allocation or a
+ * free.
  */
-#include "bench.h"
+#include "trim.h" /* first: it sets _GNU_SOURCE */
 
 static const size_t range[4][2] = {
     {16, 64}, {64, 512}, {512, 4096}, {4096, 32768}};
@@ -30,11 +35,12 @@ main(int argc, char **argv)
 {
     size_t live_max = (argc > 1 ? (size_t)atol(argv[1]) : 32) << 20;
     size_t cap = live_max / 16 + 1, n = 0, live = 0, peak_live = 0;
-    size_t base;
+    size_t base, kept, trimmed, left_live;
+    const char *how;
     void **block = bench_scratch(cap * sizeof(void *));
     size_t *block_size = bench_scratch(cap * sizeof(size_t));
     uint64_t rng = 0x853c49e6748fea9bull;
-    double ops = 0, start;
+    double ops = 0, start, elapsed;
 
     if (live_max == 0)
         return 2;
@@ -69,13 +75,22 @@ main(int argc, char **argv)
             }
         }
     }
+    elapsed = bench_now() - start;
+    kept = bench_resident_bytes();
+    how = bench_trim();
+    trimmed = bench_resident_bytes();
+    start = bench_now();
+    left_live = live;
     while (n > 0) {
         bench_free(block[--n]);
         ops++;
     }
-    bench_report(ops, bench_now() - start);
-    printf(" frag=%.3f peak_live_kib=%zu\n",
+    bench_report(ops, elapsed + (bench_now() - start));
+    printf(" frag=%.3f peak_live_kib=%zu kept_kib=%zu trimmed_kib=%zu"
+           " left_live_kib=%zu trim=%s\n",
            (double)(bench_peak_resident_bytes() - base) / (double)peak_live,
-           peak_live / 1024);
+           peak_live / 1024, kept > base ? (kept - base) / 1024 : 0,
+           trimmed > base ? (trimmed - base) / 1024 : 0, left_live / 1024,
+           how);
     return 0;
 }

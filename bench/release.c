@@ -11,25 +11,15 @@
  * byte, frees them all in random order, and reads the resident memory;
  * then asks the allocator to give back what it can and reads it again.
  *
- * The request is the allocator's own call, found with dlsym, the first
- * of: mpool_reclaim(NULL) (libmpool-malloc), mi_collect(true) (mimalloc),
- * mallctl("arena.4096.purge") (jemalloc, all arenas),
- * MallocExtension_ReleaseFreeMemory() (tcmalloc), malloc_trim(0) (glibc,
- * always there, so last).  Built with BENCH_POOL it is
- * mpool_reclaim(pool).  Each is one call that any program could make.
+ * The request is the allocator's own call (bench/trim.h), one call that
+ * any program could make.
  *
  * Prints, in KiB above the resident memory before the first allocation:
  * peak_kib (after allocating), kept_kib (after the frees) and
  * trimmed_kib (after the request), and trim=the call used.  An operation
  * is an allocation or a free.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* RTLD_DEFAULT */
-#endif
-#include <dlfcn.h>
-#include <stdbool.h>
-
-#include "bench.h"
+#include "trim.h" /* first: it sets _GNU_SOURCE */
 
 static size_t
 mixed_size(uint64_t *rng)
@@ -43,42 +33,6 @@ mixed_size(uint64_t *rng)
     if (r < 998)
         return bench_rand_range(rng, 4097, 65536);
     return bench_rand_range(rng, 128 << 10, 1 << 20);
-}
-
-/* Ask the allocator to give memory back; return what was called. */
-static const char *
-trim(void)
-{
-#ifdef BENCH_POOL
-    mpool_reclaim(bench_pool);
-    return "mpool_reclaim(pool)";
-#else
-    void *f;
-
-    if ((f = dlsym(RTLD_DEFAULT, "mpool_reclaim")) != NULL) {
-        ((size_t(*)(void *))f)(NULL);
-        return "mpool_reclaim";
-    }
-    if ((f = dlsym(RTLD_DEFAULT, "mi_collect")) != NULL) {
-        ((void (*)(bool))f)(true);
-        return "mi_collect";
-    }
-    if ((f = dlsym(RTLD_DEFAULT, "mallctl")) != NULL) {
-        ((int (*)(const char *, void *, size_t *, void *, size_t))f)(
-            "arena.4096.purge", NULL, NULL, NULL, 0);
-        return "mallctl(purge)";
-    }
-    if ((f = dlsym(RTLD_DEFAULT, "MallocExtension_ReleaseFreeMemory")) !=
-        NULL) {
-        ((void (*)(void))f)();
-        return "ReleaseFreeMemory";
-    }
-    if ((f = dlsym(RTLD_DEFAULT, "malloc_trim")) != NULL) {
-        ((int (*)(size_t))f)(0);
-        return "malloc_trim";
-    }
-    return "none";
-#endif
 }
 
 int
@@ -118,7 +72,7 @@ main(int argc, char **argv)
         bench_free(block[i]);
     seconds = bench_now() - start;
     kept = bench_resident_bytes();
-    how = trim();
+    how = bench_trim();
     trimmed = bench_resident_bytes();
     bench_report(2.0 * (double)n, seconds);
     printf(" peak_kib=%zu kept_kib=%zu trimmed_kib=%zu trim=%s\n",

@@ -151,15 +151,28 @@ END {
     print ""
     print "## Memory: fragmentation, and what goes back to the system"
     print ""
-    print "frag: peak resident / peak live bytes (bench/frag.c).  release: MiB"
-    print "resident above the start after allocating (peak), after freeing"
-    print "everything (kept), and after the allocator's trim call (trimmed)."
+    print "frag: peak resident / peak live bytes (bench/frag.c); frag kept and"
+    print "frag trimmed: MiB resident above the start at its end, a quarter of"
+    print "its bytes still live (8 MiB by default), before and after the"
+    print "allocator's trim call.  release: MiB resident above the start after"
+    print "allocating (peak), after freeing everything (kept), and after the"
+    print "trim call (trimmed)."
     print ""
     header("", names)
     line = sprintf("| %-15s |", "frag")
     for (a = 1; a <= nname; a++)
         line = line sprintf(" %12s |", fmt(get("frag", name[a], "frag"), "%.2f"))
     print line
+    split("kept_kib trimmed_kib", key, " ")
+    split("frag kept|frag trimmed", label, "|")
+    for (k = 1; k <= 2; k++) {
+        line = sprintf("| %-15s |", label[k])
+        for (a = 1; a <= nname; a++) {
+            x = get("frag", name[a], key[k])
+            line = line sprintf(" %12s |", x == "" ? "-" : sprintf("%.1f", x / 1024))
+        }
+        print line
+    }
     split("peak_kib kept_kib trimmed_kib", key, " ")
     split("release peak|release kept|release trimmed", label, "|")
     for (k = 1; k <= 3; k++) {
