@@ -186,6 +186,30 @@ test_memory(void)
     diag("pages per live byte: worst %.3f at %zu bytes", worst, worst_size);
 }
 
+/* The library's own caches, as reports list them: each name once (a
+ * backend with fewer magazine rounds has sizes that coincide, and lays out
+ * only the first of them). */
+static void
+test_internal_names(void)
+{
+    size_t n = 0, twice = 0;
+
+    mpool_cache_destroy(mpool_cache_create("boot", 8, 0, NULL, NULL, NULL,
+                                           0)); /* the library set up */
+    for (unsigned i = 0; i < MP_INTERNAL_CACHES; i++) {
+        if (mp_internal_caches[i] == NULL)
+            continue;
+        n++;
+        for (unsigned j = 0; j < i; j++)
+            if (mp_internal_caches[j] != NULL &&
+                strcmp(mp_internal_caches[j]->name,
+                       mp_internal_caches[i]->name) == 0)
+                twice++;
+    }
+    ok(n >= 5 && twice == 0,
+       "the library's %zu caches have a name each (%zu repeated)", n, twice);
+}
+
 int
 main(void)
 {
@@ -195,5 +219,6 @@ main(void)
     test_colour();
     test_fullest_first();
     test_memory();
+    test_internal_names();
     return tap_done();
 }

@@ -85,7 +85,8 @@ MP_HIDDEN struct mpool_cache mp_slab_cache;
 MP_HIDDEN struct mpool_cache mp_magazine_caches[MP_SIZE_TIERS];
 MP_HIDDEN struct mpool_cache mp_stack_caches[MP_SIZE_TIERS];
 /* Each at most the largest: a backend with fewer rounds (k210, 32) has
- * sizes of the same room, of which the first serves. */
+ * sizes of the same room, of which the first serves and only it is laid
+ * out (mp_cache_bootstrap). */
 #define TIER(n, max) ((n) < (max) ? (n) : (max))
 MP_HIDDEN const uint32_t mp_magazine_tier_rounds[MP_SIZE_TIERS] = {
     TIER(16, MP_MAGAZINE_ROUNDS_MAX), TIER(64, MP_MAGAZINE_ROUNDS_MAX),
@@ -210,24 +211,33 @@ mp_cache_bootstrap(void)
 {
     mp_cache_init_internal(&mp_slab_cache, "mpool_slab", sizeof(mp_slab_t),
                            MP_INTERNAL_SLAB);
+    /* a size equal to the one before it is never used (the first of
+     * equal sizes serves: magazine.c, size_tier), and is not laid out */
     for (unsigned t = 0; t < MP_SIZE_TIERS; t++) {
         char name[MPOOL_CACHE_NAME_MAX + 1];
         size_t at;
 
-        at = mp_fmt_str(name, 0, sizeof(name), "mpool_magazine");
-        at = mp_fmt_uint(name, at, sizeof(name), mp_magazine_tier_rounds[t]);
-        name[at] = '\0';
-        mp_cache_init_internal(&mp_magazine_caches[t], name,
-                               offsetof(mp_magazine_t, round) +
-                                   mp_magazine_tier_rounds[t] *
+        if (t == 0 ||
+            mp_magazine_tier_rounds[t] != mp_magazine_tier_rounds[t - 1]) {
+            at = mp_fmt_str(name, 0, sizeof(name), "mpool_magazine");
+            at = mp_fmt_uint(name, at, sizeof(name),
+                             mp_magazine_tier_rounds[t]);
+            name[at] = '\0';
+            mp_cache_init_internal(&mp_magazine_caches[t], name,
+                                   offsetof(mp_magazine_t, round) +
+                                       mp_magazine_tier_rounds[t] *
+                                           sizeof(void *),
+                                   MP_INTERNAL_MAGAZINE + t);
+        }
+        if (t == 0 || mp_stack_tier_room[t] != mp_stack_tier_room[t - 1]) {
+            at = mp_fmt_str(name, 0, sizeof(name), "mpool_stack");
+            at = mp_fmt_uint(name, at, sizeof(name), mp_stack_tier_room[t]);
+            name[at] = '\0';
+            mp_cache_init_internal(&mp_stack_caches[t], name,
+                                   (mp_stack_tier_room[t] + 1) *
                                        sizeof(void *),
-                               MP_INTERNAL_MAGAZINE + t);
-        at = mp_fmt_str(name, 0, sizeof(name), "mpool_stack");
-        at = mp_fmt_uint(name, at, sizeof(name), mp_stack_tier_room[t]);
-        name[at] = '\0';
-        mp_cache_init_internal(&mp_stack_caches[t], name,
-                               (mp_stack_tier_room[t] + 1) * sizeof(void *),
-                               MP_INTERNAL_STACK + t);
+                                   MP_INTERNAL_STACK + t);
+        }
     }
     mp_cache_init_internal(&mp_cache_cache, "mpool_cache",
                            sizeof(struct mpool_cache),
