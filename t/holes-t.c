@@ -8,8 +8,13 @@
  * statistics, mpool_walk(), mpool_reset() and the page level's census
  * agree all along.  A cache with a constructor, and checking mode, keep
  * their free objects' contents: no holes there.  A backend that cannot
- * purge (k210) makes none.
+ * purge (k210) makes none.  Threads that allocate, write, check and free
+ * while another reclaims over and over (in a child with a deadline,
+ * t/watchdog.h) never see a block handed out twice or changed under
+ * them.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,6 +22,7 @@
 #include "cache/cache.h"
 #include "mpool.h"
 #include "tap/tap.h"
+#include "watchdog.h"
 
 /* Objects of 640 bytes have slabs of 3 pages, the descriptor apart
  * (slab.c's layout rule; checked below): a page may hold free objects
@@ -390,6 +396,125 @@ test_no_holes(const char *name, mpool_ctor_fn *ctor, unsigned flags)
     is_int(mpool_cache_destroy(cache), 0, "%s: destroyed", name);
 }
 
+/* Racing: each thread keeps RACE_LIVE blocks of a pool's class, replaces
+ * one at random at each step, stamps every word of a new block with its
+ * owner and slot, and checks the stamp before it frees. */
+#define RACE_THREADS 3
+#define RACE_LIVE 400
+#define RACE_STEPS 200000
+
+static mpool_t *race_pool;
+static atomic_bool race_stop;
+static atomic_ulong race_bad, race_failed, race_rounds;
+
+static uint64_t
+stamp(unsigned t, size_t slot)
+{
+    return ((uint64_t)t << 32 | slot) * 0x9e3779b97f4a7c15ull | 1;
+}
+
+static void *
+race_worker(void *arg)
+{
+    unsigned t = (unsigned)(uintptr_t)arg;
+    uint64_t *live[RACE_LIVE] = {0}, rng = t * 0x2545f4914f6cdd1dull + 7;
+
+    for (unsigned long step = 0; step < RACE_STEPS || !atomic_load(&race_stop);
+         step++) {
+        size_t slot;
+
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        slot = (size_t)(rng % RACE_LIVE);
+        if (live[slot] != NULL) {
+            for (size_t w = 0; w < OBJ / 8; w++)
+                if (live[slot][w] != stamp(t, slot))
+                    atomic_fetch_add(&race_bad, 1);
+            mpool_free(race_pool, live[slot]);
+            live[slot] = NULL;
+        }
+        /* a quarter of the steps only free: the classes' slabs empty
+         * out in part, which is where holes come from */
+        if ((rng >> 40) % 4 == 0)
+            continue;
+        if ((live[slot] = mpool_alloc(race_pool, OBJ)) == NULL) {
+            atomic_fetch_add(&race_failed, 1);
+            continue;
+        }
+        for (size_t w = 0; w < OBJ / 8; w++)
+            live[slot][w] = stamp(t, slot);
+        if (step >= RACE_STEPS * 4)
+            break; /* the reclaimer is slow: stop all the same */
+    }
+    for (size_t i = 0; i < RACE_LIVE; i++)
+        mpool_free(race_pool, live[i]);
+    return NULL;
+}
+
+static void
+race_child(void *arg)
+{
+    pthread_t th[RACE_THREADS];
+    mp_arena_census_t census;
+    size_t holes_before = atomic_load(&mp_reclaim_hole_pages), made;
+
+    (void)arg;
+    watch_phase("setting up");
+    if ((race_pool = mpool_create(NULL)) == NULL)
+        _exit(1);
+    /* holes to begin with, which the threads fill while reclaim makes
+     * more; the blocks kept stay out to the end */
+    for (size_t i = 0; i < N; i++) {
+        if ((obj[i] = mpool_alloc(race_pool, OBJ)) == NULL)
+            _exit(1);
+        memset(obj[i], pattern(i), OBJ);
+    }
+    free_all_but_first_pages(pool_release, race_pool,
+                             mp_slab_of(obj[0])->cache->stride);
+    (void)mpool_reclaim(race_pool);
+    made = atomic_load(&mp_reclaim_hole_pages) - holes_before;
+    watch_check(3, purging ? made > 0 : made == 0);
+    for (unsigned t = 0; t < RACE_THREADS; t++)
+        if (pthread_create(&th[t], NULL, race_worker,
+                           (void *)(uintptr_t)t) != 0)
+            _exit(1);
+    for (int r = 0; r < 200; r++) {
+        watch_phase("mpool_reclaim round %d, racing the threads", r);
+        (void)mpool_reclaim(r % 2 ? NULL : race_pool);
+        atomic_fetch_add(&race_rounds, 1);
+    }
+    atomic_store(&race_stop, true);
+    watch_phase("joining the threads");
+    for (unsigned t = 0; t < RACE_THREADS; t++)
+        pthread_join(th[t], NULL);
+    watch_check(0, atomic_load(&race_bad) == 0);
+    watch_check(1, atomic_load(&race_failed) == 0);
+    diag("%zu hole pages made in %lu rounds",
+         atomic_load(&mp_reclaim_hole_pages) - holes_before,
+         atomic_load(&race_rounds));
+    watch_phase("the census");
+    mp_census(&census); /* panics (the child dies) on a breach */
+    watch_check(2, census.run_pages > 0);
+    watch_check(4, kept_intact(OBJ));
+    mpool_destroy(race_pool);
+}
+
+static void
+test_race(void)
+{
+    static const char *const checks[] = {
+        "no block changed under its owner, none handed out twice",
+        "no allocation failed",
+        "the page level's census agrees afterwards",
+        "holes made before the threads start (none without purge)",
+        "the blocks kept throughout keep their contents",
+    };
+
+    watch_run("3 threads racing mpool_reclaim's holes", race_child, NULL,
+              watch_deadline(120), checks, 5);
+}
+
 int
 main(void)
 {
@@ -409,5 +534,6 @@ main(void)
     test_pool();
     test_no_holes("holes-ctor", ctor_mark, 0);
     test_no_holes("holes-checking", NULL, MPOOL_CACHE_DEBUG);
+    test_race();
     return tap_done();
 }
