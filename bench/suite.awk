@@ -113,6 +113,10 @@ END {
             x = rat(get(row[r], mine[m], "hwm_kib"), get(row[r], "mimalloc", "hwm_kib"))
             geo("r" mine[m], x)
             line = line sprintf(" %12s |", fmt(x, "%.2f"))
+            # for issue 16's targets, below
+            for (p = 1; p <= npeer; p++)
+                geo("r" mine[m] peer[p], rat(get(row[r], mine[m], "hwm_kib"),
+                    get(row[r], peer[p], "hwm_kib")))
         }
         print line
     }
@@ -263,6 +267,27 @@ END {
                     (target == "" ? "" : " (target >= " target ": " \
                     verdict(x, target, 0) ")")
             }
+    }
+
+    # --- issue 16's targets ----------------------------------------------
+    print ""
+    print "## Against issue 16's targets (the suite's part of them)"
+    print ""
+    for (m = 1; m <= nmine; m++) {
+        s = short(mine[m]) " (" mine[m] ")"
+        line = ""
+        all = 1
+        for (p = 1; p <= npeer; p++) {
+            x = mean("t" mine[m] peer[p])
+            line = line (p > 1 ? ", " : "") peer[p] " " fmt(x, "%.2f")
+            if (x == "" || x >= 1)
+                all = 0
+        }
+        print "- " s ": geomean time / each peer: " line \
+            " (target: each below 1: " (npeer ? (all ? "met" : "NOT met") : "not measured") ")"
+        x = mean("r" mine[m] "glibc")
+        print "- " s ": geomean peak RSS / glibc " fmt(x, "%.2f") \
+            " (target <= 1.00: " verdict(x, 1.00, 1) ")"
     }
 
     # --- data for bench/suite.gp --------------------------------------------
