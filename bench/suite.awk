@@ -16,6 +16,20 @@
 function get(r, a, k) { return ((r, a, k) in v) ? v[r, a, k] : "" }
 function rat(x, y) { return (x == "" || y == "" || y + 0 == 0) ? "" : x / y }
 function fmt(x, f) { return x == "" ? "-" : sprintf(f, x) }
+# mib_rows(ROW, KEYS, LABELS): one table line a key of ROW's results,
+# each allocator's figure in KiB shown in MiB
+function mib_rows(r, keys, labels,    key, label, n, k, a, x, line) {
+    n = split(keys, key, " ")
+    split(labels, label, "|")
+    for (k = 1; k <= n; k++) {
+        line = sprintf("| %-15s |", label[k])
+        for (a = 1; a <= nname; a++) {
+            x = get(r, name[a], key[k])
+            line = line sprintf(" %12s |", x == "" ? "-" : sprintf("%.1f", x / 1024))
+        }
+        print line
+    }
+}
 function short(a) {
     if (a == "mpool-malloc") return "M"
     if (a == "mpool-pool") return "P"
@@ -167,26 +181,9 @@ END {
     for (a = 1; a <= nname; a++)
         line = line sprintf(" %12s |", fmt(get("frag", name[a], "frag"), "%.2f"))
     print line
-    split("kept_kib trimmed_kib", key, " ")
-    split("frag kept|frag trimmed", label, "|")
-    for (k = 1; k <= 2; k++) {
-        line = sprintf("| %-15s |", label[k])
-        for (a = 1; a <= nname; a++) {
-            x = get("frag", name[a], key[k])
-            line = line sprintf(" %12s |", x == "" ? "-" : sprintf("%.1f", x / 1024))
-        }
-        print line
-    }
-    split("peak_kib kept_kib trimmed_kib", key, " ")
-    split("release peak|release kept|release trimmed", label, "|")
-    for (k = 1; k <= 3; k++) {
-        line = sprintf("| %-15s |", label[k])
-        for (a = 1; a <= nname; a++) {
-            x = get("release", name[a], key[k])
-            line = line sprintf(" %12s |", x == "" ? "-" : sprintf("%.1f", x / 1024))
-        }
-        print line
-    }
+    mib_rows("frag", "kept_kib trimmed_kib", "frag kept|frag trimmed")
+    mib_rows("release", "peak_kib kept_kib trimmed_kib",
+        "release peak|release kept|release trimmed")
     line = sprintf("| %-15s |", "trim call")
     for (a = 1; a <= nname; a++) {
         x = get("release", name[a], "trim")
