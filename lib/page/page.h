@@ -93,8 +93,9 @@ _Static_assert(MP_SEGMENT_PAGES <= UINT16_MAX,
 /* mp_page_t.flags: the run's last page is a guard page (guard.c), not
  * counted in the length its caller knows. */
 #define MP_PAGE_GUARDED 0x1u
-/* A run with holes (mp_pages_purge_within): pages inside it that hold no
- * memory, the only run pages that may not be committed. */
+/* A run that has had holes since it was handed out (mp_pages_purge_within):
+ * its pages, filled again or not, are the only run pages that may not be
+ * committed (check.c).  Cleared when the run goes back. */
 #define MP_PAGE_HOLES 0x2u
 
 enum mp_segment_kind {
