@@ -680,16 +680,55 @@ bit_test(const uint64_t *bits, size_t i)
     return (bits[i / 64] >> (i % 64)) & 1;
 }
 
+/* Whether bits lo .. hi are all set. */
+static bool
+bits_all_set(const uint64_t *bits, size_t lo, size_t hi)
+{
+    for (size_t w = lo / 64; w <= hi / 64; w++) {
+        uint64_t want = ~(uint64_t)0;
+        if (w == lo / 64)
+            want &= ~(uint64_t)0 << (lo % 64);
+        if (w == hi / 64 && hi % 64 != 63)
+            want &= ((uint64_t)1 << (hi % 64 + 1)) - 1;
+        if ((bits[w] & want) != want)
+            return false;
+    }
+    return true;
+}
+
+/* The objects that page p of s's run overlaps: *lo .. *hi; false when
+ * none does (the colour before the first, the tail after the last). */
+static bool
+page_objects(const struct mpool_cache *c, const mp_slab_t *s, size_t p,
+             size_t *lo, size_t *hi)
+{
+    size_t first = (size_t)(mp_slab_objs(s) - (char *)mp_unhide(s->run_h));
+    size_t start = p << MP_PAGE_SHIFT, stop = start + MP_PAGE_SIZE;
+    size_t end = first + (size_t)c->objs_per_slab * c->stride;
+
+    if (stop <= first || start >= end)
+        return false;
+    *lo = start > first ? (start - first) / c->stride : 0;
+    *hi = ((stop < end ? stop : end) - 1 - first) / c->stride;
+    return true;
+}
+
 /* Purge the pages of s that hold free objects only; the pages purged. */
 static size_t
 slab_purge_holes_locked(struct mpool_cache *c, mp_slab_t *s)
 {
-    uint64_t free_bits[HOLES_OBJS_MAX / 64] = {0};
-    uint64_t touched = 0, busy = 0, purged;
+    uint64_t free_bits[HOLES_OBJS_MAX / 64];
+    uint64_t candidates = 0, purged;
     char *objs = mp_slab_objs(s);
     char *end = objs + (size_t)s->carved * c->stride;
-    size_t holed = 0;
+    size_t holed = 0, listed = s->carved - s->inuse - s->holed;
 
+    /* a page is covered by at least this many objects (one, when an
+     * object spans pages): with fewer free, none can be a hole */
+    if (listed == 0 || listed < MP_PAGE_SIZE / c->stride)
+        return 0;
+    __builtin_memset(free_bits, 0,
+                     (c->objs_per_slab + 63) / 64 * sizeof(uint64_t));
     for (char *obj = s->free; obj != NULL; obj = link_get(c, obj)) {
         if (obj < objs || obj >= end ||
             (size_t)(obj - objs) % c->stride != 0)
@@ -699,21 +738,21 @@ slab_purge_holes_locked(struct mpool_cache *c, mp_slab_t *s)
                            obj, c->name, NULL);
         free_bits[(size_t)(obj - objs) / c->stride / 64] |=
             (uint64_t)1 << ((size_t)(obj - objs) / c->stride % 64);
+        MP_ASSERT(listed-- != 0); /* the list holds what the counts say */
     }
+    MP_ASSERT(listed == 0);
     /* a page is a candidate when objects lie on it and all are free;
      * never one of uncarved objects (never written), nor the descriptor's */
-    for (size_t i = 0; i < c->objs_per_slab; i++) {
-        uint64_t pages = object_pages(c, s, i);
-        touched |= pages;
-        if (i >= s->carved || !bit_test(free_bits, i))
-            busy |= pages;
+    for (size_t p = c->desc_on_slab ? 1 : 0; p < c->slab_pages; p++) {
+        size_t lo, hi;
+        if (page_objects(c, s, p, &lo, &hi) && hi < s->carved &&
+            bits_all_set(free_bits, lo, hi))
+            candidates |= (uint64_t)1 << p;
     }
-    if (c->desc_on_slab)
-        busy |= 1;
-    if ((touched & ~busy) == 0)
+    if (candidates == 0)
         return 0;
     purged = mp_pages_purge_within(mp_unhide(s->run_h), c->slab_pages,
-                                   touched & ~busy);
+                                   candidates);
     if (purged == 0)
         return 0;
     /* the free list again, lowest address first, without the objects of
