@@ -721,7 +721,8 @@ slab_purge_holes_locked(struct mpool_cache *c, mp_slab_t *s)
     uint64_t candidates = 0, purged;
     char *objs = mp_slab_objs(s);
     char *end = objs + (size_t)s->carved * c->stride;
-    size_t holed = 0, listed = s->carved - s->inuse - s->holed;
+    size_t holed = 0, walked = 0;
+    size_t listed = s->carved - s->inuse - s->holed;
 
     /* a page is covered by at least this many objects (one, when an
      * object spans pages): with fewer free, none can be a hole */
@@ -738,9 +739,10 @@ slab_purge_holes_locked(struct mpool_cache *c, mp_slab_t *s)
                            obj, c->name, NULL);
         free_bits[(size_t)(obj - objs) / c->stride / 64] |=
             (uint64_t)1 << ((size_t)(obj - objs) / c->stride % 64);
-        MP_ASSERT(listed-- != 0); /* the list holds what the counts say */
+        walked++;
     }
-    MP_ASSERT(listed == 0);
+    MP_ASSERT(walked == listed); /* the list holds what the counts say */
+    (void)walked;
     /* a page is a candidate when objects lie on it and all are free;
      * never one of uncarved objects (never written), nor the descriptor's */
     for (size_t p = c->desc_on_slab ? 1 : 0; p < c->slab_pages; p++) {
