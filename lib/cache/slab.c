@@ -654,7 +654,7 @@ holes_allowed(const struct mpool_cache *c)
 {
     return mp_config.can_purge && c->ctor == NULL && c->dtor == NULL &&
            !(c->flags & (MPOOL_CACHE_DEBUG | MP_CACHE_KEEP_STATE)) &&
-           c->link_offset == 0 && c->slab_pages >= 2 &&
+           c->slab_pages >= 2 &&
            c->slab_pages <= MP_RUN_HOLES_MAX && c->objs_per_slab >= 2 &&
            c->objs_per_slab <= HOLES_OBJS_MAX;
 }
