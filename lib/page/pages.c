@@ -211,42 +211,44 @@ run_lock(const void *run, size_t npages, size_t *index)
     return seg;
 }
 
+/* The pages of the run at index (npages of them) that hold memory, as a
+ * mask. */
+static uint64_t
+committed_mask(const mp_segment_t *seg, size_t index, size_t npages)
+{
+    uint64_t m = 0;
+
+    for (size_t i = 0; i < npages; i++)
+        m |= (uint64_t)seg->pages[index + i].committed << i;
+    return m;
+}
+
 uint64_t
 mp_pages_purge_within(void *run, size_t npages, uint64_t mask)
 {
     size_t index, purged = 0;
-    uint64_t done = 0;
+    uint64_t want, done;
     mp_segment_t *seg;
 
     if (mask == 0 || !mp_config.can_purge ||
         (seg = run_lock(run, npages, &index)) == NULL)
         return 0;
-    for (size_t i = 0; i < npages;) {
-        size_t start, stop;
+    want = mask & committed_mask(seg, index, npages);
+    for (size_t i = 0; i < npages;) { /* each stretch of them, at once */
+        size_t start;
 
-        while (i < npages && !((mask >> i) & 1))
+        while (i < npages && !((want >> i) & 1))
             i++;
         start = i;
-        while (i < npages && ((mask >> i) & 1) &&
-               seg->pages[index + i].committed)
+        while (i < npages && ((want >> i) & 1))
             i++;
-        stop = i;
-        if (stop == start) { /* a page that holds no memory already */
-            i += i < npages;
-            continue;
-        }
-        if (mp_backend_purge(mp_page_address(seg, index + start),
-                             (stop - start) << MP_PAGE_SHIFT) == 0) {
-            for (size_t j = start; j < stop; j++) {
-                seg->pages[index + j].committed = 0;
-                done |= (uint64_t)1 << j;
-            }
-            purged += stop - start;
-        }
+        if (i > start)
+            purged += mp_segment_purge_locked(seg, index + start, index + i,
+                                              false);
     }
+    done = want & ~committed_mask(seg, index, npages); /* the backend's yes */
     if (purged != 0)
         seg->pages[index].flags |= MP_PAGE_HOLES; /* until it goes back */
-    mp_committed_sub(purged);
     mp_mutex_unlock(&seg->arena->lock);
     atomic_fetch_add_explicit(&mp_reclaim_hole_pages, purged,
                               memory_order_relaxed);
@@ -256,21 +258,19 @@ mp_pages_purge_within(void *run, size_t npages, uint64_t mask)
 uint64_t
 mp_pages_holes_within(void *run, size_t npages, bool fill)
 {
-    size_t index, filled = 0;
-    uint64_t holes = 0;
+    size_t index;
+    uint64_t holes;
     mp_segment_t *seg = run_lock(run, npages, &index);
 
     if (seg == NULL)
         return 0;
-    for (size_t i = 0; i < npages; i++)
-        if (!seg->pages[index + i].committed) {
-            holes |= (uint64_t)1 << i;
-            if (fill) {
-                seg->pages[index + i].committed = 1;
-                filled++;
-            }
-        }
-    mp_committed_add(filled);
+    holes = ~committed_mask(seg, index, npages) &
+            (npages == 64 ? ~(uint64_t)0 : ((uint64_t)1 << npages) - 1);
+    if (fill && holes != 0) {
+        for (size_t i = 0; i < npages; i++)
+            seg->pages[index + i].committed = 1;
+        mp_committed_add((size_t)__builtin_popcountll(holes));
+    }
     mp_mutex_unlock(&seg->arena->lock);
     return holes;
 }
