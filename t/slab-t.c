@@ -3,7 +3,8 @@
  * t/slab-t.c - the slab layer's layout and policies, from the inside: the
  * unusable tail of every slab is at most 1/8 of it, descriptors sit in the
  * slab exactly for objects under 1/8 page, colours step through the spare
- * tail, allocation takes from the fullest partial slab, and memory held
+ * tail, allocation takes from the fullest partial slab, a batch carves at
+ * most one new slab, and memory held
  * per live byte stays within the 12.5 % rule in steady state.
  */
 #include <stdio.h>
@@ -144,6 +145,56 @@ test_fullest_first(void)
     mpool_cache_destroy(c);
 }
 
+/* A batch (a thread stack's refill) takes the free objects the slabs have
+ * and carves a new slab only when they have none: objects carved beyond
+ * the one asked for would sit in a stack, pages no other class can use. */
+static size_t
+slabs_in(const struct mpool_cache *c)
+{
+    size_t n = 0;
+
+    for (unsigned list = 0; list <= MP_SLAB_ON_EMPTY; list++)
+        n += c->nslabs[list];
+    return n;
+}
+
+static void
+test_batch_carves_one_slab(void)
+{
+    struct mpool_cache *c = mpool_cache_create(
+        "batch", 1000, 0, NULL, NULL, NULL, MPOOL_CACHE_NOMAGAZINE);
+    void *first[64], *second[64], *third[64];
+    size_t per, ask, got;
+
+    if (c == NULL)
+        bail("create");
+    per = c->objs_per_slab;
+    ask = per + 3;
+    if (ask > 64)
+        bail("unexpected layout: %zu per slab", per);
+    got = mp_slab_alloc(c, first, ask);
+    ok(got == per && slabs_in(c) == 1,
+       "a batch of %zu from an empty cache: one new slab's %zu objects "
+       "(%zu taken, %zu slabs)", ask, per, got, slabs_in(c));
+    mpool_cache_free(c, first[0]);
+    mpool_cache_free(c, first[1]);
+    got = mp_slab_alloc(c, second, ask);
+    ok(got == 2 && slabs_in(c) == 1,
+       "the next batch takes the 2 free objects and carves nothing (%zu "
+       "taken, %zu slabs)", got, slabs_in(c));
+    got = mp_slab_alloc(c, third, ask);
+    ok(got == per && slabs_in(c) == 2,
+       "with none free, one new slab again (%zu taken, %zu slabs)", got,
+       slabs_in(c));
+    for (size_t i = 2; i < per; i++)
+        mpool_cache_free(c, first[i]);
+    for (size_t i = 0; i < 2; i++)
+        mpool_cache_free(c, second[i]);
+    for (size_t i = 0; i < per; i++)
+        mpool_cache_free(c, third[i]);
+    is_int(mpool_cache_destroy(c), 0, "every object back: destroyed");
+}
+
 static void
 test_memory(void)
 {
@@ -218,6 +269,7 @@ main(void)
     test_layout();
     test_colour();
     test_fullest_first();
+    test_batch_carves_one_slab();
     test_memory();
     test_internal_names();
     return tap_done();

@@ -315,10 +315,11 @@ struct mpool_cache {
 
 /* Work out stride, slab size, descriptor placement and colours. */
 MP_HIDDEN int mp_slab_layout(struct mpool_cache *cache);
-/* Up to n constructed objects out of the slabs into out[]: takes and
- * drops the cache's lock, then runs the constructor of the newly carved
- * ones with no lock held.  Returns how many (0 with errno ENOMEM when
- * there is no memory, or the constructor failed). */
+/* Up to n constructed objects out of the slabs into out[]: the free ones
+ * there are, else those of one new slab.  Takes and drops the cache's
+ * lock, then runs the constructor of the newly carved ones with no lock
+ * held.  Returns how many (0 with errno ENOMEM when there is no memory,
+ * or the constructor failed). */
 MP_HIDDEN size_t mp_slab_alloc(struct mpool_cache *cache, void **out,
                                size_t n);
 /* Objects back into their slabs.  Each is checked to belong to a slab of

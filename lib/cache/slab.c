@@ -40,7 +40,12 @@
  *   magazines take once per round.
  * - Lists: full, empty, and partial slabs in eight buckets by occupancy.
  *   Allocation takes from the fullest bucket, so the emptiest slabs drain
- *   and can be given back.  Empty slabs stay, constructed, until
+ *   and can be given back.  A batch (a thread stack's refill) takes the
+ *   free objects the slabs have and carves a new slab only when they have
+ *   none, and then only the one: what a refill carves beyond the object
+ *   asked for waits in a stack, in pages no other class can use, and a
+ *   class's peak would be a refill above its live count (Larson on two
+ *   threads peaked 2.6 % higher).  Empty slabs stay, constructed, until
  *   mpool_reclaim() or destroy gives them back, destructors first: a
  *   program cycling through objects never re-runs its constructors.
  *
@@ -848,9 +853,10 @@ raw_take_locked(struct mpool_cache *c)
     return obj;
 }
 
-/* out[0 .. got) from the slabs; of them, the last *unbuilt still need
- * their constructor (carved now, or raw), which the caller runs with the
- * lock dropped. */
+/* out[0 .. got) from the slabs, got <= n, carving a new slab only when
+ * nothing else was found; of them, the last *unbuilt still need their
+ * constructor (carved now, or raw), which the caller runs with the lock
+ * dropped. */
 static size_t
 slab_alloc_locked(struct mpool_cache *c, void **out, size_t n,
                   size_t *unbuilt)
@@ -872,6 +878,8 @@ slab_alloc_locked(struct mpool_cache *c, void **out, size_t n,
             s = c->partial[31 - __builtin_clz(c->partial_mask)];
         else if (c->empty != NULL)
             s = c->empty;
+        else if (got + fresh > 0)
+            break;
         else if ((s = slab_create_locked(c)) == NULL)
             break;
 
