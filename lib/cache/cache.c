@@ -589,7 +589,9 @@ mp_caches_reclaim(size_t (*also)(void))
  * reclaim callback is the one allocating (it would call itself again).
  * A destructor that allocates may start a reclaim inside the one that
  * runs it: no lock is held across either, and each gives back slabs
- * before it runs their destructors. */
+ * before it runs their destructors.  The layer above's allocations that
+ * are not from a cache (a pool's large blocks) call it too
+ * (mp_cache_oom). */
 static void
 oom_reclaim(void)
 {
@@ -599,6 +601,12 @@ oom_reclaim(void)
         mp_cache_oom_reclaim();
     else
         mp_caches_reclaim(NULL);
+}
+
+void
+mp_cache_oom(void)
+{
+    oom_reclaim();
 }
 
 /* ------------------------------------------------------------------------

@@ -55,13 +55,28 @@ large_run_bytes(const mp_large_t *l)
     return l->npages << MP_PAGE_SHIFT;
 }
 
+/* A run of npages from the page level (guarded in checking mode), and in
+ * *dirty_pages how many of its first pages may hold old bytes. */
+static char *
+large_run(size_t npages, size_t *dirty_pages)
+{
+    bool is_zero;
+    char *run;
+
+    if (!mp_debug_all)
+        return mp_pages_alloc_dirty(npages, dirty_pages);
+    run = mp_pages_alloc_guarded(npages, &is_zero);
+    if (run != NULL)
+        *dirty_pages = is_zero ? 0 : npages;
+    return run;
+}
+
 void *
 mp_large_alloc(struct mpool *p, size_t size, size_t align, size_t *dirty)
 {
     size_t npages, extra = 0, bytes, dirty_pages = 0;
     mp_large_t *l;
     void *hdr;
-    bool is_zero;
     char *run;
 
     /* a quarter of the address space each: no sum below overflows */
@@ -81,11 +96,18 @@ mp_large_alloc(struct mpool *p, size_t size, size_t align, size_t *dirty)
         return NULL;
     }
     hdr = mp_internal_alloc(&mp_large_cache);
-    run = hdr == NULL   ? NULL
-          : mp_debug_all ? mp_pages_alloc_guarded(npages, &is_zero)
-                         : mp_pages_alloc_dirty(npages, &dirty_pages);
-    if (run != NULL && mp_debug_all)
-        dirty_pages = is_zero ? 0 : npages;
+    run = hdr == NULL ? NULL : large_run(npages, &dirty_pages);
+    if (run == NULL) {
+        /* Out of memory: every layer gives back what it can (the empty
+         * slabs a pool keeps may be what the run, or its header, needs),
+         * as a class block's allocation does, and once more.  No lock is
+         * held. */
+        mp_cache_oom();
+        if (hdr == NULL)
+            hdr = mp_internal_alloc(&mp_large_cache);
+        if (hdr != NULL)
+            run = large_run(npages, &dirty_pages);
+    }
     if (run == NULL) {
         if (hdr != NULL) {
             mp_internal_free(&mp_large_cache, hdr, "mpool_alloc");

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t/large-oom-t.c - a pool's large block when memory is short.  A pool
+ * with no retention cap keeps the slabs its freed blocks leave empty, for
+ * its classes to reuse; when a large block (a page run of its own: an
+ * alignment no class honours, or a size past the classes) then finds no
+ * memory, the allocation gives back what every layer holds, as a class
+ * block's does, and tries once more, rather than fail with the memory
+ * sitting in empty slabs.
+ *
+ * In a child with a low address-space limit (the k210 backend: its 8 MiB
+ * of RAM, no limit to set): small blocks until ENOMEM, all freed, then the
+ * large blocks.  Each check is one bit of the child's exit status.
+ * Skipped under valgrind and ASan, which need far more address space than
+ * the limit leaves.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "mpool.h"
+#include "tap/tap.h"
+
+#define BLOCK 4000
+#define MAX_BLOCKS 100000
+#define LIMIT ((size_t)64 << 20)
+#define ALIGN ((size_t)256 << 10)
+#define ALIGNED_SIZE ((size_t)512 << 10)
+
+static const char *const checks[] = {
+    "small blocks fill the memory there is: NULL, ENOMEM",
+    "freed, their slabs stay with the pool (no cap): bytes_empty",
+    "an aligned block (a page run of its own) is then allocated, aligned",
+    "... and a block past the classes, where the backend gives address "
+    "space back",
+    "both are writable, and the pool allocates small blocks again",
+};
+enum { NCHECKS = sizeof(checks) / sizeof(checks[0]) };
+
+static void *blocks[MAX_BLOCKS];
+
+static int
+fill_free_and_ask(size_t huge_size)
+{
+    mpool_stats_t st = {.size = sizeof(st)};
+    mpool_t *p = mpool_create(NULL);
+    int failed = 0, n = 0, err = 0;
+    char *aligned, *huge = NULL;
+    void *small;
+
+    if (p == NULL)
+        return 0x7f;
+    while (n < MAX_BLOCKS) {
+        errno = 0;
+        if ((blocks[n] = mpool_alloc(p, BLOCK)) == NULL) {
+            err = errno;
+            break;
+        }
+        memset(blocks[n], 0x5a, BLOCK);
+        n++;
+    }
+    if (n == MAX_BLOCKS || err != ENOMEM)
+        failed |= 1 << 0;
+    for (int i = 0; i < n; i++)
+        mpool_free(p, blocks[i]);
+    mpool_stats(p, &st);
+    if (st.blocks_in_use != 0 || st.bytes_empty < (size_t)n * BLOCK / 2)
+        failed |= 1 << 1;
+
+    aligned = mpool_aligned_alloc(p, ALIGN, ALIGNED_SIZE);
+    if (aligned == NULL || ((uintptr_t)aligned & (ALIGN - 1)) != 0)
+        failed |= 1 << 2;
+    if (huge_size != 0 && (huge = mpool_alloc(p, huge_size)) == NULL)
+        failed |= 1 << 3;
+    if (aligned != NULL)
+        memset(aligned, 1, ALIGNED_SIZE);
+    if (huge != NULL)
+        memset(huge, 2, huge_size);
+    small = mpool_alloc(p, BLOCK);
+    if (small == NULL || (aligned != NULL && aligned[ALIGNED_SIZE - 1] != 1) ||
+        (huge != NULL && huge[huge_size - 1] != 2))
+        failed |= 1 << 4;
+    mpool_free(p, small);
+    mpool_free(p, huge);
+    mpool_free(p, aligned);
+    mpool_destroy(p);
+    return failed;
+}
+
+static int
+child(void)
+{
+    struct rlimit low;
+
+    if (getrlimit(RLIMIT_AS, &low) != 0)
+        return 0x7f;
+    low.rlim_cur = tap_mapped_bytes() + LIMIT;
+    if (setrlimit(RLIMIT_AS, &low) != 0)
+        return 0x7f;
+    /* half the limit: room for it only once the empty slabs' segments
+     * are given back (the program break gives back only its top) */
+    return fill_free_and_ask(tap_backend_is("mmap") ? LIMIT / 2 : 0);
+}
+
+static int
+child_k210(void)
+{
+    /* its huge spans are contiguous segments of the fixed RAM: 3 MiB */
+    return fill_free_and_ask((size_t)3 << 20);
+}
+
+int
+main(void)
+{
+    if (tap_backend_is("k210")) {
+        plan(NCHECKS + 1);
+        tap_child_checks(child_k210, checks, NCHECKS);
+        return tap_done();
+    }
+    tap_skip_if_rlimit_as_unusable();
+    plan(NCHECKS + 1);
+    tap_child_checks(child, checks, NCHECKS);
+    return tap_done();
+}
