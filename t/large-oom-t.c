@@ -32,8 +32,7 @@ static const char *const checks[] = {
     "small blocks fill the memory there is: NULL, ENOMEM",
     "freed, their slabs stay with the pool (no cap): bytes_empty",
     "an aligned block (a page run of its own) is then allocated, aligned",
-    "... and a block past the classes, where the backend gives address "
-    "space back",
+    "... and a block past the classes (mmap and k210 backends)",
     "both are writable, and the pool allocates small blocks again",
 };
 enum { NCHECKS = sizeof(checks) / sizeof(checks[0]) };
