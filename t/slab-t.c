@@ -145,9 +145,10 @@ test_fullest_first(void)
     mpool_cache_destroy(c);
 }
 
-/* A batch (a thread stack's refill) takes the free objects the slabs have
- * and carves at most one new slab: objects carved beyond the one asked for
- * would sit in a stack, pages no other class can use. */
+/* A batch (a thread stack's refill) takes the free objects of partly used
+ * and empty slabs, and makes at most one new slab, only where no empty one
+ * served: objects carved beyond the one asked for would sit in a stack,
+ * pages no other class can use. */
 static size_t
 slabs_in(const struct mpool_cache *c)
 {
@@ -186,6 +187,12 @@ test_batch_carves_one_slab(void)
     ok(got == per && slabs_in(c) == 3,
        "with none free, one new slab again (%zu taken, %zu slabs)", got,
        slabs_in(c));
+    for (size_t i = 0; i < per; i++)
+        mpool_cache_free(c, third[i]);
+    got = mp_slab_alloc(c, third, ask);
+    ok(got == per && slabs_in(c) == 3,
+       "an empty slab served: its %zu objects and no new slab (%zu "
+       "taken, %zu slabs)", per, got, slabs_in(c));
     for (size_t i = 2; i < per; i++)
         mpool_cache_free(c, first[i]);
     for (size_t i = 0; i < 2 + per; i++)

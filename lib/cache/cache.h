@@ -316,7 +316,8 @@ struct mpool_cache {
 /* Work out stride, slab size, descriptor placement and colours. */
 MP_HIDDEN int mp_slab_layout(struct mpool_cache *cache);
 /* Up to n constructed objects out of the slabs into out[]: the free ones
- * there are, then those of at most one new slab.  Takes and drops the cache's
+ * of partly used slabs, then of empty slabs, then of at most one new slab
+ * if no empty one served.  Takes and drops the cache's
  * lock, then runs the constructor of the newly carved ones with no lock
  * held.  Returns how many (0 with errno ENOMEM when there is no memory,
  * or the constructor failed). */

@@ -41,15 +41,19 @@
  * - Lists: full, empty, and partial slabs in eight buckets by occupancy.
  *   Allocation takes from the fullest bucket, so the emptiest slabs drain
  *   and can be given back.  A batch (a thread stack's refill) takes the
- *   free objects the slabs have, then carves at most one new slab: what
- *   a refill carves beyond the object asked for waits in a stack, in
- *   pages no other class can use, and a class's peak would be a whole
- *   refill above its live count (Larson on two threads peaked 2.6 %
- *   higher with refills of up to 32 objects in one-page slabs of 7).  Not
- *   none once some were found: a refill cut short at a slab's last free
- *   objects would come back at once, and the stack's capacity, which
- *   follows its refills, settled lower (the batch pair at 64 bytes, 73.0
- *   instructions, took 75.5).  Empty slabs stay, constructed, until
+ *   free objects of partly used slabs, then those of empty slabs (pages
+ *   the cache holds already), and makes a new slab only if it took from
+ *   no empty one, and then only one: what a refill carves beyond the
+ *   object asked for waits in a stack, in pages no other class can use,
+ *   and a class's peak would be a whole refill above its live count
+ *   (Larson on two threads peaked 2.6 % higher with refills of up to 32
+ *   objects in one-page slabs of 7).  Not none once some were found: a
+ *   refill cut short at a slab's last free objects would come back at
+ *   once, and the stack's capacity, which follows its refills, settled
+ *   lower (the batch pair at 64 bytes, 73.0 instructions, took 75.5).
+ *   Not after an empty one: a refill after mpool_reset takes what the
+ *   refill before it carved, and no new page.  Empty slabs stay,
+ *   constructed, until
  *   mpool_reclaim() or destroy gives them back, destructors first: a
  *   program cycling through objects never re-runs its constructors.
  *
@@ -857,15 +861,17 @@ raw_take_locked(struct mpool_cache *c)
     return obj;
 }
 
-/* out[0 .. got) from the slabs, got <= n, carving at most one new slab;
- * of them, the last *unbuilt still need their constructor (carved now,
- * or raw), which the caller runs with the lock dropped. */
+/* out[0 .. got) from the slabs, got <= n: partly used slabs' objects,
+ * then empty slabs', then at most one new slab's, only if no empty one
+ * served (see the top of the file); of them, the last *unbuilt still
+ * need their constructor (carved now, or raw), which the caller runs with
+ * the lock dropped. */
 static size_t
 slab_alloc_locked(struct mpool_cache *c, void **out, size_t n,
                   size_t *unbuilt)
 {
     size_t got = 0, fresh = 0; /* fresh: at out[n - fresh .. n) */
-    bool created = false;
+    bool whole = false; /* taken from an empty or a new slab */
 
     while (got + fresh < n && c->raw != NULL) {
         char *obj = raw_take_locked(c);
@@ -878,14 +884,16 @@ slab_alloc_locked(struct mpool_cache *c, void **out, size_t n,
     while (got + fresh < n) {
         mp_slab_t *s;
 
-        if (c->partial_mask != 0)
+        if (c->partial_mask != 0) {
             s = c->partial[31 - __builtin_clz(c->partial_mask)];
-        else if (c->empty != NULL)
+        } else if (c->empty != NULL) {
             s = c->empty;
-        else if (created || (s = slab_create_locked(c)) == NULL)
-            break;
-        else
-            created = true;
+            whole = true;
+        } else if (whole || (s = slab_create_locked(c)) == NULL) {
+            break; /* a new slab only where no empty one served */
+        } else {
+            whole = true;
+        }
 
         while (got + fresh < n && s->inuse < c->objs_per_slab) {
             char *obj = s->free;
