@@ -48,6 +48,7 @@ mp_init_slow(void)
         mp_cache_bootstrap();
         mp_pool_bootstrap();
         mp_cache_oom_reclaim = mp_reclaim_all;
+        mp_pages_oom = mp_cache_oom;
         atomic_store_explicit(&mp_init_state, 2, memory_order_release);
         if (mp_fork_register != NULL) /* after: it may allocate */
             mp_fork_register();

@@ -8,9 +8,12 @@
  * block's does, and tries once more, rather than fail with the memory
  * sitting in empty slabs.
  *
+ * mpool_pages_alloc, below the pools, does the same.
+ *
  * In a child with a low address-space limit (the k210 backend: its 8 MiB
- * of RAM, no limit to set): small blocks until ENOMEM, all freed, then the
- * large blocks.  Each check is one bit of the child's exit status.
+ * of RAM, no limit to set): small blocks until ENOMEM, all freed, then a
+ * large request, for each kind of request in turn.  Each check is one bit
+ * of the child's exit status.
  * Skipped under valgrind and ASan, which need far more address space than
  * the limit leaves.
  */
@@ -32,24 +35,25 @@ static const char *const checks[] = {
     "small blocks fill the memory there is: NULL, ENOMEM",
     "freed, their slabs stay with the pool (no cap): bytes_empty",
     "an aligned block (a page run of its own) is then allocated, aligned",
-    "... and a block past the classes (mmap and k210 backends)",
-    "both are writable, and the pool allocates small blocks again",
+    "... a block past the classes (mmap and k210 backends)",
+    "... and a run from mpool_pages_alloc",
+    "each is writable, and the pool allocates small blocks again",
 };
 enum { NCHECKS = sizeof(checks) / sizeof(checks[0]) };
 
 static void *blocks[MAX_BLOCKS];
 
-static int
-fill_free_and_ask(size_t huge_size)
+/* A pool holding the memory there is in empty slabs: small blocks until
+ * ENOMEM, all freed. */
+static mpool_t *
+fill_and_free(int *failed)
 {
     mpool_stats_t st = {.size = sizeof(st)};
     mpool_t *p = mpool_create(NULL);
-    int failed = 0, n = 0, err = 0;
-    char *aligned, *huge = NULL;
-    void *small;
+    int n = 0, err = 0;
 
     if (p == NULL)
-        return 0x7f;
+        return NULL;
     while (n < MAX_BLOCKS) {
         errno = 0;
         if ((blocks[n] = mpool_alloc(p, BLOCK)) == NULL) {
@@ -60,29 +64,66 @@ fill_free_and_ask(size_t huge_size)
         n++;
     }
     if (n == MAX_BLOCKS || err != ENOMEM)
-        failed |= 1 << 0;
+        *failed |= 1 << 0;
     for (int i = 0; i < n; i++)
         mpool_free(p, blocks[i]);
     mpool_stats(p, &st);
     if (st.blocks_in_use != 0 || st.bytes_empty < (size_t)n * BLOCK / 2)
-        failed |= 1 << 1;
+        *failed |= 1 << 1;
+    return p;
+}
 
-    aligned = mpool_aligned_alloc(p, ALIGN, ALIGNED_SIZE);
-    if (aligned == NULL || ((uintptr_t)aligned & (ALIGN - 1)) != 0)
+/* Then each kind of large request, each after a fill of its own. */
+static int
+fill_free_and_ask(size_t huge_size)
+{
+    size_t pages = ALIGNED_SIZE / mpool_page_size();
+    int failed = 0;
+    char *block;
+    void *small;
+    mpool_t *p;
+
+    if ((p = fill_and_free(&failed)) == NULL)
+        return 0x7f;
+    block = mpool_aligned_alloc(p, ALIGN, ALIGNED_SIZE);
+    if (block == NULL || ((uintptr_t)block & (ALIGN - 1)) != 0)
         failed |= 1 << 2;
-    if (huge_size != 0 && (huge = mpool_alloc(p, huge_size)) == NULL)
-        failed |= 1 << 3;
-    if (aligned != NULL)
-        memset(aligned, 1, ALIGNED_SIZE);
-    if (huge != NULL)
-        memset(huge, 2, huge_size);
+    else
+        memset(block, 1, ALIGNED_SIZE);
     small = mpool_alloc(p, BLOCK);
-    if (small == NULL || (aligned != NULL && aligned[ALIGNED_SIZE - 1] != 1) ||
-        (huge != NULL && huge[huge_size - 1] != 2))
-        failed |= 1 << 4;
+    if (small == NULL || (block != NULL && block[ALIGNED_SIZE - 1] != 1))
+        failed |= 1 << 5;
     mpool_free(p, small);
-    mpool_free(p, huge);
-    mpool_free(p, aligned);
+    mpool_free(p, block);
+    mpool_destroy(p);
+
+    if (huge_size != 0) {
+        if ((p = fill_and_free(&failed)) == NULL)
+            return 0x7f;
+        if ((block = mpool_alloc(p, huge_size)) == NULL)
+            failed |= 1 << 3;
+        else
+            memset(block, 2, huge_size);
+        small = mpool_alloc(p, BLOCK);
+        if (small == NULL || (block != NULL && block[huge_size - 1] != 2))
+            failed |= 1 << 5;
+        mpool_free(p, small);
+        mpool_free(p, block);
+        mpool_destroy(p);
+    }
+
+    if ((p = fill_and_free(&failed)) == NULL)
+        return 0x7f;
+    if ((block = mpool_pages_alloc(pages)) == NULL)
+        failed |= 1 << 4;
+    else
+        memset(block, 3, ALIGNED_SIZE);
+    small = mpool_alloc(p, BLOCK);
+    if (small == NULL || (block != NULL && block[ALIGNED_SIZE - 1] != 3))
+        failed |= 1 << 5;
+    mpool_free(p, small);
+    if (block != NULL)
+        mpool_pages_free(block, pages);
     mpool_destroy(p);
     return failed;
 }

@@ -245,6 +245,10 @@ extern MP_HIDDEN _Atomic size_t mp_committed_pages;
 extern MP_HIDDEN _Atomic size_t mp_committed_peak;
 /* Pages handed out by mpool_pages_alloc() and not given back. */
 extern MP_HIDDEN _Atomic size_t mp_pages_public;
+/* Installed by a layer above: what mpool_pages_alloc() calls, with no lock
+ * held, when it finds no memory, before it tries once more (the caches'
+ * and pools' reclaim, which may give back the pages it needs). */
+extern MP_HIDDEN void (*mp_pages_oom)(void);
 
 static inline void
 mp_committed_add(size_t pages)

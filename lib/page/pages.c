@@ -344,16 +344,29 @@ mpool_page_size(void)
     return MP_PAGE_SIZE;
 }
 
+MP_HIDDEN void (*mp_pages_oom)(void);
+
+static void *
+public_run(size_t npages)
+{
+    bool is_zero;
+
+    if (mp_debug_all) /* checking mode: a guard page after the run */
+        return mp_pages_alloc_guarded(npages, &is_zero);
+    return mp_pages_alloc(npages, &is_zero);
+}
+
 void *
 mpool_pages_alloc(size_t npages)
 {
-    bool is_zero;
-    void *run;
+    void *run = public_run(npages);
 
-    if (mp_debug_all) /* checking mode: a guard page after the run */
-        run = mp_pages_alloc_guarded(npages, &is_zero);
-    else
-        run = mp_pages_alloc(npages, &is_zero);
+    if (run == NULL && npages != 0 && mp_pages_oom != NULL) {
+        /* no memory (npages 0 is EINVAL): what the layers above hold free
+         * may be it; the second failure sets errno as the first did */
+        mp_pages_oom();
+        run = public_run(npages);
+    }
     if (run != NULL)
         atomic_fetch_add_explicit(&mp_pages_public, npages,
                                   memory_order_relaxed);
