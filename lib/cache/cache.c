@@ -589,8 +589,8 @@ mp_caches_reclaim(size_t (*also)(void))
  * reclaim callback is the one allocating (it would call itself again).
  * A destructor that allocates may start a reclaim inside the one that
  * runs it: no lock is held across either, and each gives back slabs
- * before it runs their destructors.  The layer above's allocations that
- * are not from a cache (a pool's large blocks) call it too
+ * before it runs their destructors.  Allocations that are not from a
+ * cache (a pool's large blocks, mpool_pages_alloc) call it too
  * (mp_cache_oom). */
 static void
 oom_reclaim(void)

@@ -709,9 +709,10 @@ MP_HIDDEN size_t mp_caches_reclaim(size_t (*also)(void));
  * own reclaim only). */
 extern MP_HIDDEN size_t (*mp_cache_oom_reclaim)(void);
 /* What a cache's allocation does when it runs out of memory, for the
- * layer above's own allocations (a pool's large blocks): every layer gives
- * back what it can, unless a reclaim callback is the one allocating.
- * Called with no lock held; the caller then tries once more. */
+ * allocations that are not from a cache (a pool's large blocks; the page
+ * level's mpool_pages_alloc, through mp_pages_oom): every layer gives back
+ * what it can, unless a reclaim callback is the one allocating.  Called
+ * with no lock held; the caller then tries once more. */
 MP_HIDDEN void mp_cache_oom(void);
 /* The registry of live caches, for reports. */
 MP_HIDDEN void mp_registry_lock(void);
